@@ -1,0 +1,240 @@
+/**
+ * An immutable set of small non-negative integers (host CPUs, vCPU ids,
+ * IOThread ids, NUMA nodes), stored as sorted, disjoint, non-adjacent
+ * inclusive ranges. Ranges keep `0-16383` and `0-4095,^7` cheap, and make
+ * libvirt's canonical form (§2.3 of the spec) a direct read-out.
+ */
+import { VirtPinError } from '../errors.js';
+
+/** Largest id libvirt accepts in any list (`VIR_DOMAIN_CPUMASK_LEN` − 1). */
+export const MAX_CPUSET_ID = 16383;
+
+/** An inclusive range `[first, last]`. */
+export type CpuRange = readonly [first: number, last: number];
+
+export class CpuSet implements Iterable<number> {
+  /** Sorted, disjoint, non-adjacent inclusive ranges. */
+  readonly #ranges: readonly CpuRange[];
+  #size = -1;
+
+  private constructor(ranges: readonly CpuRange[]) {
+    this.#ranges = ranges;
+  }
+
+  static empty(): CpuSet {
+    return EMPTY;
+  }
+
+  static of(...ids: number[]): CpuSet {
+    return CpuSet.fromIds(ids);
+  }
+
+  /** `first..last` inclusive; empty when last < first. */
+  static range(first: number, last: number): CpuSet {
+    checkId(first);
+    checkId(last);
+    return last < first ? EMPTY : new CpuSet([[first, last]]);
+  }
+
+  static fromIds(ids: Iterable<number>): CpuSet {
+    const sorted = [...ids];
+    for (const id of sorted) checkId(id);
+    sorted.sort((a, b) => a - b);
+    return new CpuSet(mergeSorted(sorted.map((id) => [id, id] as const)));
+  }
+
+  /** From ranges in any order, possibly overlapping. */
+  static fromRanges(ranges: Iterable<CpuRange>): CpuSet {
+    const list: CpuRange[] = [];
+    for (const [a, b] of ranges) {
+      checkId(a);
+      checkId(b);
+      if (b >= a) list.push([a, b]);
+    }
+    list.sort((x, y) => x[0] - y[0]);
+    return new CpuSet(mergeSorted(list));
+  }
+
+  /**
+   * From a kernel hex mask as in `/proc/irq/N/smp_affinity` or
+   * `Cpus_allowed` (`ff,ffffffff`; commas separate 32-bit words).
+   */
+  static fromMaskHex(mask: string): CpuSet {
+    const hex = mask.trim().replace(/,/g, '').replace(/^0x/i, '');
+    if (!/^[0-9a-fA-F]+$/.test(hex)) {
+      throw new VirtPinError('CPUSET_BAD_MASK', `'${mask}' is not a hexadecimal CPU mask`);
+    }
+    const ranges: CpuRange[] = [];
+    let start = -1;
+    let bit = 0;
+    for (let i = hex.length - 1; i >= 0; i--) {
+      const nibble = parseInt(hex[i]!, 16);
+      for (let b = 0; b < 4; b++, bit++) {
+        const set = (nibble & (1 << b)) !== 0;
+        if (set && start < 0) start = bit;
+        if (!set && start >= 0) {
+          ranges.push([start, bit - 1]);
+          start = -1;
+        }
+      }
+    }
+    if (start >= 0) ranges.push([start, bit - 1]);
+    const last = ranges.at(-1);
+    if (last && last[1] > MAX_CPUSET_ID) {
+      throw new VirtPinError('CPUSET_ID_TOO_LARGE', `mask '${mask}' names CPU ${last[1]}, above ${MAX_CPUSET_ID}`);
+    }
+    return new CpuSet(ranges);
+  }
+
+  get size(): number {
+    if (this.#size < 0) this.#size = this.#ranges.reduce((n, [a, b]) => n + b - a + 1, 0);
+    return this.#size;
+  }
+
+  isEmpty(): boolean {
+    return this.#ranges.length === 0;
+  }
+
+  has(id: number): boolean {
+    let lo = 0;
+    let hi = this.#ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [a, b] = this.#ranges[mid]!;
+      if (id < a) hi = mid - 1;
+      else if (id > b) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  /** Smallest member, or undefined when empty. */
+  min(): number | undefined {
+    return this.#ranges[0]?.[0];
+  }
+
+  /** Largest member, or undefined when empty. */
+  max(): number | undefined {
+    return this.#ranges.at(-1)?.[1];
+  }
+
+  ranges(): CpuRange[] {
+    return this.#ranges.map(([a, b]) => [a, b] as const);
+  }
+
+  ids(): number[] {
+    return [...this];
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    for (const [a, b] of this.#ranges) for (let i = a; i <= b; i++) yield i;
+  }
+
+  union(other: CpuSet): CpuSet {
+    if (other.isEmpty()) return this;
+    if (this.isEmpty()) return other;
+    const all = [...this.#ranges, ...other.#ranges].sort((x, y) => x[0] - y[0]);
+    return new CpuSet(mergeSorted(all));
+  }
+
+  intersect(other: CpuSet): CpuSet {
+    const out: CpuRange[] = [];
+    const a = this.#ranges;
+    const b = other.#ranges;
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      const [a0, a1] = a[i]!;
+      const [b0, b1] = b[j]!;
+      const lo = Math.max(a0, b0);
+      const hi = Math.min(a1, b1);
+      if (lo <= hi) out.push([lo, hi]);
+      if (a1 < b1) i++;
+      else j++;
+    }
+    return out.length === 0 ? EMPTY : new CpuSet(out);
+  }
+
+  difference(other: CpuSet): CpuSet {
+    if (other.isEmpty() || this.isEmpty()) return this;
+    const out: CpuRange[] = [];
+    const b = other.#ranges;
+    let j = 0;
+    for (const [a0, a1] of this.#ranges) {
+      let start = a0;
+      while (j < b.length && b[j]![1] < start) j++;
+      let k = j;
+      while (k < b.length && b[k]![0] <= a1) {
+        const [b0, b1] = b[k]!;
+        if (b0 > start) out.push([start, b0 - 1]);
+        start = Math.max(start, b1 + 1);
+        if (start > a1) break;
+        k++;
+      }
+      if (start <= a1) out.push([start, a1]);
+    }
+    return out.length === 0 ? EMPTY : new CpuSet(out);
+  }
+
+  equals(other: CpuSet): boolean {
+    if (this.#ranges.length !== other.#ranges.length) return false;
+    return this.#ranges.every(([a, b], i) => other.#ranges[i]![0] === a && other.#ranges[i]![1] === b);
+  }
+
+  isSubsetOf(other: CpuSet): boolean {
+    return this.difference(other).isEmpty();
+  }
+
+  intersects(other: CpuSet): boolean {
+    return !this.intersect(other).isEmpty();
+  }
+
+  /** Members ≤ `last` (libvirt truncates lists to a maximum this way). */
+  truncate(last: number): CpuSet {
+    return last < 0 ? EMPTY : this.intersect(CpuSet.range(0, Math.min(last, MAX_CPUSET_ID)));
+  }
+
+  /** libvirt's canonical form (virBitmapFormat): `0-2,4`; the empty set prints as ''. */
+  toString(): string {
+    return this.#ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Kernel hex mask with 32-bit comma-separated words, as /proc/irq/N/smp_affinity prints it. */
+  toMaskHex(): string {
+    const top = this.max();
+    if (top === undefined) return '0';
+    const words = new Uint32Array(Math.floor(top / 32) + 1);
+    for (const [a, b] of this.#ranges) {
+      for (let i = a; i <= b; i++) words[i >>> 5]! |= 1 << (i & 31);
+    }
+    const parts: string[] = [];
+    for (let w = words.length - 1; w >= 0; w--) {
+      const hex = (words[w]! >>> 0).toString(16);
+      parts.push(w === words.length - 1 ? hex : hex.padStart(8, '0'));
+    }
+    return parts.join(',');
+  }
+}
+
+const EMPTY: CpuSet = CpuSet.fromRanges([]);
+
+function checkId(id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > MAX_CPUSET_ID) {
+    throw new VirtPinError('CPUSET_ID_TOO_LARGE', `CPU id ${id} is outside 0..${MAX_CPUSET_ID}`);
+  }
+}
+
+/** Merge ranges sorted by start into disjoint, non-adjacent ones. */
+function mergeSorted(sorted: readonly CpuRange[]): CpuRange[] {
+  const out: [number, number][] = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
