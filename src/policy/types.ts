@@ -1,0 +1,87 @@
+/**
+ * Pinning policies: what the admin asks for, and the placement the planner
+ * answers with. Both are plain data (the policy has a JSON Schema in
+ * schemas/policy.schema.json), so a policy can live in a file and a
+ * placement can be printed, compared and tested.
+ */
+import type { CpuSet } from '../cpuset/index.js';
+
+export type VcpuPolicy = 'dedicated' | 'shared';
+/** Nova's cpu_thread_policy, for dedicated vCPUs on SMT hosts. */
+export type ThreadPolicy = 'prefer' | 'isolate' | 'require';
+export type EmulatorPolicy = 'share' | 'isolate' | { cpus: string };
+export type NumaPolicy = 'strict' | 'preferred' | 'none';
+export type HostdevPolicy = 'local' | 'ignore';
+
+export interface RealtimePolicy {
+  scheduler: 'fifo' | 'rr';
+  priority: number;
+  /** Guest vCPUs to make real-time (cpuset grammar); default every vCPU but 0. */
+  vcpus?: string;
+}
+
+export interface PinPolicy {
+  /** Host CPUs the guest may use (cpuset grammar). Default: online − isolated − reserve. */
+  cpus?: string;
+  /** Host CPUs kept for the host. Default: the first core of each NUMA node with its siblings. */
+  reserve?: string;
+  vcpu?: VcpuPolicy;
+  threads?: ThreadPolicy;
+  /** One vCPU per physical core; the siblings stay unused (qemu-pinning helper's layout). */
+  perCore?: boolean;
+  emulator?: EmulatorPolicy;
+  numa?: NumaPolicy;
+  hostdev?: HostdevPolicy;
+  realtime?: RealtimePolicy;
+  /** `match-host`: write guest `<cpu><topology>` consistent with the pinning. */
+  topology?: 'keep' | 'match-host';
+}
+
+/** The host facts the planner needs (a HostTopology satisfies it). */
+export interface PlannerHost {
+  onlineCpus: CpuSet;
+  isolatedCpus?: CpuSet;
+  cpus: ReadonlyArray<{ id: number; socket: number; core: number; node?: number; siblings: CpuSet }>;
+  nodes: ReadonlyArray<{ id: number; cpus: CpuSet; memoryKiB?: number }>;
+  pciDevices?: ReadonlyArray<{ address: string; numaNode?: number }>;
+}
+
+/** What the planner needs to know about the guest. */
+export interface PlannerGuest {
+  vcpus: number;
+  /** Guest SMT threads per core (`<cpu><topology threads>`), default 1. */
+  threadsPerCore?: number;
+  iothreadIds: readonly number[];
+  /** PCI addresses (`DDDD:BB:SS.F`) of passed-through devices. */
+  hostdevs: readonly string[];
+  /** Guest memory in KiB, split across guest NUMA cells when the guest spans nodes. */
+  memoryKiB?: number;
+}
+
+export interface GuestCellPlan {
+  id: number;
+  vcpus: CpuSet;
+  hostNode: number;
+  memoryKiB?: number;
+}
+
+/** The placement the planner chose; `toDomainEdits` turns it into XML. */
+export interface Placement {
+  vcpuPolicy: VcpuPolicy;
+  /** Per vCPU (index = vCPU id) the host CPUs it is pinned to. */
+  vcpuPins: CpuSet[];
+  emulator: CpuSet;
+  iothreads: ReadonlyArray<{ id: number; cpus: CpuSet }>;
+  /** Host NUMA nodes the guest uses. */
+  hostNodes: CpuSet;
+  /** Memory binding; absent under numa 'none'. */
+  memory?: { mode: 'strict' | 'preferred'; nodeset: CpuSet };
+  /** Guest NUMA cells when the guest spans more than one host node. */
+  cells: GuestCellPlan[];
+  realtime?: { vcpus: CpuSet; scheduler: 'fifo' | 'rr'; priority: number };
+  topology?: { sockets: number; dies: number; cores: number; threads: number };
+  /** Host CPUs left to the host. */
+  reserved: CpuSet;
+  /** One sentence per decision, in order. */
+  explanation: string[];
+}
