@@ -149,6 +149,20 @@ const MACHINES = [
     caps: { vendor: 'AMD', model: 'EPYC-Rome' },
   }),
   buildMachine({
+    name: 'vfio-desktop',
+    description: '1 socket, 8 cores, SMT2 with Intel numbering (siblings N and N+8), one node, a GPU (01:00.0) with its HDMI audio function (01:00.1); the host of fixtures/examples/gaming-vfio.xml',
+    cores: intelCores({ sockets: 1, coresPerSocket: 8, threads: 2, nodeOf: () => 0, l3Of: () => 0 }),
+    nodes: [{ id: 0, memKiB: 32768000 }],
+    distances: [[10]],
+    cache: { l1d: 32, l1i: 32, l2: 256, l3: 16384 },
+    pci: [
+      { address: '0000:00:01.0', parent: 'pci0000:00', class: '0x060400', vendor: '0x8086', device: '0x1901', node: -1 },
+      { address: '0000:01:00.0', parent: 'pci0000:00/0000:00:01.0', class: '0x030000', vendor: '0x10de', device: '0x2484', node: -1 },
+      { address: '0000:01:00.1', parent: 'pci0000:00/0000:00:01.0', class: '0x040300', vendor: '0x10de', device: '0x228b', node: -1 },
+    ],
+    caps: { vendor: 'Intel', model: 'Skylake-Client-IBRS' },
+  }),
+  buildMachine({
     name: 'isolated',
     description: '1 socket, 8 cores SMT2 (siblings N and N+8), isolcpus=2-7,10-15 nohz_full=2-7,10-15',
     cores: intelCores({ sockets: 1, coresPerSocket: 8, threads: 2, nodeOf: () => 0, l3Of: () => 0 }),

@@ -1,0 +1,161 @@
+/**
+ * Renderers of the pin map: terminal text (colour on a TTY only), a
+ * self-contained SVG, and an HTML page that embeds the SVG next to the
+ * thread table. No fonts, scripts or images are fetched.
+ */
+import { cellLabels, type PinMap, type PinMapCell } from './model.js';
+
+export interface PinMapTitle {
+  guest: string;
+  host: string;
+}
+
+const ansi = (on: boolean, code: string, s: string): string => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean): string {
+  const s = map.summary;
+  const out: string[] = [];
+  out.push(
+    `${ansi(color, '1', title.guest)} on ${title.host}: ${s.sockets} socket${s.sockets === 1 ? '' : 's'}, ${s.cores} cores, ${s.threads} threads, ${s.nodes} NUMA node${s.nodes === 1 ? '' : 's'}`,
+  );
+  const cellText = (cell: PinMapCell): { plain: string; painted: string } => {
+    const labels = cellLabels(cell);
+    const flags = `${cell.isolated ? ' iso' : ''}${cell.online ? '' : ' off'}${cell.conflicts.length ? ' !' : ''}`;
+    const plain = `cpu ${cell.cpu}${flags}: ${labels.join(' ') || '-'}`;
+    const paintLabel = (l: string): string =>
+      l.startsWith('v') ? ansi(color, '32', l) : l === 'emu' ? ansi(color, '34', l) : l.startsWith('io') ? ansi(color, '35', l) : ansi(color, '33', l);
+    const head = `cpu ${cell.cpu}${flags}`;
+    const painted = `${cell.conflicts.length ? ansi(color, '31;1', head) : ansi(color, '2', head)}: ${labels.map(paintLabel).join(' ') || ansi(color, '2', '-')}`;
+    return { plain, painted };
+  };
+  for (const node of map.nodes) {
+    out.push(`node ${node.id} (CPUs ${node.cpus})`);
+    const rows = node.cores.map((core) => ({ core, texts: core.cells.map(cellText) }));
+    const widest = Math.max(0, ...rows.flatMap((r) => r.texts.map((t) => t.plain.length)));
+    for (const { core, texts } of rows) {
+      const cells = texts.map((t, i) => t.painted + (i < texts.length - 1 ? ' '.repeat(widest - t.plain.length) : ''));
+      out.push(`  socket ${core.socket} core ${String(core.core).padStart(3)}  ${cells.join(' | ')}`);
+    }
+  }
+  for (const sym of map.symbolic) out.push(`  ${sym}`);
+  out.push('legend: vN vCPU, emu emulator, ioN IOThread, irq DEV device interrupts; iso isolated, off offline, ! conflict');
+  if (map.conflicts.length) {
+    out.push(ansi(color, '31;1', `conflicts (${map.conflicts.length}):`));
+    for (const c of map.conflicts) out.push(`  ${c}`);
+  } else out.push('no conflicts');
+  return out.join('\n') + '\n';
+}
+
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+const COLORS = { vcpu: '#2e7d32', emu: '#1565c0', io: '#8e24aa', irq: '#ef6c00', conflict: '#c62828' } as const;
+
+/** A standalone SVG picture of the map. */
+export function renderPinMapSvg(map: PinMap, title: PinMapTitle): string {
+  const cellW = 132;
+  const lineH = 15;
+  const pad = 10;
+  const maxLabels = Math.max(1, ...map.nodes.flatMap((n) => n.cores.flatMap((c) => c.cells.map((cell) => cellLabels(cell).length))));
+  const cellH = 24 + lineH * maxLabels;
+  const maxSiblings = Math.max(1, ...map.nodes.flatMap((n) => n.cores.map((c) => c.cells.length)));
+  const coreW = maxSiblings * cellW + (maxSiblings + 1) * 4;
+  const coresPerRow = Math.max(1, Math.min(4, ...map.nodes.map((n) => n.cores.length)));
+  const width = pad * 2 + coresPerRow * (coreW + 8);
+  const parts: string[] = [];
+  let y = pad + 22;
+  parts.push(`<text x="${pad}" y="${y}" font-size="16" font-weight="bold">${esc(title.guest)} on ${esc(title.host)}</text>`);
+  y += 14;
+  for (const node of map.nodes) {
+    const rows = Math.ceil(node.cores.length / coresPerRow);
+    const nodeH = 26 + rows * (cellH + 16);
+    parts.push(`<g class="node" data-node="${node.id}">`);
+    parts.push(`<rect x="${pad / 2}" y="${y}" width="${width - pad}" height="${nodeH}" rx="8" fill="#f5f5f5" stroke="#9e9e9e"/>`);
+    parts.push(`<text x="${pad}" y="${y + 18}" font-size="13" font-weight="bold">NUMA node ${node.id} · CPUs ${esc(node.cpus.toString())}</text>`);
+    node.cores.forEach((core, i) => {
+      const cx = pad + (i % coresPerRow) * (coreW + 8);
+      const cy = y + 26 + Math.floor(i / coresPerRow) * (cellH + 16);
+      parts.push(`<g class="core" data-socket="${core.socket}" data-core="${core.core}">`);
+      parts.push(`<rect x="${cx}" y="${cy}" width="${coreW}" height="${cellH + 8}" rx="5" fill="#ffffff" stroke="#bdbdbd"/>`);
+      core.cells.forEach((cell, j) => {
+        const x = cx + 4 + j * (cellW + 4);
+        const conflict = cell.conflicts.length > 0;
+        const fill = !cell.online ? '#eeeeee' : cell.isolated ? '#fff8e1' : '#fafafa';
+        parts.push(`<g class="cpu" data-cpu="${cell.cpu}">`);
+        if (conflict) parts.push(`<title>${esc(cell.conflicts.join('; '))}</title>`);
+        parts.push(
+          `<rect x="${x}" y="${cy + 4}" width="${cellW}" height="${cellH}" rx="3" fill="${fill}" stroke="${conflict ? COLORS.conflict : '#e0e0e0'}" stroke-width="${conflict ? 2 : 1}"/>`,
+        );
+        const flags = `${cell.isolated ? ' isolated' : ''}${cell.online ? '' : ' offline'}`;
+        parts.push(`<text x="${x + 5}" y="${cy + 18}" font-size="11" fill="#616161">cpu ${cell.cpu}${flags}</text>`);
+        cellLabels(cell).forEach((label, k) => {
+          const color = label.startsWith('v') ? COLORS.vcpu : label === 'emu' ? COLORS.emu : label.startsWith('io') ? COLORS.io : COLORS.irq;
+          parts.push(
+            `<text x="${x + 5}" y="${cy + 18 + lineH * (k + 1)}" font-size="12" font-weight="bold" fill="${color}" class="thread">${esc(label)}</text>`,
+          );
+        });
+        parts.push('</g>');
+      });
+      parts.push('</g>');
+    });
+    parts.push('</g>');
+    y += nodeH + 10;
+  }
+  const legend = [
+    ['vCPU', COLORS.vcpu],
+    ['emulator', COLORS.emu],
+    ['IOThread', COLORS.io],
+    ['device IRQ', COLORS.irq],
+    ['conflict', COLORS.conflict],
+  ] as const;
+  legend.forEach(([name, color], i) => {
+    parts.push(`<rect x="${pad + i * 110}" y="${y + 4}" width="12" height="12" fill="${color}"/>`);
+    parts.push(`<text x="${pad + i * 110 + 16}" y="${y + 14}" font-size="12">${name}</text>`);
+  });
+  y += 24;
+  for (const c of [...map.symbolic, ...map.conflicts]) {
+    parts.push(`<text x="${pad}" y="${y + 12}" font-size="12" fill="${map.conflicts.includes(c) ? COLORS.conflict : '#424242'}">${esc(c)}</text>`);
+    y += 16;
+  }
+  const height = y + pad;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
+/** An HTML page: the SVG plus a table of every thread and why it lands where it does. */
+export function renderPinMapHtml(
+  map: PinMap,
+  title: PinMapTitle,
+  rows: ReadonlyArray<{ thread: string; cpus: string; why: string }>,
+): string {
+  const table = rows.map((r) => `<tr><td>${esc(r.thread)}</td><td>${esc(r.cpus)}</td><td>${esc(r.why)}</td></tr>`).join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${esc(title.guest)} · virt-pin pin map</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #212121; }
+table { border-collapse: collapse; margin-top: 1rem; }
+td, th { border: 1px solid #e0e0e0; padding: 0.25rem 0.6rem; text-align: left; font-family: monospace; }
+th { background: #f5f5f5; }
+</style>
+</head>
+<body>
+<h1>${esc(title.guest)} on ${esc(title.host)}</h1>
+${renderPinMapSvg(map, title)}
+<table>
+<thead><tr><th>thread</th><th>host CPUs</th><th>why</th></tr></thead>
+<tbody>
+${table}
+</tbody>
+</table>
+</body>
+</html>
+`;
+}
