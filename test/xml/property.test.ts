@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parseDocument, serializeDocument } from '../../src/xml/index.js';
+
+// Well-formed documents with odd but legal spellings: both quote styles,
+// spaces around '=', references, comments, CDATA, CRLF, self-closing and
+// empty elements.
+const name = fc.constantFrom('vcpu', 'cputune', 'vcpupin', 'x', 'a.b', 'q-1');
+const attrValue = fc.constantFrom('0-3', '', '&amp;', '&#10;', '&lt;x', "it's", 'a&quot;b', ' spaced ');
+const attr = fc.tuple(fc.constantFrom('cpuset', 'vcpu', 'id', 'mode'), attrValue, fc.constantFrom("'", '"'), fc.constantFrom('=', ' = '));
+const text = fc.constantFrom('', '\n  ', 'text', ' 4 ', '&amp;&lt;', '\r\n', '<!-- c -->', '<![CDATA[<x>]]>', '<?pi d?>');
+
+const element: fc.Memo<string> = fc.memo((depth) =>
+  fc
+    .tuple(name, fc.uniqueArray(attr, { selector: (a) => a[0], maxLength: 3 }), fc.boolean(), depth > 1 ? fc.array(fc.oneof(text, element(depth - 1)), { maxLength: 4 }) : fc.array(text, { maxLength: 2 }))
+    .map(([n, attrs, selfClose, kids]) => {
+      const a = attrs.map(([k, v, q, eq]) => ` ${k}${eq}${q}${q === '"' ? v.replace(/"/g, '&quot;') : v.replace(/'/g, '&apos;')}${q}`).join('');
+      return selfClose && kids.length === 0 ? `<${n}${a}/>` : `<${n}${a}>${kids.join('')}</${n}>`;
+    }),
+);
+
+describe('parse ∘ serialize is the identity (property)', () => {
+  it('for generated well-formed documents', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('', "<?xml version='1.0'?>\n", '\uFEFF'), element(4), fc.constantFrom('', '\n', '\r\n'), (prolog, body, end) => {
+        const doc = `${prolog}${body}${end}`;
+        expect(serializeDocument(parseDocument(doc))).toBe(doc);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
