@@ -4,3 +4,11 @@
  */
 export { VirtPinError, isVirtPinError, type SourceLocation } from './errors.js';
 export * from './cpuset/index.js';
+export * from './xml/index.js';
+export * from './domain/index.js';
+export * from './resolve/index.js';
+export * from './host/index.js';
+export { planPlacement, POLICY_DEFAULTS } from './policy/planner.js';
+export { writePlacement } from './policy/write.js';
+export { toQemuPinningArgs, fromQemuPinningArgs, toVirshCommands, type PinnedThreads } from './policy/interop.js';
+export type * from './policy/types.js';

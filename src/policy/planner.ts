@@ -17,7 +17,7 @@
  */
 import { CpuSet, tryParseCpuSet } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
-import type { GuestCellPlan, PinPolicy, Placement, PlannerGuest, PlannerHost } from './types.js';
+import type { GuestCellPlan, PinPolicy, PinPlacement, PlannerGuest, PlannerHost } from './types.js';
 
 interface HostCore {
   node: number;
@@ -43,7 +43,7 @@ export const POLICY_DEFAULTS: Readonly<Defaults> = {
   hostdev: 'local',
 };
 
-export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: PinPolicy = {}): Placement {
+export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: PinPolicy = {}): PinPlacement {
   const p = { ...POLICY_DEFAULTS, ...stripUndefined(policy) };
   const explanation: string[] = [];
   if (!Number.isInteger(guest.vcpus) || guest.vcpus < 1) {
@@ -95,7 +95,8 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   const coreMap = new Map<string, HostCore>();
   for (const c of [...host.cpus].sort((a, b) => a.id - b.id)) {
     if (!usable.has(c.id)) continue;
-    const key = `${c.socket}/${c.core}`;
+    // Siblings identify a core even when the source does not number cores (−1).
+    const key = c.siblings.union(CpuSet.of(c.id)).toString();
     let core = coreMap.get(key);
     if (!core) coreMap.set(key, (core = { node: nodeOf(c), socket: c.socket, core: c.core, threads: [] }));
     core.threads.push(c.id);
@@ -224,7 +225,7 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   }
 
   // Real-time vCPUs: the emulator must stay off their CPUs (kvm-realtime layout).
-  let realtime: Placement['realtime'];
+  let realtime: PinPlacement['realtime'];
   if (p.realtime) {
     const rtVcpus = p.realtime.vcpus !== undefined ? policySet('realtime vcpus', p.realtime.vcpus) : guest.vcpus > 1 ? CpuSet.range(1, guest.vcpus - 1) : CpuSet.of(0);
     const beyond = rtVcpus.difference(CpuSet.range(0, guest.vcpus - 1));
@@ -243,7 +244,7 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
 
   // Memory and guest cells.
   const usedNodes = CpuSet.fromIds(vcpuNode);
-  let memory: Placement['memory'];
+  let memory: PinPlacement['memory'];
   if (p.numa !== 'none') {
     memory = { mode: p.numa === 'preferred' && usedNodes.size === 1 ? 'preferred' : 'strict', nodeset: usedNodes };
     if (p.numa === 'preferred' && usedNodes.size > 1) explanation.push("Memory is bound 'strict' per guest cell: 'preferred' takes a single node.");
@@ -265,7 +266,7 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
     });
   }
 
-  let topology: Placement['topology'];
+  let topology: PinPlacement['topology'];
   if (p.topology === 'match-host') {
     const threads = p.vcpu === 'dedicated' && p.threads === 'prefer' && !perCore && hostSmt > 1 && guest.vcpus % hostSmt === 0 ? hostSmt : 1;
     let sockets = Math.max(1, cells.length);

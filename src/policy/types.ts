@@ -66,7 +66,7 @@ export interface GuestCellPlan {
 }
 
 /** The placement the planner chose; `toDomainEdits` turns it into XML. */
-export interface Placement {
+export interface PinPlacement {
   vcpuPolicy: VcpuPolicy;
   /** Per vCPU (index = vCPU id) the host CPUs it is pinned to. */
   vcpuPins: CpuSet[];

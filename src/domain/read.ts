@@ -1,0 +1,439 @@
+/**
+ * readDomain: the parse phase. Reads exactly the elements libvirt reads for
+ * affinity, with libvirt's grammars (grammar.ts), never throwing for bad
+ * values: every value is a Field that keeps text, value and error.
+ */
+import { VirtPinError } from '../errors.js';
+import type { XmlDocument, XmlElement } from '../xml/index.js';
+import {
+  autoBaseUnsigned,
+  cpuList,
+  elementUnsigned,
+  enumOf,
+  plainString,
+  signed64,
+  signedInt,
+  unsigned64,
+  unsignedInt,
+  yesNo,
+} from './grammar.js';
+import type {
+  CacheTuneDef,
+  CpuDef,
+  CputuneDef,
+  DomainModel,
+  ElementRef,
+  Field,
+  HostdevDef,
+  IOThreadRef,
+  Loc,
+  MemoryTuneDef,
+  NumaMode,
+  Placement,
+  ResctrlMonitorDef,
+  SchedDef,
+  Scheduler,
+} from './types.js';
+
+const PLACEMENTS: readonly Placement[] = ['static', 'auto'];
+const NUMA_MODES: readonly NumaMode[] = ['strict', 'preferred', 'interleave', 'restrictive'];
+const SCHEDULERS: readonly Scheduler[] = ['batch', 'idle', 'fifo', 'rr'];
+
+/** `/domain/cputune/vcpupin[3]`: 1-based index among same-name siblings. */
+export function elementPath(e: XmlElement): string {
+  const parts: string[] = [];
+  for (let cur: XmlElement | undefined = e; cur; cur = cur.parent) {
+    const parent = cur.parent;
+    if (!parent) {
+      parts.push(cur.name);
+      break;
+    }
+    const same = parent.elements(cur.name);
+    parts.push(same.length > 1 ? `${cur.name}[${same.indexOf(cur) + 1}]` : cur.name);
+  }
+  return '/' + parts.reverse().join('/');
+}
+
+function locOf(e: XmlElement): Loc {
+  return e.location ?? { line: 1, column: 1, offset: 0 };
+}
+
+function ref(e: XmlElement): ElementRef {
+  return { loc: locOf(e), path: elementPath(e) };
+}
+
+function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
+  const raw = e.attr(name);
+  if (raw === undefined) return undefined;
+  return parse(raw, e.attrLocation(name) ?? locOf(e));
+}
+
+/** Element text, treating an empty element as absent (libvirt's XPath string() helpers do). */
+function textField<T>(e: XmlElement | undefined, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
+  if (!e) return undefined;
+  const raw = e.text();
+  if (raw === '') return undefined;
+  return parse(raw, locOf(e));
+}
+
+export function readDomain(doc: XmlDocument): DomainModel {
+  // Status XML (libvirt's /run/libvirt/qemu/NAME.xml, and what some hook
+  // operations receive) wraps the definition in <domstatus>.
+  const root = doc.root.name === 'domstatus' ? (doc.root.element('domain') ?? doc.root) : doc.root;
+  if (root.name !== 'domain') {
+    throw new VirtPinError('DOMAIN_NOT_A_DOMAIN', `the root element is <${root.name}>, not <domain>`, {
+      ...(root.location ? { location: root.location } : {}),
+      hint: 'pass a libvirt domain definition (virsh dumpxml NAME)',
+    });
+  }
+  const model: DomainModel = { root: ref(root), ignoredVcpuElements: [], hostdevs: [], iothreadRefs: [] };
+  const type = attrField(root, 'type', plainString);
+  if (type) model.type = type;
+  const name = textField(root.element('name'), plainString);
+  if (name) model.name = name;
+  const osType = root.findFirst('os/type');
+  if (osType) {
+    const arch = attrField(osType, 'arch', plainString);
+    if (arch) model.arch = arch;
+    const machine = attrField(osType, 'machine', plainString);
+    if (machine) model.machine = machine;
+  }
+
+  // <vcpu>: only the first is read.
+  const vcpuEls = root.elements('vcpu');
+  const vcpuEl = vcpuEls[0];
+  for (const extra of vcpuEls.slice(1)) model.ignoredVcpuElements.push(ref(extra));
+  if (vcpuEl) {
+    const text = vcpuEl.text();
+    model.vcpu = {
+      ...ref(vcpuEl),
+      max: text === '' ? { raw: '', value: 1, loc: locOf(vcpuEl) } : elementUnsigned(text, locOf(vcpuEl)),
+    };
+    const current = attrField(vcpuEl, 'current', unsignedInt);
+    if (current) model.vcpu.current = current;
+    const placement = attrField(vcpuEl, 'placement', (r, l) => enumOf(r, l, PLACEMENTS));
+    if (placement) model.vcpu.placement = placement;
+    const cpusetRaw = vcpuEl.attr('cpuset');
+    if (cpusetRaw !== undefined) {
+      const loc = vcpuEl.attrLocation('cpuset') ?? locOf(vcpuEl);
+      // With placement='auto' libvirt never parses the cpuset (spec §3.1).
+      model.vcpu.cpuset = placement?.value === 'auto' ? { raw: cpusetRaw, value: undefined, loc, ignored: true } : cpuList(cpusetRaw, loc);
+    }
+  }
+
+  // <vcpus>: children of every block, merged.
+  const vcpusBlocks = root.elements('vcpus');
+  if (vcpusBlocks.length) {
+    model.vcpus = {
+      blocks: vcpusBlocks.map(ref),
+      entries: vcpusBlocks.flatMap((b) =>
+        b.elements('vcpu').map((v) => {
+          const entry: NonNullable<DomainModel['vcpus']>['entries'][number] = { ...ref(v) };
+          const id = attrField(v, 'id', unsignedInt);
+          if (id) entry.id = id;
+          const enabled = attrField(v, 'enabled', yesNo);
+          if (enabled) entry.enabled = enabled;
+          const hot = attrField(v, 'hotpluggable', yesNo);
+          if (hot) entry.hotpluggable = hot;
+          const order = attrField(v, 'order', unsignedInt);
+          if (order) entry.order = order;
+          return entry;
+        }),
+      ),
+    };
+  }
+
+  // IOThreads.
+  const iothreads = textField(root.element('iothreads'), (r, l) => elementUnsigned(r, l));
+  if (iothreads) model.iothreads = iothreads;
+  else if (root.element('iothreads')) model.iothreads = { raw: '', value: 0, loc: locOf(root.element('iothreads')!) };
+  const idBlocks = root.elements('iothreadids');
+  if (idBlocks.length) {
+    model.iothreadids = {
+      blocks: idBlocks.map(ref),
+      entries: idBlocks.flatMap((b) =>
+        b.elements('iothread').map((t) => {
+          const entry: NonNullable<DomainModel['iothreadids']>['entries'][number] = { ...ref(t) };
+          const id = attrField(t, 'id', unsignedInt);
+          if (id) entry.id = id;
+          const min = attrField(t, 'thread_pool_min', signedInt);
+          if (min) entry.threadPoolMin = min;
+          const max = attrField(t, 'thread_pool_max', signedInt);
+          if (max) entry.threadPoolMax = max;
+          const poll = t.element('poll');
+          if (poll) {
+            entry.poll = { ...ref(poll) };
+            for (const k of ['max', 'grow', 'shrink'] as const) {
+              const f = attrField(poll, k, unsigned64);
+              if (f) entry.poll[k] = f;
+            }
+          }
+          return entry;
+        }),
+      ),
+    };
+  }
+  const defIo = root.element('defaultiothread');
+  if (defIo) {
+    model.defaultIOThread = { ...ref(defIo) };
+    const min = attrField(defIo, 'thread_pool_min', signedInt);
+    if (min) model.defaultIOThread.threadPoolMin = min;
+    const max = attrField(defIo, 'thread_pool_max', signedInt);
+    if (max) model.defaultIOThread.threadPoolMax = max;
+  }
+
+  const cputuneBlocks = root.elements('cputune');
+  if (cputuneBlocks.length) model.cputune = readCputune(cputuneBlocks);
+
+  const numatuneBlocks = root.elements('numatune');
+  if (numatuneBlocks.length) {
+    const first = numatuneBlocks[0]!;
+    const memory = first.element('memory');
+    model.numatune = { blocks: numatuneBlocks.map(ref), memnodes: [] };
+    if (memory) {
+      model.numatune.memory = { ...ref(memory) };
+      const mode = attrField(memory, 'mode', (r, l) => enumOf(r, l, NUMA_MODES));
+      if (mode) model.numatune.memory.mode = mode;
+      const placement = attrField(memory, 'placement', (r, l) => enumOf(r, l, PLACEMENTS));
+      if (placement) model.numatune.memory.placement = placement;
+      const nodeset = attrField(memory, 'nodeset', cpuList);
+      if (nodeset) model.numatune.memory.nodeset = nodeset;
+    }
+    for (const m of first.elements('memnode')) {
+      const mn: NonNullable<DomainModel['numatune']>['memnodes'][number] = { ...ref(m) };
+      const cellid = attrField(m, 'cellid', unsignedInt);
+      if (cellid) mn.cellid = cellid;
+      const mode = attrField(m, 'mode', (r, l) => enumOf(r, l, NUMA_MODES));
+      if (mode) mn.mode = mode;
+      const nodeset = attrField(m, 'nodeset', cpuList);
+      if (nodeset) mn.nodeset = nodeset;
+      model.numatune.memnodes.push(mn);
+    }
+  }
+
+  const cpuEl = root.element('cpu');
+  if (cpuEl) model.cpu = readCpu(cpuEl);
+
+  const devices = root.element('devices');
+  if (devices) {
+    for (const h of devices.elements('hostdev')) model.hostdevs.push(readHostdev(h, 'hostdev'));
+    for (const i of devices.elements('interface')) if (i.attr('type') === 'hostdev') model.hostdevs.push(readHostdev(i, 'interface'));
+    for (const disk of devices.elements('disk')) {
+      const bus = disk.element('target')?.attr('bus');
+      const driver = disk.element('driver');
+      if (!driver) continue;
+      const id = attrField(driver, 'iothread', unsignedInt);
+      if (id) model.iothreadRefs.push({ ...ref(driver), device: 'disk', ...(bus ? { bus } : {}), id });
+      for (const t of driver.find('iothreads/iothread')) {
+        const tid = attrField(t, 'id', unsignedInt);
+        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'disk', ...(bus ? { bus } : {}), id: tid });
+      }
+    }
+    for (const c of devices.elements('controller')) {
+      const driver = c.element('driver');
+      const id = driver ? attrField(driver, 'iothread', unsignedInt) : undefined;
+      const model_ = c.attr('model');
+      if (driver && id) model.iothreadRefs.push({ ...ref(driver), device: 'controller', ...(model_ ? { bus: model_ } : {}), id } satisfies IOThreadRef);
+    }
+    const iommu = devices.element('iommu');
+    if (iommu) {
+      const modelAttr = iommu.attr('model');
+      const eim = iommu.element('driver')?.attr('eim');
+      model.iommu = { ...(modelAttr ? { model: modelAttr } : {}), ...(eim ? { eim } : {}), loc: locOf(iommu) };
+    }
+  }
+  return model;
+}
+
+const SCALARS = [
+  ['shares', 'shares', unsigned64],
+  ['period', 'period', unsigned64],
+  ['quota', 'quota', signed64],
+  ['global_period', 'globalPeriod', unsigned64],
+  ['global_quota', 'globalQuota', signed64],
+  ['emulator_period', 'emulatorPeriod', unsigned64],
+  ['emulator_quota', 'emulatorQuota', signed64],
+  ['iothread_period', 'iothreadPeriod', unsigned64],
+  ['iothread_quota', 'iothreadQuota', signed64],
+] as const;
+
+function readCputune(blocks: XmlElement[]): CputuneDef {
+  const all = (name: string): XmlElement[] => blocks.flatMap((b) => b.elements(name));
+  const def: CputuneDef = {
+    blocks: blocks.map(ref),
+    vcpupins: [],
+    emulatorpins: [],
+    iothreadpins: [],
+    vcpuscheds: [],
+    iothreadscheds: [],
+    emulatorscheds: [],
+    cachetunes: [],
+    memorytunes: [],
+    ignoredRepeats: [],
+  };
+  for (const [el, key, parse] of SCALARS) {
+    const found = all(el);
+    const first = found[0];
+    for (const extra of found.slice(1)) def.ignoredRepeats.push(ref(extra));
+    const f = textField(first, parse as (raw: string, loc: Loc) => Field<bigint>);
+    if (f) def[key] = f;
+  }
+  for (const p of all('vcpupin')) {
+    const pin: CputuneDef['vcpupins'][number] = { ...ref(p) };
+    const vcpu = attrField(p, 'vcpu', unsignedInt);
+    if (vcpu) pin.vcpu = vcpu;
+    const cpuset = attrField(p, 'cpuset', cpuList);
+    if (cpuset) pin.cpuset = cpuset;
+    def.vcpupins.push(pin);
+  }
+  for (const p of all('emulatorpin')) {
+    const pin: CputuneDef['emulatorpins'][number] = { ...ref(p) };
+    const cpuset = attrField(p, 'cpuset', cpuList);
+    if (cpuset) pin.cpuset = cpuset;
+    def.emulatorpins.push(pin);
+  }
+  for (const p of all('iothreadpin')) {
+    const pin: CputuneDef['iothreadpins'][number] = { ...ref(p) };
+    const id = attrField(p, 'iothread', unsignedInt);
+    if (id) pin.iothread = id;
+    const cpuset = attrField(p, 'cpuset', cpuList);
+    if (cpuset) pin.cpuset = cpuset;
+    def.iothreadpins.push(pin);
+  }
+  const sched = (e: XmlElement, kind: SchedDef['kind'], listAttr?: string): SchedDef => {
+    const s: SchedDef = { ...ref(e), kind };
+    if (listAttr) {
+      const ids = attrField(e, listAttr, cpuList);
+      if (ids) s.ids = ids;
+    }
+    const scheduler = attrField(e, 'scheduler', (r, l) => enumOf(r, l, SCHEDULERS));
+    if (scheduler) s.scheduler = scheduler;
+    const priority = attrField(e, 'priority', signedInt);
+    if (priority) s.priority = priority;
+    return s;
+  };
+  def.vcpuscheds = all('vcpusched').map((e) => sched(e, 'vcpu', 'vcpus'));
+  def.iothreadscheds = all('iothreadsched').map((e) => sched(e, 'iothread', 'iothreads'));
+  def.emulatorscheds = all('emulatorsched').map((e) => sched(e, 'emulator'));
+  const monitors = (e: XmlElement): ResctrlMonitorDef[] =>
+    e.elements('monitor').map((m) => {
+      const mon: ResctrlMonitorDef = { ...ref(m) };
+      const level = attrField(m, 'level', unsignedInt);
+      if (level) mon.level = level;
+      const vcpus = attrField(m, 'vcpus', cpuList);
+      if (vcpus) mon.vcpus = vcpus;
+      return mon;
+    });
+  def.cachetunes = all('cachetune').map((e) => {
+    const t: CacheTuneDef = { ...ref(e), caches: [], monitors: monitors(e) };
+    const vcpus = attrField(e, 'vcpus', cpuList);
+    if (vcpus) t.vcpus = vcpus;
+    t.caches = e.elements('cache').map((c) => {
+      const cache: CacheTuneDef['caches'][number] = { ...ref(c) };
+      const id = attrField(c, 'id', unsignedInt);
+      if (id) cache.id = id;
+      const level = attrField(c, 'level', unsignedInt);
+      if (level) cache.level = level;
+      const type = attrField(c, 'type', (r, l) => enumOf(r, l, ['both', 'code', 'data'] as const));
+      if (type) cache.type = type;
+      const size = attrField(c, 'size', unsigned64);
+      if (size) cache.size = size;
+      const unit = attrField(c, 'unit', plainString);
+      if (unit) cache.unit = unit;
+      return cache;
+    });
+    return t;
+  });
+  def.memorytunes = all('memorytune').map((e) => {
+    const t: MemoryTuneDef = { ...ref(e), nodes: [], monitors: monitors(e) };
+    const vcpus = attrField(e, 'vcpus', cpuList);
+    if (vcpus) t.vcpus = vcpus;
+    t.nodes = e.elements('node').map((n) => {
+      const node: MemoryTuneDef['nodes'][number] = { ...ref(n) };
+      const id = attrField(n, 'id', unsignedInt);
+      if (id) node.id = id;
+      const bw = attrField(n, 'bandwidth', unsignedInt);
+      if (bw) node.bandwidth = bw;
+      return node;
+    });
+    return t;
+  });
+  return def;
+}
+
+function readCpu(cpuEl: XmlElement): CpuDef {
+  const cpu: CpuDef = { ...ref(cpuEl) };
+  const mode = attrField(cpuEl, 'mode', plainString);
+  if (mode) cpu.mode = mode;
+  const topo = cpuEl.element('topology');
+  if (topo) {
+    cpu.topology = { ...ref(topo) };
+    for (const k of ['sockets', 'dies', 'clusters', 'cores', 'threads'] as const) {
+      const f = attrField(topo, k, unsignedInt);
+      if (f) cpu.topology[k] = f;
+    }
+  }
+  const numa = cpuEl.element('numa');
+  if (numa) {
+    cpu.numa = {
+      ...ref(numa),
+      cells: numa.elements('cell').map((c, index) => {
+        const cell: NonNullable<CpuDef['numa']>['cells'][number] = { ...ref(c), index };
+        const id = attrField(c, 'id', unsignedInt);
+        if (id) cell.id = id;
+        const cpus = attrField(c, 'cpus', cpuList);
+        if (cpus) cell.cpus = cpus;
+        const memory = attrField(c, 'memory', unsigned64);
+        if (memory) cell.memory = memory;
+        const unit = attrField(c, 'unit', plainString);
+        if (unit) cell.unit = unit;
+        return cell;
+      }),
+    };
+  }
+  return cpu;
+}
+
+function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
+  const def: HostdevDef = { ...ref(h), via };
+  const mode = attrField(h, 'mode', plainString);
+  if (mode) def.mode = mode;
+  const type = via === 'interface' ? { raw: 'pci', value: 'pci', loc: locOf(h) } : attrField(h, 'type', plainString);
+  if (type) def.type = type;
+  const managed = attrField(h, 'managed', yesNo);
+  // libvirt discards this attribute's parse result: a bogus value means 'no' (spec §3.7, §7 item 15).
+  if (managed) def.managed = managed.error ? { ...managed, value: false } : managed;
+  const driver = h.element('driver')?.attr('name');
+  if (driver) def.driver = driver;
+  if (h.attr('ramfb') === 'on' || h.element('source')?.attr('ramfb') === 'on') def.ramfb = true;
+  const addr = h.element('source')?.element('address');
+  if (type?.value === 'pci' && addr) {
+    const pci: NonNullable<HostdevDef['pci']> = { ...ref(addr) };
+    for (const k of ['domain', 'bus', 'slot', 'function'] as const) {
+      const f = attrField(addr, k, autoBaseUnsigned);
+      if (f) pci[k] = f;
+    }
+    const d = pci.domain?.value ?? 0;
+    const b = pci.bus?.value;
+    const s = pci.slot?.value;
+    const fn = pci.function?.value;
+    if (b !== undefined && s !== undefined && fn !== undefined && d <= 0xffff && b <= 0xff && s <= 0x1f && fn <= 7 && !pci.domain?.error) {
+      pci.canonical = formatPciAddress(d, b, s, fn);
+    }
+    def.pci = pci;
+  } else if (type?.value && type.value !== 'pci') {
+    const src = h.element('source');
+    const vendor = src?.element('vendor')?.attr('id');
+    const product = src?.element('product')?.attr('id');
+    const uuid = src?.element('address')?.attr('uuid');
+    const key = vendor || product ? `${type.value} ${vendor ?? '?'}:${product ?? '?'}` : uuid ? `${type.value} ${uuid}` : undefined;
+    if (key) def.sourceKey = key;
+  }
+  return def;
+}
+
+/** `DDDD:BB:SS.F` in lower-case hex, as sysfs names PCI devices. */
+export function formatPciAddress(domain: number, bus: number, slot: number, fn: number): string {
+  const hex = (v: number, w: number): string => v.toString(16).padStart(w, '0');
+  return `${hex(domain, 4)}:${hex(bus, 2)}:${hex(slot, 2)}.${fn.toString(16)}`;
+}

@@ -1,0 +1,23 @@
+/**
+ * XML text → resolved model: parseDocument → readDomain → definitionOf → resolve.
+ */
+import type { Driver } from '../domain/definition.js';
+import { definitionOf, readDomain } from '../domain/index.js';
+import { parseDocument } from '../xml/index.js';
+import { resolve } from './resolve.js';
+import type { HostFacts, ResolvedModel } from './types.js';
+
+export interface ResolveDocumentOptions {
+  fileName?: string;
+  /** Default `qemu` (the driver whose runtime rules spec §5 describes). */
+  driver?: Driver;
+  host?: HostFacts;
+}
+
+/** Throws VirtPinError (XML_* codes) only when the text is not well-formed XML. */
+export function resolveDocument(text: string, options: ResolveDocumentOptions = {}): ResolvedModel {
+  const doc = parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined);
+  const model = readDomain(doc);
+  const def = definitionOf(model, { driver: options.driver ?? 'qemu' });
+  return resolve(def, options.host, { model, ...(options.fileName !== undefined ? { file: options.fileName } : {}) });
+}

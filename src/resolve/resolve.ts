@@ -1,0 +1,490 @@
+/**
+ * libvirt's runtime rules applied to a domain definition (spec §1, §4, §5).
+ * Pure: no I/O, never throws for odd definitions (definitionOf already
+ * took libvirt's choices; validate reports refusals).
+ */
+import { CpuSet } from '../cpuset/index.js';
+import type { DomainDefinition, PinDef, ThreadSched } from '../domain/definition.js';
+import type { DomainModel, ElementRef, NumaMode } from '../domain/types.js';
+import type {
+  CpuMask,
+  CpuRule,
+  ElementPointer,
+  HostFacts,
+  NodeMask,
+  ResolveNote,
+  ResolvedBandwidth,
+  ResolvedDomainBandwidth,
+  ResolvedEmulator,
+  ResolvedGuestCell,
+  ResolvedInitialAffinity,
+  ResolvedIOThread,
+  ResolvedMemory,
+  ResolvedMemoryNodes,
+  ResolvedModel,
+  ResolvedPlacement,
+  ResolvedResctrl,
+  ResolvedSched,
+  ResolvedThread,
+  ResolvedVcpu,
+  SchedRule,
+} from './types.js';
+
+/** Extra, optional knowledge that only the parsed document has. */
+export interface ResolveContext {
+  /** File name to record in the model. */
+  file?: string;
+  /** The parse-phase model: domain name/type, the `<vcpu>` element, cells as written. */
+  model?: DomainModel;
+}
+
+export function pointer(ref: ElementRef | undefined): ElementPointer | undefined {
+  if (!ref) return undefined;
+  return { path: ref.path, line: ref.loc.line, column: ref.loc.column };
+}
+
+/** What the host facts make of the symbolic masks. */
+interface HostView {
+  all: CpuSet | 'all';
+  /** autoCpuset: CPUs of the advised nodes (R1 step 2). */
+  numadCpus: CpuSet | 'numad';
+  /** autoNodeset: the advised nodes that have memory. */
+  numadNodes: NodeMask;
+  nodeCpus?: Map<number, CpuSet>;
+}
+
+function hostView(host: HostFacts | undefined, notes: ResolveNote[], numadAdvice: boolean): HostView {
+  if (!host) return { all: 'all', numadCpus: 'numad', numadNodes: 'numad' };
+  const all = host.onlineCpus.difference(host.isolatedCpus ?? CpuSet.empty());
+  const nodeCpus = host.nodes ? new Map(host.nodes.map((n) => [n.id, n.cpus] as const)) : undefined;
+  let numadCpus: CpuSet | 'numad' = 'numad';
+  let numadNodes: NodeMask = 'numad';
+  if (host.numadNodeset) {
+    // Nodes with no memory are advised for CPUs but never for memory (spec §4, last paragraph).
+    const memoryless = (host.nodes ?? []).filter((n) => n.memoryKiB === 0).map((n) => n.id);
+    numadNodes = host.numadNodeset.difference(CpuSet.fromIds(memoryless));
+    if (nodeCpus) {
+      numadCpus = cpusOfNodes(host.numadNodeset, nodeCpus);
+    } else if (numadAdvice) {
+      notes.push({
+        code: 'RESOLVE_NUMAD_CPUS_UNKNOWN',
+        message: 'host facts give the numad nodeset but no NUMA node → CPU map, so numad-derived CPU masks stay symbolic',
+      });
+    }
+  } else if (numadAdvice) {
+    notes.push({
+      code: 'RESOLVE_NUMAD_UNKNOWN',
+      message: 'numad advice is only known at start time; masks derived from it stay symbolic (pass a numad nodeset in the host facts to make them concrete)',
+    });
+  }
+  return { all, numadCpus, numadNodes, ...(nodeCpus ? { nodeCpus } : {}) };
+}
+
+function cpusOfNodes(nodes: CpuSet, nodeCpus: Map<number, CpuSet>): CpuSet {
+  let out = CpuSet.empty();
+  for (const id of nodes.ids()) out = out.union(nodeCpus.get(id) ?? CpuSet.empty());
+  return out;
+}
+
+/** R1 (spec §1): own pin → numad (vCPU placement auto) → `<vcpu cpuset>` → all host CPUs. */
+function evaluateCpuMask(
+  def: DomainDefinition,
+  view: HostView,
+  who: string,
+  own: { pin: PinDef | undefined; rule: CpuRule; element: string },
+  vcpuElement: ElementRef | undefined,
+): ResolvedThread {
+  const pin = own.pin;
+  if (pin) {
+    return thread(pin.cpus, own.rule, pointer(pin.from), `${who} has its own <${own.element}>`);
+  }
+  const noPin = `${who} has no <${own.element}>`;
+  if (def.placement === 'auto') {
+    const promoted = def.changes.some(isPromotion);
+    return thread(
+      view.numadCpus,
+      'numad',
+      pointer(promoted ? def.numatune.memory?.from : (vcpuElement ?? def.numatune.memory?.from)),
+      `${noPin} and the vCPU placement is auto${promoted ? ' (promoted from static by <numatune> placement auto)' : ''}, so libvirt uses the CPUs of the NUMA nodes numad advises at start`,
+    );
+  }
+  if (def.cpuset) {
+    return thread(def.cpuset.cpus, 'vcpu-cpuset', pointer(def.cpuset.from), noPin);
+  }
+  return thread(
+    view.all,
+    'all',
+    undefined,
+    `${noPin} and <vcpu> has no cpuset, so libvirt allows all host CPUs (online minus isolated) and writes no cgroup cpuset.cpus`,
+  );
+}
+
+function thread(cpus: CpuMask, rule: CpuRule, element: ElementPointer | undefined, because: string): ResolvedThread {
+  return {
+    cpus,
+    source: rule,
+    provenance: { rule, ...(element ? { element } : {}), because },
+    cgroupCpus: rule !== 'all',
+  };
+}
+
+function isPromotion(c: { code: string; specItem: number }): boolean {
+  return c.code === 'PLACEMENT_PROMOTED_AUTO' || c.specItem === 5;
+}
+
+function sched(s: ThreadSched | undefined, rule: SchedRule, because: string): ResolvedSched | undefined {
+  if (!s) return undefined;
+  const element = pointer(s.from);
+  return {
+    scheduler: s.scheduler,
+    ...((s.scheduler === 'fifo' || s.scheduler === 'rr') && s.priority !== undefined ? { priority: s.priority } : {}),
+    provenance: { rule, ...(element ? { element } : {}), because },
+  };
+}
+
+function bandwidth(
+  period: bigint | undefined,
+  quota: bigint | undefined,
+  rule: ResolvedBandwidth['provenance']['rule'],
+  because: string,
+): ResolvedBandwidth | undefined {
+  const p = period !== undefined && period !== 0n ? period : undefined;
+  const q = quota !== undefined && quota !== 0n ? quota : undefined;
+  if (p === undefined && q === undefined) return undefined;
+  return { ...(p !== undefined ? { period: p } : {}), ...(q !== undefined ? { quota: q } : {}), provenance: { rule, because } };
+}
+
+/** Memory side (spec §5.2): what libvirt writes to a thread's cgroup cpuset.mems. */
+interface MemoryPlan {
+  /** For the emulator, IOThreads and vCPUs outside a restrictive memnode cell. */
+  base?: ResolvedMemoryNodes;
+  /** cellid → restrictive memnode nodeset (vCPU threads of that cell). */
+  restrictiveCells: Map<number, ResolvedMemoryNodes>;
+}
+
+function memoryPlan(def: DomainDefinition, view: HostView): MemoryPlan {
+  const memory = def.numatune.memory;
+  const restrictiveCells = new Map<number, ResolvedMemoryNodes>();
+  let base: ResolvedMemoryNodes | undefined;
+  const globalNodes: NodeMask | undefined = memory
+    ? memory.placement === 'auto'
+      ? view.numadNodes
+      : memory.nodeset
+    : undefined;
+  const memoryElement = pointer(memory?.from);
+  if (memory && globalNodes !== undefined) {
+    if (memory.mode === 'strict') {
+      // Strict: the union of the global nodeset and every memnode nodeset.
+      let nodes: NodeMask = globalNodes;
+      if (typeof nodes !== 'string') for (const m of def.numatune.memnodes) nodes = nodes.union(m.nodeset);
+      base = {
+        nodes,
+        provenance: {
+          rule: 'numatune-strict',
+          ...(memoryElement ? { element: memoryElement } : {}),
+          because:
+            def.numatune.memnodes.length > 0
+              ? 'the global <numatune> memory mode is strict, so libvirt binds every thread to the union of its nodeset and all memnode nodesets'
+              : `the global <numatune> memory mode is strict${memory.implicit ? ' (implicit, from <vcpu placement=auto>)' : ''}, so libvirt binds every thread to its ${memory.placement === 'auto' ? 'numad-advised nodes' : 'nodeset'}`,
+        },
+      };
+    } else if (memory.mode === 'restrictive') {
+      base = {
+        nodes: globalNodes,
+        provenance: {
+          rule: 'numatune-restrictive',
+          ...(memoryElement ? { element: memoryElement } : {}),
+          because: 'the global <numatune> memory mode is restrictive, so libvirt only restricts cpuset.mems to its nodeset (no memory policy)',
+        },
+      };
+    }
+  }
+  for (const m of def.numatune.memnodes) {
+    if (m.mode !== 'restrictive') continue;
+    const element = pointer(m.from);
+    restrictiveCells.set(m.cellid, {
+      nodes: m.nodeset,
+      provenance: {
+        rule: 'memnode-restrictive',
+        ...(element ? { element } : {}),
+        because: `the vCPU is in guest cell ${m.cellid}, whose <memnode> mode is restrictive`,
+      },
+    });
+  }
+  return { ...(base ? { base } : {}), restrictiveCells };
+}
+
+function effectiveModeOfCell(def: DomainDefinition, cellid: number): NumaMode | undefined {
+  return def.numatune.memnodes.find((m) => m.cellid === cellid)?.mode ?? def.numatune.memory?.mode;
+}
+
+export function resolve(def: DomainDefinition, host?: HostFacts, context: ResolveContext = {}): ResolvedModel {
+  const notes: ResolveNote[] = [];
+  const model = context.model;
+  const memory = def.numatune.memory;
+  const numadAdvice = def.placement === 'auto' || memory?.placement === 'auto';
+  const view = hostView(host, notes, numadAdvice);
+  const vcpuElement = model?.vcpu;
+  const mem = memoryPlan(def, view);
+
+  // ---- placement
+  const promoted = def.changes.some(isPromotion);
+  const placement: ResolvedPlacement = {
+    vcpu: def.placement,
+    ...(memory ? { memory: memory.placement } : {}),
+    promoted,
+    implicitNumatune: memory?.implicit ?? false,
+    numadAdvice,
+    ...(host?.numadNodeset && numadAdvice ? { numadNodeset: host.numadNodeset } : {}),
+    ...(numadAdvice && typeof view.numadCpus !== 'string' ? { numadCpus: view.numadCpus } : {}),
+    ...(numadAdvice && host?.numadNodeset && typeof view.numadNodes !== 'string' ? { numadMemoryNodes: view.numadNodes } : {}),
+  };
+  if (promoted) {
+    notes.push({
+      code: 'RESOLVE_PLACEMENT_PROMOTED',
+      message: '<numatune> memory placement is auto and nothing is pinned, so libvirt turns the vCPU placement to auto (spec §4 step 3)',
+    });
+  }
+  if (numadAdvice) {
+    notes.push({
+      code: 'RESOLVE_NUMAD_REQUIRED',
+      message: 'a placement is auto: libvirt asks numad for advice at start, and the start fails if numad is not available',
+    });
+  }
+
+  // ---- guest cells (QEMU has absorbed unlisted vCPUs into cell 0 already)
+  const cellOf = new Map<number, number>();
+  for (const cell of def.guestCells) for (const v of cell.cpus.ids()) if (!cellOf.has(v)) cellOf.set(v, cell.id);
+  const writtenCellCpus = new Map<number, CpuSet>();
+  for (const c of model?.cpu?.numa?.cells ?? []) {
+    const id = c.id?.value ?? c.index;
+    if (c.cpus?.value) writtenCellCpus.set(id, c.cpus.value);
+  }
+  const absorbed = def.changes.some((c) => c.specItem === 13);
+
+  // ---- vCPUs
+  const vcpus: ResolvedVcpu[] = def.vcpus.map((v) => {
+    const who = `vCPU ${v.id}`;
+    const t = evaluateCpuMask(def, view, who, { pin: v.pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
+    const out: ResolvedVcpu = {
+      id: v.id,
+      online: v.online,
+      hotpluggable: v.hotpluggable,
+      ...(v.order !== 0 ? { order: v.order } : {}),
+      ...t,
+    };
+    const cellid = cellOf.get(v.id);
+    let memoryNodes = mem.base;
+    if (cellid !== undefined) {
+      const cell = def.guestCells.find((c) => c.id === cellid);
+      const written = writtenCellCpus.get(cellid);
+      // Which vCPUs QEMU added to cell 0 is only known from the cells as written (the model).
+      const filled = cellid === 0 && written !== undefined && !written.has(v.id);
+      const maybeFilled = cellid === 0 && absorbed && !model;
+      const element = pointer(cell?.from);
+      const guestCell: ResolvedGuestCell = {
+        id: cellid,
+        provenance: {
+          rule: filled ? 'numa-cell0-fill' : 'numa-cell',
+          ...(element ? { element } : {}),
+          because: filled
+            ? `no guest NUMA cell lists ${who}, so QEMU puts it in cell 0`
+            : `guest NUMA cell ${cellid} holds ${who}${maybeFilled ? ' (listed there, or added by QEMU because no cell lists it)' : ' in its cpus'}`,
+        },
+      };
+      out.guestCell = guestCell;
+      if (effectiveModeOfCell(def, cellid) === 'restrictive') memoryNodes = mem.restrictiveCells.get(cellid) ?? memoryNodes;
+    }
+    if (memoryNodes) out.memoryNodes = memoryNodes;
+    const s = sched(v.sched, 'vcpusched', `${who} is named by a <vcpusched>`);
+    if (s) out.sched = s;
+    const b = bandwidth(def.bandwidth.period, def.bandwidth.quota, 'vcpu-bandwidth', 'every vCPU thread gets <cputune><period>/<quota>');
+    if (b) out.bandwidth = b;
+    const groups: ResolvedResctrl[] = def.resctrl
+      .filter((g) => g.vcpus.has(v.id))
+      .map((g) => {
+        const element = pointer(g.from);
+        return {
+          kind: g.kind,
+          vcpus: g.vcpus,
+          provenance: { rule: g.kind, ...(element ? { element } : {}), because: `the <${g.kind}> vcpus list contains ${who}` },
+        };
+      });
+    if (groups.length > 0) out.resctrl = groups;
+    return out;
+  });
+
+  // ---- emulator
+  const emulator: ResolvedEmulator = evaluateCpuMask(
+    def,
+    view,
+    'the emulator',
+    { pin: def.emulatorPin, rule: 'emulatorpin', element: 'emulatorpin' },
+    vcpuElement,
+  );
+  if (mem.base) emulator.memoryNodes = mem.base;
+  const es = sched(def.emulatorSched, 'emulatorsched', '<emulatorsched> applies to the QEMU main thread only, and libvirt applies it last');
+  if (es) emulator.sched = es;
+  const eb = bandwidth(def.bandwidth.emulatorPeriod, def.bandwidth.emulatorQuota, 'emulator-bandwidth', 'the emulator threads get <emulator_period>/<emulator_quota>');
+  if (eb) emulator.bandwidth = eb;
+
+  // ---- IOThreads
+  const iothreads: ResolvedIOThread[] = def.iothreads.map((io) => {
+    const who = `IOThread ${io.id}${io.autofilled ? ' (id filled in by libvirt)' : ''}`;
+    const t = evaluateCpuMask(def, view, who, { pin: io.pin, rule: 'iothreadpin', element: 'iothreadpin' }, vcpuElement);
+    const out: ResolvedIOThread = { id: io.id, autofilled: io.autofilled, ...t };
+    if (mem.base) out.memoryNodes = mem.base;
+    const s = sched(io.sched, 'iothreadsched', `IOThread ${io.id} is named by an <iothreadsched>`);
+    if (s) out.sched = s;
+    const b = bandwidth(def.bandwidth.iothreadPeriod, def.bandwidth.iothreadQuota, 'iothread-bandwidth', 'every IOThread gets <iothread_period>/<iothread_quota>');
+    if (b) out.bandwidth = b;
+    return out;
+  });
+
+  // ---- initial process affinity (§5.1)
+  const initialAffinity = initialAffinityOf(def, view);
+
+  // ---- memory summary
+  const memoryElement = pointer(memory?.from);
+  const resolvedMemory: ResolvedMemory = {
+    ...(memory ? { mode: memory.mode, placement: memory.placement } : {}),
+    ...(memory?.placement === 'auto' ? { nodes: view.numadNodes } : memory?.nodeset ? { nodes: memory.nodeset } : {}),
+    implicit: memory?.implicit ?? false,
+    ...(memoryElement ? { element: memoryElement } : {}),
+    memnodes: [...def.numatune.memnodes]
+      .sort((a, b) => a.cellid - b.cellid)
+      .map((m) => ({ cellid: m.cellid, mode: m.mode, nodes: m.nodeset, element: pointer(m.from)! })),
+  };
+
+  const domainBandwidth: ResolvedDomainBandwidth = {
+    ...(def.bandwidth.shares !== undefined ? { shares: def.bandwidth.shares } : {}),
+    ...(def.bandwidth.globalPeriod !== undefined && def.bandwidth.globalPeriod !== 0n ? { globalPeriod: def.bandwidth.globalPeriod } : {}),
+    ...(def.bandwidth.globalQuota !== undefined && def.bandwidth.globalQuota !== 0n ? { globalQuota: def.bandwidth.globalQuota } : {}),
+  };
+
+  addThreadNotes(notes, def, vcpus, emulator, iothreads, host);
+
+  const name = model?.name?.value;
+  const type = model?.type?.value ?? def.domainType;
+  return {
+    schemaVersion: 1,
+    ...(context.file !== undefined ? { file: context.file } : {}),
+    domain: { ...(name !== undefined ? { name } : {}), ...(type !== undefined ? { type } : {}) },
+    driver: def.driver,
+    hostFacts: host !== undefined,
+    allCpus: view.all,
+    maxVcpus: def.maxVcpus,
+    placement,
+    vcpus,
+    emulator,
+    iothreads,
+    initialAffinity,
+    memory: resolvedMemory,
+    domainBandwidth,
+    notes,
+  };
+}
+
+/** spec §5.1 — `<vcpu cpuset>` is deliberately not consulted here (§12.5). */
+function initialAffinityOf(def: DomainDefinition, view: HostView): ResolvedInitialAffinity {
+  const memory = def.numatune.memory;
+  if (def.guestCells.length <= 1 && memory?.mode === 'strict') {
+    const element = pointer(memory.from);
+    const nodes: NodeMask | undefined = memory.placement === 'auto' ? view.numadNodes : memory.nodeset;
+    if (nodes !== undefined) {
+      let cpus: ResolvedInitialAffinity['cpus'];
+      if (nodes === 'numad') cpus = 'numad';
+      else if (view.nodeCpus) cpus = cpusOfNodes(nodes, view.nodeCpus);
+      else cpus = 'nodes';
+      return {
+        cpus,
+        nodes,
+        source: 'numatune-strict',
+        provenance: {
+          rule: 'numatune-strict',
+          ...(element ? { element } : {}),
+          because: `the guest has ${def.guestCells.length === 0 ? 'no' : 'one'} NUMA cell and the global <numatune> memory mode is strict, so libvirt starts QEMU on the host CPUs of ${nodes === 'numad' ? 'the numad-advised nodes' : `nodes ${nodes.toString()}`}`,
+        },
+      };
+    }
+  }
+  if (def.emulatorPin) {
+    const element = pointer(def.emulatorPin.from);
+    return {
+      cpus: def.emulatorPin.cpus,
+      source: 'emulatorpin',
+      provenance: {
+        rule: 'emulatorpin',
+        ...(element ? { element } : {}),
+        because: 'there is no strict single-cell <numatune>, so libvirt starts QEMU on the <emulatorpin> CPUs (<vcpu cpuset> is not used before exec)',
+      },
+    };
+  }
+  return {
+    cpus: view.all,
+    source: 'all',
+    provenance: {
+      rule: 'all',
+      because: 'there is neither a strict single-cell <numatune> nor an <emulatorpin>, so QEMU starts on all host CPUs (<vcpu cpuset> is not used before exec)',
+    },
+  };
+}
+
+function addThreadNotes(
+  notes: ResolveNote[],
+  def: DomainDefinition,
+  vcpus: ResolvedVcpu[],
+  emulator: ResolvedEmulator,
+  iothreads: ResolvedIOThread[],
+  host: HostFacts | undefined,
+): void {
+  const allThreads = [
+    ...vcpus.filter((v) => v.source === 'all').map((v) => `vCPU ${v.id}`),
+    ...(emulator.source === 'all' ? ['the emulator'] : []),
+    ...iothreads.filter((t) => t.source === 'all').map((t) => `IOThread ${t.id}`),
+  ];
+  if (allThreads.length > 0) {
+    notes.push({
+      code: 'RESOLVE_ALL_NO_CGROUP',
+      message: `${listOf(allThreads)} may use all host CPUs: libvirt sets only their scheduler affinity and writes no cgroup cpuset.cpus`,
+    });
+  }
+  if (host?.isolatedCpus && !host.isolatedCpus.isEmpty() && allThreads.length > 0) {
+    notes.push({
+      code: 'RESOLVE_ALL_EXCLUDES_ISOLATED',
+      message: `"all host CPUs" excludes the isolated CPUs ${host.isolatedCpus.toString()} (libvirt ≥ 10.4), though pin queries still report them`,
+    });
+  }
+  const offline = vcpus.filter((v) => !v.online).map((v) => v.id);
+  if (offline.length > 0) {
+    notes.push({
+      code: 'RESOLVE_OFFLINE_VCPUS',
+      message: `vCPUs ${CpuSet.fromIds(offline).toString()} are offline; they are shown with the mask they get when hot-plugged`,
+    });
+  }
+  const bootHotplug = vcpus.filter((v) => v.online && v.hotpluggable);
+  if (bootHotplug.length > 0) {
+    notes.push({
+      code: 'RESOLVE_HOTPLUG_AT_BOOT',
+      message: `online hotpluggable vCPUs ${CpuSet.fromIds(bootHotplug.map((v) => v.id)).toString()} are hot-added right after QEMU starts (sorted by order), then pinned like the others`,
+    });
+  }
+  if (def.emulatorSched) {
+    notes.push({
+      code: 'RESOLVE_EMULATORSCHED_MAIN_ONLY',
+      message: '<emulatorsched> applies to the QEMU main thread only, last; other emulator threads keep the default policy',
+    });
+  }
+  if (def.resctrl.length > 0) {
+    notes.push({
+      code: 'RESOLVE_RESCTRL_VCPUS_ONLY',
+      message: 'resctrl groups (cachetune/memorytune) hold vCPU threads only; the emulator and IOThreads are never placed in them',
+    });
+  }
+}
+
+function listOf(items: string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
