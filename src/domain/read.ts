@@ -422,12 +422,16 @@ function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
     }
     def.pci = pci;
   } else if (type?.value && type.value !== 'pci') {
+    // Identity of a non-PCI source: every attribute under <source>, in order
+    // (USB vendor/product or bus/device, SCSI adapter/address, mdev uuid).
     const src = h.element('source');
-    const vendor = src?.element('vendor')?.attr('id');
-    const product = src?.element('product')?.attr('id');
-    const uuid = src?.element('address')?.attr('uuid');
-    const key = vendor || product ? `${type.value} ${vendor ?? '?'}:${product ?? '?'}` : uuid ? `${type.value} ${uuid}` : undefined;
-    if (key) def.sourceKey = key;
+    const parts: string[] = [];
+    const walk = (e: XmlElement): void => {
+      for (const a of e.attributes) parts.push(`${e.name}.${a.name}=${a.value}`);
+      for (const c of e.elements()) walk(c);
+    };
+    if (src) walk(src);
+    if (parts.length) def.sourceKey = `${type.value} ${parts.join(' ')}`;
   }
   return def;
 }

@@ -1,0 +1,71 @@
+/** Every rule, in report order (spec catalogue first, then §7, then lints). */
+import type { Rule } from '../types.js';
+import { vcpuCount } from './v01-vcpu-count.js';
+import { vcpuAttributes } from './v02-vcpu-attributes.js';
+import { currentAboveMaximum } from './v03-current-above-maximum.js';
+import { vcpuCpuset } from './v04-vcpu-cpuset.js';
+import { vcpusEntries } from './v05-vcpus-entries.js';
+import { offlineNotHotpluggable } from './v06-offline-not-hotpluggable.js';
+import { qemuVcpusOrder } from './v08-qemu-vcpus-order.js';
+import { qemuVcpuTopology } from './v09-qemu-vcpu-topology.js';
+import { topologyOverflow } from './v10-topology-overflow.js';
+import { iothreadsCount } from './v11-iothreads-count.js';
+import { iothreadIds } from './v12-iothread-ids.js';
+import { threadPool } from './v13-thread-pool.js';
+import { bandwidthSyntax } from './v14-bandwidth-syntax.js';
+import { bandwidthRange } from './v15-bandwidth-range.js';
+import { vcpupin } from './v16-vcpupin.js';
+import { emulatorpin } from './v17-emulatorpin.js';
+import { iothreadpin } from './v18-iothreadpin.js';
+import { sched } from './v19-sched.js';
+import { resctrl } from './v20-resctrl.js';
+import { qemuResctrlKvm } from './v21-qemu-resctrl-kvm.js';
+import { numatune } from './v22-numatune.js';
+import { memnode } from './v23-memnode.js';
+import { restrictive } from './v24-restrictive.js';
+import { guestNuma } from './v25-guest-numa.js';
+import { hostdev } from './v26-hostdev.js';
+import { qemuIOThreadRefs } from './v27-qemu-iothread-refs.js';
+import { silentNormalization } from './s7-silent-normalization.js';
+import { startFailures } from './start-failures.js';
+import { sharedDedicated } from './lint-shared-dedicated.js';
+import { emulatorOnDedicated } from './lint-emulator-on-dedicated.js';
+import { hostCpusAvailable } from './lint-host-cpus.js';
+import { hostNodesAvailable } from './lint-host-nodes.js';
+import { isolatedFloating } from './lint-isolated-floating.js';
+
+export const RULES: readonly Rule[] = [
+  vcpuCount,
+  vcpuAttributes,
+  currentAboveMaximum,
+  vcpuCpuset,
+  vcpusEntries,
+  offlineNotHotpluggable,
+  qemuVcpusOrder,
+  qemuVcpuTopology,
+  topologyOverflow,
+  iothreadsCount,
+  iothreadIds,
+  threadPool,
+  bandwidthSyntax,
+  bandwidthRange,
+  vcpupin,
+  emulatorpin,
+  iothreadpin,
+  sched,
+  resctrl,
+  qemuResctrlKvm,
+  numatune,
+  memnode,
+  restrictive,
+  guestNuma,
+  hostdev,
+  qemuIOThreadRefs,
+  silentNormalization,
+  startFailures,
+  sharedDedicated,
+  emulatorOnDedicated,
+  hostCpusAvailable,
+  hostNodesAvailable,
+  isolatedFloating,
+];

@@ -1,0 +1,25 @@
+import type { Rule } from '../types.js';
+
+/** The emulator or an IOThread may run on a CPU that a vCPU has to itself, so it steals that vCPU's time. */
+export const emulatorOnDedicated: Rule = {
+  code: 'EMULATOR_ON_DEDICATED_CPU',
+  severity: 'warning',
+  spec: 'lint',
+  summary: 'the emulator or an IOThread may run on a CPU that a vCPU is pinned to alone',
+  check(ctx) {
+    const r = ctx.resolved();
+    const dedicated = new Map<number, number>();
+    for (const v of r.vcpus) if (typeof v.cpus !== 'string' && v.cpus.size === 1 && v.source === 'vcpupin') dedicated.set(v.cpus.min()!, v.id);
+    if (!dedicated.size) return;
+    const threads = [{ name: 'the emulator', t: r.emulator }, ...r.iothreads.map((t) => ({ name: `IOThread ${t.id}`, t }))];
+    for (const { name, t } of threads) {
+      if (typeof t.cpus === 'string') continue;
+      const hit = t.cpus.ids().filter((c) => dedicated.has(c));
+      if (!hit.length) continue;
+      const at = t.provenance.element ? { loc: { line: t.provenance.element.line, column: t.provenance.element.column, offset: 0 } } : ctx.model.vcpu ?? ctx.model.root;
+      ctx.report(at, `${name} may run on CPUs ${hit.join(', ')}, which vCPUs ${hit.map((c) => dedicated.get(c)).join(', ')} have to themselves (${t.source})`, {
+        hint: name === 'the emulator' ? 'add an <emulatorpin> on housekeeping CPUs' : `add an <iothreadpin> on housekeeping CPUs`,
+      });
+    }
+  },
+};

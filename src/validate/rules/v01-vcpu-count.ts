@@ -1,0 +1,18 @@
+import type { Rule } from '../types.js';
+
+/** V1: `<vcpu>` text must be an unsigned integer, with nothing after it (not even a newline). */
+export const vcpuCount: Rule = {
+  code: 'VCPU_COUNT_INVALID',
+  severity: 'error',
+  spec: 'V1',
+  summary: '<vcpu> text is not an unsigned integer (trailing whitespace included)',
+  check(ctx) {
+    const max = ctx.model.vcpu?.max;
+    if (!max?.error) return;
+    const hint =
+      max.error.code === 'TRAILING_WHITESPACE'
+        ? `write <vcpu>${max.raw.trim()}</vcpu> on one line: libvirt refuses whitespace after the number`
+        : 'write the maximum vCPU count as a plain number, e.g. <vcpu>4</vcpu>';
+    ctx.report(ctx.model.vcpu!, `<vcpu>${max.raw.replace(/\n/g, '\\n')}</vcpu> is refused: ${max.error.message}`, { hint });
+  },
+};

@@ -1,0 +1,60 @@
+import type { SchedDef } from '../../domain/index.js';
+import type { Rule, RuleContext } from '../types.js';
+
+/** V19: sched elements need their list, a known scheduler, a priority for fifo/rr, existing threads, no overlap; one emulatorsched. */
+export const sched: Rule = {
+  code: 'SCHED_INVALID',
+  severity: 'error',
+  spec: 'V19',
+  summary: 'vcpusched/iothreadsched/emulatorsched: missing list, unknown scheduler, missing priority, unknown or repeated thread',
+  check(ctx) {
+    const ct = ctx.model.cputune;
+    if (!ct) return;
+    const common = (s: SchedDef, name: string): boolean => {
+      if (!s.scheduler) {
+        ctx.report(s, `<${name}> has no scheduler`, { hint: "add scheduler='fifo', 'rr', 'batch' or 'idle'" });
+        return false;
+      }
+      if (s.scheduler.error) {
+        ctx.report(s.scheduler.loc, `scheduler='${s.scheduler.raw}' is not batch, idle, fifo or rr`);
+        return false;
+      }
+      const rt = s.scheduler.value === 'fifo' || s.scheduler.value === 'rr';
+      if (rt && !s.priority) ctx.report(s, `scheduler='${s.scheduler.value}' needs a priority`, { hint: "add priority='1' (1..99)" });
+      else if (rt && s.priority?.error) ctx.report(s.priority.loc, `priority='${s.priority.raw}' is not an integer`);
+      return true;
+    };
+    const lists = (items: SchedDef[], name: string, attr: string, exists: (id: number) => boolean, what: string): void => {
+      const taken = new Set<number>();
+      for (const s of items) {
+        common(s, name);
+        if (!s.ids) {
+          ctx.report(s, `<${name}> has no ${attr} attribute; libvirt's parser requires it although the schema does not`, { hint: `add ${attr}='0'` });
+          continue;
+        }
+        if (s.ids.error) {
+          ctx.report(s.ids.loc, `${attr}='${s.ids.raw}' is refused: ${s.ids.error.message}`);
+          continue;
+        }
+        const set = s.ids.value!;
+        if (set.isEmpty()) ctx.report(s.ids.loc, `${attr}='${s.ids.raw}' names no ${what}`);
+        const unknown = set.ids().filter((id) => !exists(id));
+        if (unknown.length) {
+          ctx.report(s.ids.loc, `${attr}='${s.ids.raw}' names ${what}s that do not exist: ${unknown.join(', ')}`, {
+            hint: what === 'vCPU' ? `vCPUs run from 0 to ${ctx.definition.maxVcpus - 1}; unlike <vcpupin>, sched elements may not name more (the kvm-realtime guide's vcpus='0-4' for 4 vCPUs is refused)` : `the IOThread ids are ${ctx.definition.iothreads.map((t) => t.id).join(', ') || 'none'}`,
+          });
+        }
+        const overlap = set.ids().filter((id) => taken.has(id));
+        if (overlap.length) ctx.report(s.ids.loc, `${what}s ${overlap.join(', ')} already got a scheduler from an earlier <${name}>`, { hint: 'give each thread one scheduler' });
+        for (const id of set) taken.add(id);
+      }
+    };
+    const ioIds = new Set(ctx.definition.iothreads.map((t) => t.id));
+    lists(ct.vcpuscheds, 'vcpusched', 'vcpus', (id) => id < ctx.definition.maxVcpus, 'vCPU');
+    lists(ct.iothreadscheds, 'iothreadsched', 'iothreads', (id) => ioIds.has(id), 'IOThread');
+    ct.emulatorscheds.slice(1).forEach((s) => ctx.report(s, 'a second <emulatorsched>', { hint: 'keep one' }));
+    for (const s of ct.emulatorscheds) common(s, 'emulatorsched');
+  },
+};
+
+export type { RuleContext };

@@ -1,0 +1,61 @@
+import type { CpuSet } from '../../cpuset/index.js';
+import type { Rule } from '../types.js';
+
+/** V20: resctrl groups need vcpus; no identical cachetune sets, no partial overlap; cachetune monitors at level 3 within the group. */
+export const resctrl: Rule = {
+  code: 'RESCTRL_INVALID',
+  severity: 'error',
+  spec: 'V20',
+  summary: 'cachetune/memorytune: missing or bad vcpus, identical cachetunes, partial overlap, bad monitors',
+  check(ctx) {
+    const ct = ctx.model.cputune;
+    if (!ct) return;
+    const max = ctx.definition.maxVcpus;
+    const groups: { set: CpuSet; kind: string; line: number }[] = [];
+    for (const [kind, tunes] of [['cachetune', ct.cachetunes], ['memorytune', ct.memorytunes]] as const) {
+      for (const t of tunes) {
+        if (!t.vcpus) {
+          ctx.report(t, `<${kind}> has no vcpus attribute`, { hint: "add vcpus='0-3'" });
+          continue;
+        }
+        if (t.vcpus.error) {
+          ctx.report(t.vcpus.loc, `<${kind} vcpus='${t.vcpus.raw}'> is refused: ${t.vcpus.error.message}`);
+          continue;
+        }
+        const set = t.vcpus.value!.truncate(max - 1);
+        if (set.isEmpty()) continue; // dropped silently (§7.12)
+        for (const g of groups) {
+          if (g.set.equals(set)) {
+            if (kind === 'cachetune' && g.kind === 'cachetune') ctx.report(t, `<cachetune vcpus='${t.vcpus.raw}'> repeats the vCPU set of the cachetune at line ${g.line}`, { hint: 'merge them into one <cachetune>' });
+          } else if (g.set.intersects(set)) {
+            ctx.report(t, `<${kind} vcpus='${t.vcpus.raw}'> partly overlaps the ${g.kind} at line ${g.line} (vCPUs ${g.set.intersect(set)})`, { hint: 'resctrl groups must have equal or disjoint vCPU sets' });
+          }
+        }
+        groups.push({ set, kind, line: t.loc.line });
+        if (kind === 'cachetune') {
+          const taken = new Map<string, string>();
+          for (const c of (t as (typeof ct.cachetunes)[number]).caches) {
+            const id = c.id?.value;
+            const level = c.level?.value;
+            const type = c.type?.value;
+            if (id === undefined || level === undefined || type === undefined) continue;
+            const key = `${level}/${id}`;
+            const prev = taken.get(key);
+            if (prev && (prev === type || prev === 'both' || type === 'both')) {
+              ctx.report(c, `<cache id='${id}' level='${level}' type='${type}'> collides with type='${prev}' for the same cache`, { hint: "use either 'both' or separate 'code' and 'data'" });
+            }
+            taken.set(key, prev && prev !== type ? 'both' : type);
+          }
+        }
+        for (const m of t.monitors) {
+          if (kind === 'cachetune' && m.level && m.level.value !== 3) ctx.report(m.level.loc, `cache monitor level='${m.level.raw}': only level 3 can be monitored`);
+          if (!m.vcpus) continue;
+          if (m.vcpus.error) ctx.report(m.vcpus.loc, `<monitor vcpus='${m.vcpus.raw}'> is refused: ${m.vcpus.error.message}`);
+          else if (m.vcpus.value!.isEmpty() || !m.vcpus.value!.isSubsetOf(t.vcpus.value!)) {
+            ctx.report(m.vcpus.loc, `<monitor vcpus='${m.vcpus.raw}'> must name some of the group's vCPUs (${t.vcpus.value})`);
+          }
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,42 @@
+import { CpuSet } from '../../cpuset/index.js';
+import type { Rule } from '../types.js';
+
+/** V25: guest NUMA: cells exist, ids 0..n-1 once each, cpus parse, no overlap, vCPUs below the maximum. */
+export const guestNuma: Rule = {
+  code: 'GUEST_NUMA_INVALID',
+  severity: 'error',
+  spec: 'V25',
+  summary: '<numa> without cells; cell id out of range or duplicate; bad cpus; overlapping cells; more vCPUs than the maximum',
+  check(ctx) {
+    const numa = ctx.model.cpu?.numa;
+    if (!numa) return;
+    if (!numa.cells.length) {
+      ctx.report(numa, '<numa> has no <cell>', { hint: "add <cell id='0' cpus='0-1' memory='1048576'/>" });
+      return;
+    }
+    const n = numa.cells.length;
+    const ids = new Set<number>();
+    let union = CpuSet.empty();
+    let total = 0;
+    const max = ctx.definition.maxVcpus;
+    for (const c of numa.cells) {
+      const id = c.id ? c.id.value : c.index;
+      if (c.id?.error) ctx.report(c.id.loc, `cell id='${c.id.raw}' is refused: ${c.id.error.message}`);
+      else if (id !== undefined && id >= n) ctx.report(c.id!.loc, `cell id='${id}' is not below the number of cells (${n})`, { hint: `number the cells 0 to ${n - 1}` });
+      else if (id !== undefined && ids.has(id)) ctx.report(c, `cell id ${id} is used twice`);
+      if (id !== undefined) ids.add(id);
+      if (!c.cpus) continue;
+      if (c.cpus.error) {
+        ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' is refused: ${c.cpus.error.message}`);
+        continue;
+      }
+      const set = c.cpus.value!;
+      const beyond = set.ids().filter((v) => v >= max);
+      if (beyond.length) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' names vCPUs ${beyond.join(', ')}, beyond the maximum of ${max}`);
+      if (union.intersects(set)) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' overlaps another cell (vCPUs ${union.intersect(set)})`, { hint: 'each vCPU belongs to one cell' });
+      union = union.union(set);
+      total += set.size;
+    }
+    if (total > max) ctx.report(numa, `the cells list ${total} vCPUs but the domain has ${max}`);
+  },
+};

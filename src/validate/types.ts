@@ -1,0 +1,52 @@
+/**
+ * Diagnostics and the rule interface. One rule per file in rules/ (ESLint's
+ * layout): each knows its stable code, severity, the spec item it
+ * implements, whether it is QEMU-only, and how to check a domain.
+ */
+import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index.js';
+import type { HostFacts, ResolvedModel } from '../resolve/index.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  /** Stable code; callers branch on it. */
+  code: string;
+  severity: Severity;
+  /** What is wrong and how to fix it. */
+  message: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  hint?: string;
+  /** Set for checks that only the QEMU driver makes. */
+  driver?: 'qemu';
+  /** Spec reference: `V16` (refusal catalogue), `§7.1` (silent normalization) or `lint`. */
+  spec?: string;
+  /** The rule that reported it (same as `code` except for the §7 rule, which reports one code per change). */
+  rule?: string;
+  /** Element path such as `/domain/cputune/vcpupin[2]`. */
+  path?: string;
+}
+
+export interface RuleContext {
+  model: DomainModel;
+  definition: DomainDefinition;
+  driver: Driver;
+  host: HostFacts | undefined;
+  /** Lazily resolved (host-aware lints only). */
+  resolved(): ResolvedModel;
+  report(at: Loc | { loc: Loc; path?: string }, message: string, extra?: { hint?: string; code?: string; severity?: Severity; spec?: string }): void;
+}
+
+export interface Rule {
+  code: string;
+  severity: Severity;
+  /** Only run for this driver. */
+  driver?: 'qemu';
+  /** Needs host facts. */
+  needsHost?: boolean;
+  spec: string;
+  summary: string;
+  check(ctx: RuleContext): void;
+}

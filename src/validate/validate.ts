@@ -1,0 +1,83 @@
+/**
+ * Running the rules over a domain, and checkDocument: text in, diagnostics
+ * out, never a throw for bad input (an XML error is one diagnostic).
+ */
+import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index.js';
+import { definitionOf, readDomain } from '../domain/index.js';
+import { isVirtPinError } from '../errors.js';
+import { resolve, type HostFacts, type ResolvedModel } from '../resolve/index.js';
+import { parseDocument } from '../xml/index.js';
+import { RULES } from './rules/index.js';
+import type { Diagnostic, RuleContext } from './types.js';
+
+export interface ValidateOptions {
+  /** Default `qemu`: QEMU-only checks run. `generic` runs the driver-independent ones. */
+  driver?: Driver;
+  /** Host facts enable the host-aware lints. */
+  host?: HostFacts;
+}
+
+export interface CheckOptions extends ValidateOptions {
+  fileName?: string;
+}
+
+/** Run every applicable rule; diagnostics sorted by position. */
+export function validate(model: DomainModel, definition: DomainDefinition, options: ValidateOptions = {}): Diagnostic[] {
+  const driver = options.driver ?? definition.driver;
+  const out: Diagnostic[] = [];
+  let resolved: ResolvedModel | undefined;
+  for (const rule of RULES) {
+    if (rule.driver && rule.driver !== driver) continue;
+    if (rule.needsHost && !options.host) continue;
+    const ctx: RuleContext = {
+      model,
+      definition,
+      driver,
+      host: options.host,
+      resolved: () => (resolved ??= resolve(definition, options.host, { model })),
+      report(at, message, extra = {}) {
+        const loc: Loc = 'loc' in at ? at.loc : at;
+        const path = 'path' in at && typeof at.path === 'string' ? at.path : undefined;
+        out.push({
+          code: extra.code ?? rule.code,
+          severity: extra.severity ?? rule.severity,
+          message,
+          line: loc.line,
+          column: loc.column,
+          ...(extra.hint ? { hint: extra.hint } : {}),
+          ...(rule.driver ? { driver: rule.driver } : {}),
+          spec: extra.spec ?? rule.spec,
+          rule: rule.code,
+          ...(path ? { path } : {}),
+        });
+      },
+    };
+    rule.check(ctx);
+  }
+  return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Check domain XML text. XML that does not parse yields one error diagnostic with the parser's code and position. */
+export function checkDocument(text: string, options: CheckOptions = {}): Diagnostic[] {
+  const driver = options.driver ?? 'qemu';
+  let model: DomainModel;
+  try {
+    model = readDomain(parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined));
+  } catch (e) {
+    if (!isVirtPinError(e)) throw e;
+    return [
+      {
+        code: e.code,
+        severity: 'error',
+        message: e.message,
+        line: e.location?.line ?? 1,
+        column: e.location?.column ?? 1,
+        ...(e.hint ? { hint: e.hint } : {}),
+        spec: 'xml',
+        rule: e.code,
+      },
+    ];
+  }
+  const definition = definitionOf(model, { driver });
+  return validate(model, definition, { driver, ...(options.host ? { host: options.host } : {}) });
+}
