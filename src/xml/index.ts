@@ -10,6 +10,7 @@ import { DocumentImpl, serialize } from './tree.js';
 export type * from './types.js';
 export { LIBVIRT_CHILD_ORDER, childRank } from './order.js';
 export { DEFAULT_LIMITS } from './scan.js';
+export { specOf as elementSpec } from './tree.js';
 
 /** Parse XML text; throws VirtPinError (XML_* codes, with location and hint) for anything libvirt's parser would refuse or virt-pin will not read. */
 export function parseDocument(text: string, options?: ParseOptions): XmlDocument {

@@ -14,8 +14,8 @@ export const LIBVIRT_CHILD_ORDER: Readonly<Record<string, readonly string[]>> = 
   ],
   cputune: [
     'shares', 'period', 'quota', 'global_period', 'global_quota', 'emulator_period', 'emulator_quota',
-    'iothread_period', 'iothread_quota', 'vcpupin', 'emulatorpin', 'iothreadpin', 'vcpusched', 'iothreadsched',
-    'emulatorsched', 'cachetune', 'memorytune',
+    'iothread_period', 'iothread_quota', 'vcpupin', 'emulatorpin', 'iothreadpin', 'emulatorsched', 'vcpusched',
+    'iothreadsched', 'cachetune', 'memorytune',
   ],
   numatune: ['memory', 'memnode'],
   cpu: ['model', 'vendor', 'topology', 'cache', 'maxphysaddr', 'feature', 'numa'],

@@ -1,0 +1,197 @@
+/**
+ * normalize: rewrite the affinity elements the way libvirt formats them
+ * after define (spec §8, with the §7 changes applied), through the editing
+ * API, so every other byte stays. An element whose content already equals
+ * libvirt's form is left untouched (an already-normalized document comes
+ * back byte-identical).
+ */
+import { MAX_CPUSET_ID, tryParseCpuSet } from '../cpuset/index.js';
+import type { DomainDefinition, Driver } from '../domain/index.js';
+import { definitionOf, readDomain } from '../domain/index.js';
+import { VirtPinError } from '../errors.js';
+import { validate } from '../validate/index.js';
+import { elementSpec, type ElementSpec, type XmlDocument, type XmlElement } from '../xml/index.js';
+import { canonicalOf, canonicalOfSpec } from './compare.js';
+
+export interface NormalizeOptions {
+  /** Default `qemu`. */
+  driver?: Driver;
+}
+
+/** The top-level elements normalize owns, in libvirt's order. */
+export const AFFINITY_ELEMENTS = ['vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread', 'cputune', 'numatune'] as const;
+
+/**
+ * Edit `doc` in place into libvirt's stored form of its affinity elements.
+ * Refuses (NORMALIZE_REFUSED) a domain libvirt would refuse: there is no
+ * stored form to show.
+ */
+export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): XmlDocument {
+  const driver = options.driver ?? 'qemu';
+  const model = readDomain(doc);
+  const def = definitionOf(model, { driver });
+  const errors = validate(model, def, { driver }).filter((d) => d.severity === 'error');
+  if (errors.length) {
+    const first = errors[0]!;
+    throw new VirtPinError('NORMALIZE_REFUSED', `libvirt would refuse this domain (${errors.length} error${errors.length === 1 ? '' : 's'}; first: ${first.code} ${first.message})`, {
+      location: { line: first.line, column: first.column, offset: 0 },
+      hint: 'run virt-pin check and fix the errors first',
+    });
+  }
+  const root = doc.root.name === 'domstatus' ? (doc.root.element('domain') ?? doc.root) : doc.root;
+  const specs = specsOf(def, root);
+  for (const name of AFFINITY_ELEMENTS) place(root, name, specs[name]);
+  normalizeCells(root, def);
+  return doc;
+}
+
+function place(parent: XmlElement, name: string, spec: ElementSpec | undefined): void {
+  const existing = parent.elements(name);
+  for (const extra of existing.slice(1)) parent.remove(extra);
+  const el = existing[0];
+  if (!spec) {
+    if (el) parent.remove(el);
+    return;
+  }
+  if (!el) parent.insert(spec);
+  else if (canonicalOf(el) !== canonicalOfSpec(spec)) parent.replace(el, spec);
+}
+
+const attrs = (...pairs: [string, string | number | bigint | undefined][]): [string, string][] =>
+  pairs.filter((p): p is [string, string | number | bigint] => p[1] !== undefined).map(([k, v]) => [k, String(v)]);
+
+function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeof AFFINITY_ELEMENTS)[number], ElementSpec>> {
+  const out: Partial<Record<(typeof AFFINITY_ELEMENTS)[number], ElementSpec>> = {};
+  const online = def.vcpus.filter((v) => v.online).length;
+  const cpuset = def.cpuset && def.cpuset.cpus.size < MAX_CPUSET_ID + 1 ? def.cpuset.cpus.toString() : undefined;
+  out.vcpu = {
+    name: 'vcpu',
+    attrs: attrs(['placement', def.placement], ['cpuset', def.placement === 'auto' ? undefined : cpuset], ['current', online < def.maxVcpus ? online : undefined]),
+    text: String(def.maxVcpus),
+  };
+  if (def.individualVcpus) {
+    out.vcpus = {
+      name: 'vcpus',
+      children: def.vcpus.map((v) => ({
+        name: 'vcpu',
+        attrs: attrs(['id', v.id], ['enabled', v.online ? 'yes' : 'no'], ['hotpluggable', v.hotpluggable ? 'yes' : 'no'], ['order', v.order || undefined]),
+      })),
+    };
+  }
+  if (def.iothreads.length) out.iothreads = { name: 'iothreads', text: String(def.iothreads.length) };
+  if (def.printIOThreadIds) {
+    out.iothreadids = {
+      name: 'iothreadids',
+      children: def.iothreads.map((t) => {
+        const poll = t.poll && Object.keys(t.poll).length ? [{ name: 'poll', attrs: attrs(['max', t.poll.max], ['grow', t.poll.grow], ['shrink', t.poll.shrink]) }] : undefined;
+        return {
+          name: 'iothread',
+          attrs: attrs(['id', t.id], ['thread_pool_min', t.threadPoolMin >= 0 ? t.threadPoolMin : undefined], ['thread_pool_max', t.threadPoolMax >= 0 ? t.threadPoolMax : undefined]),
+          ...(poll ? { children: poll } : {}),
+        };
+      }),
+    };
+  }
+  if (def.defaultIOThread) {
+    const d = def.defaultIOThread;
+    out.defaultiothread = { name: 'defaultiothread', attrs: attrs(['thread_pool_min', d.threadPoolMin >= 0 ? d.threadPoolMin : undefined], ['thread_pool_max', d.threadPoolMax >= 0 ? d.threadPoolMax : undefined]) };
+  }
+
+  const ct: ElementSpec[] = [];
+  const b = def.bandwidth;
+  const scalar = (name: string, v: bigint | undefined): void => {
+    if (v !== undefined) ct.push({ name, text: String(v) });
+  };
+  scalar('shares', b.shares);
+  scalar('period', b.period);
+  scalar('quota', b.quota);
+  scalar('global_period', b.globalPeriod);
+  scalar('global_quota', b.globalQuota);
+  scalar('emulator_period', b.emulatorPeriod);
+  scalar('emulator_quota', b.emulatorQuota);
+  scalar('iothread_period', b.iothreadPeriod);
+  scalar('iothread_quota', b.iothreadQuota);
+  for (const v of def.vcpus) if (v.pin) ct.push({ name: 'vcpupin', attrs: attrs(['vcpu', v.id], ['cpuset', v.pin.cpus.toString()]) });
+  if (def.emulatorPin) ct.push({ name: 'emulatorpin', attrs: attrs(['cpuset', def.emulatorPin.cpus.toString()]) });
+  for (const t of def.iothreads) if (t.pin) ct.push({ name: 'iothreadpin', attrs: attrs(['iothread', t.id], ['cpuset', t.pin.cpus.toString()]) });
+  const sched = (name: string, listAttr: string | undefined, id: number | undefined, s: { scheduler: string; priority?: number }): ElementSpec => ({
+    name,
+    attrs: attrs(...(listAttr ? [[listAttr, id] as [string, number | undefined]] : []), ['scheduler', s.scheduler], ['priority', s.scheduler === 'fifo' || s.scheduler === 'rr' ? s.priority : undefined]),
+  });
+  if (def.emulatorSched) ct.push(sched('emulatorsched', undefined, undefined, def.emulatorSched));
+  for (const v of def.vcpus) if (v.sched) ct.push(sched('vcpusched', 'vcpus', v.id, v.sched));
+  for (const t of def.iothreads) if (t.sched) ct.push(sched('iothreadsched', 'iothreads', t.id, t.sched));
+  // resctrl: libvirt prints every group's <cachetune>, then every group's
+  // <memorytune>, in group order (cachetunes create groups first; a
+  // memorytune with the same vCPUs joins that group). Content is kept; the
+  // vcpus list is stored truncated to the maximum.
+  const groups: string[] = [];
+  const tunes: { kind: string; group: number; spec: ElementSpec }[] = [];
+  for (const kind of ['cachetune', 'memorytune'] as const) {
+    for (const el of root.find('cputune/' + kind)) {
+      const vcpus = def.resctrl.length ? truncatedVcpus(el, def.maxVcpus) : undefined;
+      if (!vcpus || (el.elements().length === 0)) continue;
+      let group = groups.indexOf(vcpus);
+      if (group === -1) group = groups.push(vcpus) - 1;
+      const spec = elementSpec(el);
+      // Allocations (<cache>/<node>) print before <monitor>s.
+      const children = spec.children ? [...spec.children].sort((a, b) => Number(a.name === 'monitor') - Number(b.name === 'monitor')) : undefined;
+      tunes.push({ kind, group, spec: { ...spec, attrs: (spec.attrs as [string, string][]).map(([k, v]) => [k, k === 'vcpus' ? vcpus : v] as [string, string]), ...(children ? { children } : {}) } });
+    }
+  }
+  for (const kind of ['cachetune', 'memorytune']) {
+    for (const t of tunes.filter((x) => x.kind === kind).sort((a, b) => a.group - b.group)) ct.push(t.spec);
+  }
+  if (ct.length) out.cputune = { name: 'cputune', children: ct };
+
+  const nt = def.numatune;
+  if (nt.memory || nt.memnodes.length) {
+    const children: ElementSpec[] = [];
+    if (nt.memory) {
+      const m = nt.memory;
+      children.push({ name: 'memory', attrs: m.placement === 'auto' ? attrs(['mode', m.mode], ['placement', 'auto']) : attrs(['mode', m.mode], ['nodeset', m.nodeset?.toString()]) });
+    }
+    for (const n of nt.memnodes) children.push({ name: 'memnode', attrs: attrs(['cellid', n.cellid], ['mode', n.mode], ['nodeset', n.nodeset.toString()]) });
+    out.numatune = { name: 'numatune', children };
+  }
+  return out;
+}
+
+/** Guest cells: sorted by id, `cpus` canonical (with QEMU's cell-0 absorption), memory in KiB. Other attributes and children stay. */
+function normalizeCells(root: XmlElement, def: DomainDefinition): void {
+  const numa = root.findFirst('cpu/numa');
+  if (!numa || def.guestCells.length === 0) return;
+  const cells = numa.elements('cell');
+  const byId = new Map(def.guestCells.map((c) => [c.id, c]));
+  const sorted = [...cells].sort((a, b) => cellId(a, cells) - cellId(b, cells));
+  const reorder = sorted.some((c, i) => c !== cells[i]);
+  for (const cell of cells) {
+    const state = byId.get(cellId(cell, cells));
+    if (!state) continue;
+    if (cell.attr('id') !== String(state.id)) cell.setAttr('id', String(state.id));
+    if (cell.attr('cpus') !== undefined || !state.cpus.isEmpty()) {
+      const cpus = state.cpus.toString();
+      if (cell.attr('cpus') !== cpus) cell.setAttr('cpus', cpus);
+    }
+    if (state.memoryKiB !== undefined && (cell.attr('memory') !== String(state.memoryKiB) || cell.attr('unit') !== 'KiB')) {
+      cell.setAttr('memory', String(state.memoryKiB));
+      cell.setAttr('unit', 'KiB');
+    }
+  }
+  if (reorder) {
+    const specs = sorted.map((c) => elementSpec(c));
+    cells.forEach((c, i) => numa.replace(c, specs[i]!));
+  }
+}
+
+function truncatedVcpus(el: XmlElement, maxVcpus: number): string | undefined {
+  const r = tryParseCpuSet(el.attr('vcpus') ?? '');
+  if (!r.ok) return undefined;
+  const kept = r.set.truncate(maxVcpus - 1);
+  return kept.isEmpty() ? undefined : kept.toString();
+}
+
+function cellId(cell: XmlElement, cells: XmlElement[]): number {
+  const id = cell.attr('id');
+  return id !== undefined && /^\d+$/.test(id) ? Number(id) : cells.indexOf(cell);
+}
