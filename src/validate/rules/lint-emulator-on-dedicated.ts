@@ -17,7 +17,9 @@ export const emulatorOnDedicated: Rule = {
       const hit = t.cpus.ids().filter((c) => dedicated.has(c));
       if (!hit.length) continue;
       const at = t.provenance.element ? { loc: { line: t.provenance.element.line, column: t.provenance.element.column, offset: 0 } } : ctx.model.vcpu ?? ctx.model.root;
-      ctx.report(at, `${name} may run on CPUs ${hit.join(', ')}, which vCPUs ${hit.map((c) => dedicated.get(c)).join(', ')} have to themselves (${t.source})`, {
+      const owners = hit.map((c) => dedicated.get(c));
+      const whose = owners.length === 1 ? `which vCPU ${owners[0]} has to itself` : `which vCPUs ${owners.join(', ')} have to themselves`;
+      ctx.report(at, `${name} may run on CPU${hit.length === 1 ? '' : 's'} ${hit.join(', ')}, ${whose} (${t.source})`, {
         hint: name === 'the emulator' ? 'add an <emulatorpin> on housekeeping CPUs' : `add an <iothreadpin> on housekeeping CPUs`,
       });
     }

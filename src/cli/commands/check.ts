@@ -1,0 +1,113 @@
+/**
+ * `virt-pin check FILE|DIR…` — validate domain XML the way libvirt would
+ * refuse it, report silent normalizations and expert lints.
+ */
+import { parseArgs } from 'node:util';
+import { formatGithub, formatHuman, formatJson, formatSarif, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { loadHost } from '../host-option.js';
+import { expandInputs, IoError, readInput } from '../io.js';
+import { version } from '../version.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
+import { checkInput } from './check-one.js';
+import { checkInPool, PoolIoError, POOL_THRESHOLD } from './check-pool.js';
+
+export const usage = `usage: virt-pin check [options] FILE|DIR|- …
+
+Check libvirt domain XML: every condition that makes libvirt refuse the XML
+(error), everything libvirt silently drops or changes (warning), and expert
+lints about pinning (warning/info). Directories are searched for *.xml.
+Many files are checked in parallel on worker threads.
+
+options:
+  --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
+                   (GitHub Actions annotations)
+  --host SRC       host facts for host-aware lints: a capabilities XML file
+                   (virsh capabilities), sysfs[:ROOT], or local
+  --driver DRV     qemu (default) or generic: which driver's checks apply
+  --strict         warnings also make the exit status 1
+  --quiet          human format: no summary line
+  --jobs N         worker threads for many files (default: one per core)
+  -h, --help       this help
+
+exit status: 0 clean, 1 findings (errors; warnings too with --strict),
+             2 usage or I/O error
+
+examples:
+  virt-pin check /etc/libvirt/qemu/
+  virt-pin check --host local --strict vm.xml
+  virsh dumpxml vm | virt-pin check --format json -
+`;
+
+export async function run(argv: string[], workerUrl?: URL): Promise<number> {
+  const { values, positionals } = parseArgsOrUsage(argv);
+  if (values.help) {
+    process.stdout.write(usage);
+    return EXIT_OK;
+  }
+  const format = values.format ?? 'human';
+  if (!['human', 'json', 'sarif', 'github'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
+  const driver = values.driver ?? 'qemu';
+  if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
+  if (positionals.length === 0) throw new UsageError('no input: name one or more files or directories, or - for standard input');
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
+
+  const host = loadHost(values.host);
+  const paths = expandInputs(positionals);
+  const progress = process.stderr.isTTY && paths.length > 20;
+  const onProgress = (done: number): void => {
+    if (progress) process.stderr.write(`\r${done}/${paths.length} checked`);
+  };
+
+  let results: FileResult[];
+  const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
+  if (usePool) {
+    try {
+      results = await checkInPool(paths, { driver, ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
+    } catch (e) {
+      if (e instanceof PoolIoError) throw new IoError(e.message);
+      throw e;
+    }
+  } else {
+    results = paths.map((path, i) => {
+      const result = checkInput(readInput(path), { driver, ...(host ? { host } : {}) });
+      onProgress(i + 1);
+      return result;
+    });
+  }
+  if (progress) process.stderr.write('\r\u001b[K');
+
+  if (format === 'json') process.stdout.write(formatJson(results));
+  else if (format === 'sarif') process.stdout.write(formatSarif(results, version()));
+  else if (format === 'github') process.stdout.write(formatGithub(results));
+  else {
+    const shown = results.filter((r) => r.diagnostics.length > 0);
+    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
+    if (!values.quiet) process.stderr.write(summaryLine(results));
+  }
+
+  const failing = results.some((r) =>
+    r.diagnostics.some((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning')),
+  );
+  return failing ? EXIT_FINDINGS : EXIT_OK;
+}
+
+function parseArgsOrUsage(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        host: { type: 'string' },
+        driver: { type: 'string' },
+        strict: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        jobs: { type: 'string', short: 'j' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

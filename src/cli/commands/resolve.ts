@@ -1,0 +1,130 @@
+/**
+ * `virt-pin resolve FILE` — where every vCPU, the emulator and every
+ * IOThread may run (host CPUs, memory nodes, scheduler, bandwidth), and
+ * the rule and element that decided it.
+ */
+import { parseArgs } from 'node:util';
+import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedModel, type ResolvedThread } from '../../resolve/index.js';
+import { readDomainInput, withInputErrors } from '../domain-input.js';
+import { loadHost } from '../host-option.js';
+import { EXIT_OK, UsageError } from '../usage.js';
+
+export const usage = `usage: virt-pin resolve [options] FILE|-
+
+Resolve a domain's CPU affinity exactly as libvirt does: for every vCPU
+(online and offline), the emulator and every IOThread, the host CPUs it may
+use, its memory nodes, scheduler and bandwidth, and why (rule + element +
+line). Without --host, "all host CPUs" and numad advice stay symbolic.
+
+options:
+  --host SRC        host facts: capabilities XML file, sysfs[:ROOT] or local
+  --driver DRV      qemu (default) or generic
+  --json            print the resolved model as JSON (schemas/resolved-model.schema.json)
+  --explain THREAD  one sentence for one thread: 'vcpu N', 'emulator' or 'iothread N'
+  -h, --help        this help
+
+examples:
+  virt-pin resolve vm.xml
+  virt-pin resolve --host local --json vm.xml
+  virt-pin resolve --explain 'vcpu 3' vm.xml
+  virsh dumpxml vm | virt-pin resolve -
+`;
+
+export function run(argv: string[]): number {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    process.stdout.write(usage);
+    return EXIT_OK;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'resolve takes exactly one file');
+  const driver = values.driver ?? 'qemu';
+  if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
+  if (values.json && values.explain !== undefined) throw new UsageError('--json and --explain cannot be combined');
+
+  const host = loadHost(values.host);
+  const input = readDomainInput(positionals[0]!);
+  const resolved = withInputErrors(input.name, () =>
+    resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) }),
+  );
+
+  if (values.explain !== undefined) {
+    const sentence = withInputErrors(input.name, () => explain(resolved, values.explain!));
+    process.stdout.write(sentence + '\n');
+    return EXIT_OK;
+  }
+  if (values.json) {
+    const json = toJSON(resolved);
+    const checked = validateResolvedJson(json);
+    if (!checked.ok) {
+      // A schema mismatch is our bug, not the user's: say so loudly.
+      throw new Error(`resolved model does not match its schema: ${checked.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`);
+    }
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return EXIT_OK;
+  }
+  process.stdout.write(renderResolvedTable(resolved));
+  return EXIT_OK;
+}
+
+export interface ThreadRow {
+  thread: string;
+  cpus: string;
+  nodes: string;
+  sched: string;
+  bandwidth: string;
+  why: string;
+}
+
+export function threadRows(r: ResolvedModel): ThreadRow[] {
+  const row = (name: string, t: ResolvedThread): ThreadRow => {
+    const el = t.provenance.element;
+    return {
+      thread: name,
+      cpus: t.cpus.toString(),
+      nodes: t.memoryNodes ? t.memoryNodes.nodes.toString() : '-',
+      sched: t.sched ? `${t.sched.scheduler}${t.sched.priority !== undefined ? ` ${t.sched.priority}` : ''}` : '-',
+      bandwidth: t.bandwidth ? `${t.bandwidth.period ?? '-'}/${t.bandwidth.quota ?? '-'}` : '-',
+      why: `${t.source}${el ? ` ${el.path} line ${el.line}` : ''}: ${t.provenance.because}`,
+    };
+  };
+  return [
+    ...r.vcpus.map((v) => row(`vCPU ${v.id}${v.online ? '' : ' (offline)'}`, v)),
+    row('emulator', r.emulator),
+    ...r.iothreads.map((t) => row(`IOThread ${t.id}`, t)),
+  ];
+}
+
+export function renderResolvedTable(r: ResolvedModel): string {
+  const rows = threadRows(r);
+  const head: ThreadRow = { thread: 'thread', cpus: 'host CPUs', nodes: 'mem nodes', sched: 'sched', bandwidth: 'period/quota', why: 'why' };
+  const cols: (keyof ThreadRow)[] = ['thread', 'cpus', 'nodes', 'sched', 'bandwidth'];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((x) => x[c].length))])) as Record<keyof ThreadRow, number>;
+  const line = (x: ThreadRow): string => cols.map((c) => x[c].padEnd(width[c])).join('  ') + '  ' + x.why;
+  const out = [
+    `${r.domain.name ?? '(unnamed domain)'}${r.file ? ` (${r.file})` : ''}: ${r.maxVcpus} vCPU${r.maxVcpus === 1 ? '' : 's'}, driver ${r.driver}, ${r.hostFacts ? `host CPUs ${r.allCpus.toString()}` : 'no host facts ("all" = every host CPU)'}`,
+    line(head),
+    ...rows.map(line),
+  ];
+  const init = r.initialAffinity;
+  out.push(`QEMU starts on ${init.cpus.toString()} (${init.source}): ${init.provenance.because}`);
+  for (const n of r.notes) out.push(`note ${n.code}: ${n.message}`);
+  return out.join('\n') + '\n';
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        driver: { type: 'string' },
+        json: { type: 'boolean' },
+        explain: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Renderers for `check` results: human (file:line:col + source line and
+ * caret), JSON, SARIF 2.1.0 and GitHub workflow annotations.
+ */
+import type { Diagnostic } from '../validate/index.js';
+
+export interface FileResult {
+  file: string;
+  diagnostics: Diagnostic[];
+  /** Source text, used for the caret excerpt in human output. */
+  source?: string;
+}
+
+export function formatHuman(results: readonly FileResult[], color: boolean): string {
+  const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const sevColor = { error: '31;1', warning: '33;1', info: '36' } as const;
+  const out: string[] = [];
+  for (const r of results) {
+    const lines = r.source?.split(/\r?\n/);
+    for (const d of r.diagnostics) {
+      out.push(
+        `${paint('1', `${r.file}:${d.line}:${d.column}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${d.message}`,
+      );
+      const src = lines?.[d.line - 1];
+      if (src !== undefined && d.line > 0) {
+        const shown = src.replace(/\t/g, ' ');
+        out.push(`  ${d.line} | ${shown}`);
+        out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(Math.max(0, d.column - 1))}${paint('32;1', '^')}`);
+      }
+      if (d.hint) out.push(`  hint: ${d.hint}`);
+    }
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+export function summaryLine(results: readonly FileResult[]): string {
+  let errors = 0;
+  let warnings = 0;
+  let infos = 0;
+  for (const r of results)
+    for (const d of r.diagnostics) {
+      if (d.severity === 'error') errors++;
+      else if (d.severity === 'warning') warnings++;
+      else infos++;
+    }
+  const files = results.length;
+  return `${files} file${files === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info\n`;
+}
+
+export function formatJson(results: readonly FileResult[]): string {
+  return JSON.stringify(results.map((r) => ({ file: r.file, diagnostics: r.diagnostics })), null, 2) + '\n';
+}
+
+/** GitHub Actions workflow commands; values escaped as the runner expects. */
+export function formatGithub(results: readonly FileResult[]): string {
+  const esc = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  const escProp = (s: string): string => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const level = { error: 'error', warning: 'warning', info: 'notice' } as const;
+  const out: string[] = [];
+  for (const r of results)
+    for (const d of r.diagnostics)
+      out.push(
+        `::${level[d.severity]} file=${escProp(r.file)},line=${d.line},col=${d.column},title=${escProp(`virt-pin ${d.code}`)}::${esc(d.message + (d.hint ? ` (${d.hint})` : ''))}`,
+      );
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** SARIF 2.1.0, one run, one rule per diagnostic code seen. */
+export function formatSarif(results: readonly FileResult[], toolVersion: string): string {
+  const rules = new Map<string, { id: string; shortDescription: { text: string }; properties?: Record<string, unknown> }>();
+  const sarifResults: unknown[] = [];
+  const level = { error: 'error', warning: 'warning', info: 'note' } as const;
+  for (const r of results) {
+    for (const d of r.diagnostics) {
+      if (!rules.has(d.code))
+        rules.set(d.code, {
+          id: d.code,
+          shortDescription: { text: d.code },
+          ...(d.rule ? { properties: { libvirtRule: d.rule } } : {}),
+        });
+      sarifResults.push({
+        ruleId: d.code,
+        level: level[d.severity],
+        message: { text: d.message + (d.hint ? ` Hint: ${d.hint}` : '') },
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: r.file.replace(/\\/g, '/') },
+              region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
+            },
+          },
+        ],
+      });
+    }
+  }
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'virt-pin',
+            version: toolVersion,
+            rules: [...rules.values()],
+          },
+        },
+        results: sarifResults,
+      },
+    ],
+  };
+  return JSON.stringify(log, null, 2) + '\n';
+}

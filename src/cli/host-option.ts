@@ -1,0 +1,34 @@
+/**
+ * `--host caps.xml | sysfs[:ROOT] | local`: where host facts come from.
+ */
+import { readFileSync } from 'node:fs';
+import { hostFromCapabilities, hostFromSysfs, type HostTopology } from '../host/index.js';
+import { IoError } from './io.js';
+import { UsageError } from './usage.js';
+
+export function loadHost(spec: string | undefined): HostTopology | undefined {
+  if (spec === undefined) return undefined;
+  if (spec === '') throw new UsageError('--host needs a value: a capabilities XML file, sysfs[:ROOT] or local');
+  if (spec === 'local') return hostFromSysfs('/');
+  if (spec === 'sysfs' || spec.startsWith('sysfs:')) {
+    const root = spec === 'sysfs' ? '/' : spec.slice('sysfs:'.length);
+    return hostFromSysfs(root || '/');
+  }
+  let text: string;
+  try {
+    text = readFileSync(spec, 'utf8');
+  } catch (e) {
+    throw new IoError(`cannot read host capabilities ${spec}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return hostFromCapabilities(text, { fileName: spec });
+}
+
+/** A short name for the host source, used in titles: `vfio-desktop (sysfs)`, `caps.xml`, `this host`. */
+export function describeHostSource(spec: string): string {
+  if (spec === 'local' || spec === 'sysfs') return 'this host';
+  if (spec.startsWith('sysfs:')) {
+    const root = spec.slice('sysfs:'.length).replace(/\/+$/, '');
+    return `${root.split('/').pop() || root} (sysfs)`;
+  }
+  return spec.split('/').pop() ?? spec;
+}

@@ -1,0 +1,94 @@
+/**
+ * `virt-pin` command-line entry. Parses the command name, then loads only
+ * the command that runs (hooks care about cold start).
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { CheckWorkerData } from './commands/check-pool.js';
+import { InputError } from './domain-input.js';
+import { IoError } from './io.js';
+import { EXIT_USAGE, UsageError } from './usage.js';
+import { version } from './version.js';
+
+interface CommandModule {
+  /** `selfUrl` is this bundle's URL, which commands use as a worker entry. */
+  run(argv: string[], selfUrl: URL): Promise<number> | number;
+  usage: string;
+}
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  check: { summary: 'validate domain XML as libvirt would, plus expert lints', load: () => import('./commands/check.js') },
+  resolve: { summary: 'show where every vCPU, emulator and IOThread thread may run, and why', load: () => import('./commands/resolve.js') },
+  show: { summary: 'draw the pin map: host CPUs by node, core and sibling, and the guest threads on each', load: () => import('./commands/show.js') },
+  normalize: { summary: 'rewrite the affinity elements as libvirt would store them (--diff to preview)', load: () => import('./commands/normalize.js') },
+};
+
+function mainUsage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: virt-pin <command> [options] [FILE…]',
+    '',
+    'Resolve libvirt domain CPU affinity exactly as libvirt does.',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Run `virt-pin <command> --help` for the options of a command.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainUsage());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`virt-pin ${version()}\n`);
+    return 0;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    process.stderr.write(`virt-pin: unknown command '${name}'\n\n${mainUsage()}`);
+    return EXIT_USAGE;
+  }
+  const mod = await entry.load();
+  try {
+    return await mod.run(rest, new URL(import.meta.url));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`virt-pin ${name}: ${e.message}\n\n${mod.usage}`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof IoError) {
+      process.stderr.write(`virt-pin ${name}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
+
+async function serveAsCheckWorker(data: CheckWorkerData): Promise<void> {
+  const [{ serveCheckRequests }, { loadHost }] = await Promise.all([import('./commands/check-pool.js'), import('./host-option.js')]);
+  const host = loadHost(data.options.hostSpec);
+  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(host ? { host } : {}) });
+}
+
+if (!isMainThread && (workerData as Partial<CheckWorkerData> | undefined)?.role === 'check-worker') {
+  void serveAsCheckWorker(workerData as CheckWorkerData);
+} else {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`virt-pin: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { repoRoot } from '../support/corpus.js';
+import { runCli } from '../support/cli.js';
+
+const example = join(repoRoot, 'fixtures/examples/gaming-vfio.xml');
+
+const badPin = `<domain type='kvm'>
+  <name>bad</name>
+  <vcpu placement='static'>2</vcpu>
+  <cputune>
+    <vcpupin vcpu='0' cpuset='3-1'/>
+  </cputune>
+</domain>
+`;
+
+describe('virt-pin check', () => {
+  it('exits 0 and prints nothing on stdout for a clean domain', () => {
+    const r = runCli(['check', example]);
+    expect(r.stderr).toMatch(/1 file checked: 0 errors/);
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('reports an error with file:line:col, the source line and a caret, and exits 1', () => {
+    const r = runCli(['check', '-'], { input: badPin });
+    expect(r.status).toBe(1);
+    const first = r.stdout.split('\n')[0] ?? '';
+    expect(first).toMatch(/^<stdin>:5:\d+: error [A-Z0-9_]+ /);
+    expect(r.stdout).toContain("5 |     <vcpupin vcpu='0' cpuset='3-1'/>");
+    expect(r.stdout).toMatch(/\n\s+\|\s+\^/);
+  });
+
+  it('--format json prints [{file, diagnostics}] with code, severity, message, line, column', () => {
+    const r = runCli(['check', '--format', 'json', '-'], { input: badPin });
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { file: string; diagnostics: { code: string; severity: string; message: string; line: number; column: number }[] }[];
+    expect(out).toHaveLength(1);
+    expect(out[0]!.file).toBe('<stdin>');
+    const errors = out[0]!.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const d of out[0]!.diagnostics) {
+      expect(typeof d.code).toBe('string');
+      expect(typeof d.message).toBe('string');
+      expect(d.line).toBeGreaterThan(0);
+      expect(d.column).toBeGreaterThan(0);
+    }
+    expect(errors.some((d) => d.line === 5)).toBe(true);
+  });
+
+  it('malformed XML is one error diagnostic with an XML_ code and a location, not a crash', () => {
+    const r = runCli(['check', '--format', 'json', '-'], { input: "<domain>\n  <vcpu>2</vcpu>\n" });
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { diagnostics: { code: string; line: number }[] }[];
+    expect(out[0]!.diagnostics[0]!.code).toMatch(/^XML_/);
+  });
+
+  it('invalid UTF-8 is reported, not decoded with replacement characters', () => {
+    const bytes = Buffer.concat([Buffer.from("<domain type='kvm'><name>"), Buffer.from([0xff, 0xfe]), Buffer.from('</name></domain>')]);
+    const r = runCli(['check', '--format', 'json', '-'], { input: bytes });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('XML_BAD_ENCODING');
+  });
+
+  it('--format sarif emits a SARIF 2.1.0 log with one result per diagnostic', () => {
+    const r = runCli(['check', '--format', 'sarif', '-'], { input: badPin });
+    expect(r.status).toBe(1);
+    const log = JSON.parse(r.stdout) as { version: string; runs: { tool: { driver: { name: string; rules: { id: string }[] } }; results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[] };
+    expect(log.version).toBe('2.1.0');
+    expect(log.runs[0]!.tool.driver.name).toBe('virt-pin');
+    expect(log.runs[0]!.results.length).toBeGreaterThan(0);
+    const ruleIds = new Set(log.runs[0]!.tool.driver.rules.map((x) => x.id));
+    for (const res of log.runs[0]!.results) expect(ruleIds.has(res.ruleId)).toBe(true);
+  });
+
+  it('--format github emits ::error annotations', () => {
+    const r = runCli(['check', '--format', 'github', '-'], { input: badPin });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^::error file=<stdin>,line=5,col=\d+,title=virt-pin [A-Z0-9_]+::/m);
+  });
+
+  it('usage errors exit 2 with the usage text on stderr', () => {
+    const r = runCli(['check', '--format', 'yaml', example]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown --format 'yaml'");
+    expect(r.stderr).toContain('usage: virt-pin check');
+    expect(r.stdout).toBe('');
+  });
+
+  it('a missing file is an I/O error with exit 2', () => {
+    const r = runCli(['check', '/nonexistent/dom.xml']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cannot read /nonexistent/dom.xml: ENOENT');
+  });
+
+  it('checks every *.xml in a directory', () => {
+    const r = runCli(['check', '--format', 'json', join(repoRoot, 'fixtures/examples')]);
+    const out = JSON.parse(r.stdout) as { file: string }[];
+    expect(out.length).toBeGreaterThanOrEqual(1);
+    expect(out.every((x) => x.file.endsWith('.xml'))).toBe(true);
+  });
+
+  it('--help prints usage and exits 0; --version prints the version', () => {
+    const h = runCli(['check', '--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toContain('exit status: 0 clean');
+    const v = runCli(['--version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/^virt-pin \d+\.\d+\.\d+\n$/);
+  });
+});
