@@ -14,6 +14,11 @@
 import type { CpuSet } from '../cpuset/index.js';
 import type { ElementRef, NumaMode, Placement, Scheduler } from './types.js';
 
+/**
+ * `qemu`: the QEMU driver's rules (post-parse and validation included).
+ * `generic`: what every driver checks, as libvirt's test driver does (the
+ * oracle in test/oracle); like QEMU it keeps pins of offline vCPUs.
+ */
 export type Driver = 'qemu' | 'generic';
 
 export interface ThreadSched {

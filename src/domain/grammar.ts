@@ -17,56 +17,88 @@ function field<T>(raw: string, loc: Loc, value: T | undefined, error?: FieldErro
 
 const err = (code: string, message: string, position?: number): FieldError => ({ code, message, ...(position !== undefined ? { position } : {}) });
 
+/** C isspace(): what strtoul skips before the number. */
+const LEADING_SPACE = /^[ \t\n\v\f\r]*/;
+
+/** Index of the first character after `[space][+|-]digits`, or -1 when no digit follows. */
+function numberEnd(raw: string, signs: string): number {
+  let i = LEADING_SPACE.exec(raw)![0].length;
+  if (i < raw.length && signs.includes(raw[i]!)) i++;
+  const start = i;
+  while (i < raw.length && raw.charCodeAt(i) >= 48 && raw.charCodeAt(i) <= 57) i++;
+  return i === start ? -1 : i;
+}
+
+/** Why a decimal unsigned text fails, in strtoul order: nothing numeric, a sign, then junk after the digits. */
+export function unsignedError(raw: string, allowMinus: boolean): FieldError | undefined {
+  if (raw.trim() === '') return err('EMPTY', `'${raw}' is empty; a number is required`, 0);
+  const end = numberEnd(raw, '+-');
+  if (end < 0) return err('NOT_UNSIGNED', `'${raw}' is not an unsigned number`, LEADING_SPACE.exec(raw)![0].length);
+  if (!allowMinus && raw.trimStart().startsWith('-')) return err('NOT_UNSIGNED', `'${raw}' is negative; an unsigned number is required`, raw.indexOf('-'));
+  if (end < raw.length) {
+    const code = /^\s+$/.test(raw.slice(end)) ? 'TRAILING_WHITESPACE' : 'TRAILING_GARBAGE';
+    return err(code, code === 'TRAILING_WHITESPACE' ? `'${raw.replace(/\n/g, '\\n')}' ends in whitespace, which libvirt refuses here` : `'${raw}' has text after the number`, end);
+  }
+  return undefined;
+}
+
 /**
- * virStrToLong_uip / virStrToLong_ui (base 10): strtoul semantics — leading
- * whitespace and a '+' are accepted, nothing may follow the digits; `uip`
- * refuses a '-'.
+ * virStrToLong_uip (base 10), the grammar of virXMLPropUInt and
+ * virXPathUInt: strtoul's leading whitespace and '+' are accepted, a '-'
+ * anywhere is refused, nothing may follow the digits (not even whitespace).
  */
 export function unsignedInt(raw: string, loc: Loc, max = UINT_MAX): Field<number> {
-  const m = /^[ \t\n\v\f\r]*\+?(\d+)$/.exec(raw);
-  if (!m) {
-    if (/^[ \t\n\v\f\r]*-/.test(raw)) return field<number>(raw, loc, undefined, err('NOT_UNSIGNED', `'${raw}' is negative; an unsigned number is required`));
-    if (/^[ \t\n\v\f\r]*\+?\d+/.test(raw)) return field<number>(raw, loc, undefined, err('TRAILING_GARBAGE', `'${raw}' has text after the number`, raw.search(/\d[^\d]*$/) + 1));
-    return field<number>(raw, loc, undefined, err(raw.trim() === '' ? 'EMPTY' : 'NOT_UNSIGNED', `'${raw}' is not an unsigned number`));
-  }
-  const digits = m[1]!.replace(/^0+(?=\d)/, '');
-  if (digits.length > 10 || Number(digits) > max) return field<number>(raw, loc, undefined, err('OUT_OF_RANGE', `${m[1]} is larger than ${max}`));
+  const e = unsignedError(raw, false);
+  if (e) return field<number>(raw, loc, undefined, e);
+  const digits = raw.trimStart().replace(/^\+/, '').replace(/^0+(?=\d)/, '');
+  if (digits.length > 10 || Number(digits) > max) return field<number>(raw, loc, undefined, err('OUT_OF_RANGE', `${digits} is larger than ${max}`));
   return field(raw, loc, Number(digits));
 }
 
-/** Element text read with virXPathULong/UInt: leading whitespace tolerated, trailing (e.g. a newline before the end tag) refused. */
-export function elementUnsigned(raw: string, loc: Loc, max = UINT_MAX): Field<number> {
-  const f = unsignedInt(raw, loc, max);
-  if (f.error?.code === 'TRAILING_GARBAGE' && /^\s*\+?\d+\s+$/.test(raw)) {
-    return field<number>(raw, loc, undefined, err('TRAILING_WHITESPACE', `'${raw.replace(/\n/g, '\\n')}' ends in whitespace, which libvirt refuses here`));
-  }
-  return f;
+/**
+ * virStrToLong_ui with no end pointer, which is how virDomainVcpuParse reads
+ * the `<vcpu>` text (spec §3.1): like `unsignedInt` except that a leading
+ * '-' is accepted and wraps modulo 2^32 (`-1` is 4294967295) as long as the
+ * magnitude fits 32 bits. libvirt stores the wrapped value without a word;
+ * the Field keeps it and says so in `warning`.
+ */
+export function wrappingUnsignedInt(raw: string, loc: Loc): Field<number> {
+  const e = unsignedError(raw, true);
+  if (e) return field<number>(raw, loc, undefined, e);
+  const t = raw.trimStart();
+  const negative = t.startsWith('-');
+  const digits = t.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '');
+  if (digits.length > 10 || Number(digits) > UINT_MAX) return field<number>(raw, loc, undefined, err('OUT_OF_RANGE', `${digits} does not fit 32 bits`));
+  const magnitude = Number(digits);
+  if (!negative || magnitude === 0) return field(raw, loc, magnitude);
+  const wrapped = UINT_MAX + 1 - magnitude;
+  return { raw, value: wrapped, loc, warning: err('NEGATIVE_WRAPPED', `'${raw.trim()}' is negative; libvirt wraps it to ${wrapped}`, raw.indexOf('-')) };
 }
 
 /** A C int (virStrToLong_i), any sign. */
 export function signedInt(raw: string, loc: Loc): Field<number> {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)$/.exec(raw);
-  if (!m) return field<number>(raw, loc, undefined, err(raw.trim() === '' ? 'EMPTY' : 'NOT_INTEGER', `'${raw}' is not an integer`));
-  const v = Number(m[2]!.length > 12 ? '99999999999999' : m[2]) * (m[1] === '-' ? -1 : 1);
-  if (v > INT_MAX || v < -INT_MAX - 1) return field<number>(raw, loc, undefined, err('OUT_OF_RANGE', `${raw.trim()} does not fit a C int`));
-  return field(raw, loc, v);
+  const e = unsignedError(raw, true);
+  if (e) return field<number>(raw, loc, undefined, e.code === 'NOT_UNSIGNED' ? { ...e, code: 'NOT_INTEGER', message: `'${raw}' is not an integer` } : e);
+  const v = BigInt(raw.trim());
+  if (v > BigInt(INT_MAX) || v < -BigInt(INT_MAX) - 1n) return field<number>(raw, loc, undefined, err('OUT_OF_RANGE', `${raw.trim()} does not fit a C int`));
+  return field(raw, loc, Number(v));
 }
 
-/** Unsigned 64-bit element text (shares, periods, poll values). */
+/** Unsigned 64-bit element text (virStrToLong_ullp: shares, periods, poll values): no '-'. */
 export function unsigned64(raw: string, loc: Loc): Field<bigint> {
-  const m = /^[ \t\n\v\f\r]*\+?(\d+)$/.exec(raw);
-  if (!m) return field<bigint>(raw, loc, undefined, err(/^\s*-/.test(raw) ? 'NOT_UNSIGNED' : 'NOT_INTEGER', `'${raw}' is not an unsigned 64-bit number`));
-  const v = BigInt(m[1]!);
-  if (v > U64_MAX) return field<bigint>(raw, loc, undefined, err('OUT_OF_RANGE', `${m[1]} does not fit 64 bits`));
+  const e = unsignedError(raw, false);
+  if (e) return field<bigint>(raw, loc, undefined, e);
+  const v = BigInt(raw.trim());
+  if (v > U64_MAX) return field<bigint>(raw, loc, undefined, err('OUT_OF_RANGE', `${raw.trim()} does not fit 64 bits`));
   return field(raw, loc, v);
 }
 
-/** Signed 64-bit element text (quotas). */
+/** Signed 64-bit element text (virStrToLong_ll: quotas). */
 export function signed64(raw: string, loc: Loc): Field<bigint> {
-  const m = /^[ \t\n\v\f\r]*([+-]?\d+)$/.exec(raw);
-  if (!m) return field<bigint>(raw, loc, undefined, err('NOT_INTEGER', `'${raw}' is not a 64-bit integer`));
-  const v = BigInt(m[1]!);
-  if (v > I64_MAX || v < -I64_MAX - 1n) return field<bigint>(raw, loc, undefined, err('OUT_OF_RANGE', `${m[1]} does not fit 64 bits`));
+  const e = unsignedError(raw, true);
+  if (e) return field<bigint>(raw, loc, undefined, e.code === 'NOT_UNSIGNED' ? { ...e, code: 'NOT_INTEGER', message: `'${raw}' is not a 64-bit integer` } : e);
+  const v = BigInt(raw.trim());
+  if (v > I64_MAX || v < -I64_MAX - 1n) return field<bigint>(raw, loc, undefined, err('OUT_OF_RANGE', `${raw.trim()} does not fit 64 bits`));
   return field(raw, loc, v);
 }
 

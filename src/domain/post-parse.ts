@@ -157,11 +157,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     }
     if (set.isEmpty() || pinned.has(id)) continue; // refusals (V16)
     pinned.add(id);
-    if (driver === 'generic' && !vcpus[id]!.online) {
-      // Only drivers that support offline vcpupin (QEMU, test) keep it.
-      change('VCPUPIN_OFFLINE_DROPPED', 2, `<vcpupin vcpu='${id}'> pins an offline vCPU; drivers without offline-pin support drop it`, p);
-      continue;
-    }
+    // Offline pins are kept: QEMU and the test driver (our 'generic') both
+    // support offline vcpupin; drivers that drop them (§7.2) are not modelled.
     vcpus[id]!.pin = { cpus: set, from: refOf(p) };
   }
   let emulatorPin: PinDef | undefined;
@@ -225,8 +222,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   const resctrl: ResctrlGroupState[] = [];
   const tune = (kind: ResctrlGroupState['kind'], t: { vcpus?: Field<CpuSet>; monitors: unknown[] } & ElementRef, hasAllocations: boolean): void => {
     const set = ok(t.vcpus);
-    if (!set || set.isEmpty()) return; // V20
-    const kept = set.truncate(maxVcpus - 1);
+    if (!set) return; // missing or unparsable list: V20
+    const kept = maxVcpus > 0 ? set.truncate(maxVcpus - 1) : CpuSet.empty();
     if (!kept.equals(set)) change('RESCTRL_VCPUS_TRUNCATED', 12, `<${kind} vcpus='${t.vcpus!.raw}'> loses vCPUs ${set.difference(kept)} (not below the maximum ${maxVcpus})`, t);
     if (kept.isEmpty() || (!hasAllocations && t.monitors.length === 0)) {
       change('RESCTRL_GROUP_DROPPED', 12, `<${kind}> ${kept.isEmpty() ? 'names no existing vCPU' : 'has neither allocations nor monitors'} and is dropped`, t);
@@ -234,7 +231,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     }
     const same = resctrl.find((g) => g.vcpus.equals(kept));
     if (same) {
-      if (kind === 'memorytune' && same.kind === 'cachetune') change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> joins the <cachetune> with the same vCPUs`, t);
+      // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set.
+      if (kind === 'memorytune') change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> joins the <${same.kind}> with the same vCPUs`, t);
       return;
     }
     resctrl.push({ kind, vcpus: kept, from: refOf(t) });
@@ -244,7 +242,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
 
   // ---- <numatune> and the placement interplay (spec §3.5, §4)
   let memory: NumaMemoryState | undefined;
-  const mem = model.numatune?.memory;
+  const m0 = model.numatune?.memory;
+  // libvirt 9.0 ignores a bare <memory/> (no mode, placement or nodeset).
+  const mem = m0 && (m0.mode || m0.placement || m0.nodeset) ? m0 : undefined;
   if (mem) {
     const modeGiven = ok(mem.mode);
     const mode = modeGiven ?? 'strict';
@@ -258,7 +258,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     } else if (nodeset && !nodeset.isEmpty()) {
       memory = { mode, placement: 'static', nodeset, implicit: false, from: refOf(mem) };
     }
-  } else if (placement === 'auto') {
+  } else if (placement === 'auto' && !m0) {
     memory = { mode: 'strict', placement: 'auto', implicit: true };
     change('NUMATUNE_IMPLICIT_AUTO', 6, "<vcpu placement='auto'> without <numatune><memory> gets <memory mode='strict' placement='auto'/>", vcpuEl ?? model.root);
   }
@@ -307,7 +307,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
 
   // ---- hostdevs (spec §3.7)
   const hostdevs = model.hostdevs.map((h) => {
-    if (h.managed?.error) change('HOSTDEV_MANAGED_IGNORED', 15, `managed='${h.managed.raw}' is not yes/no; libvirt ignores it and uses 'no'`, h);
+    if (h.managed?.warning) change('HOSTDEV_MANAGED_IGNORED', 15, `managed='${h.managed.raw}' is not yes/no; libvirt ignores it and uses 'no'`, h);
     return {
       via: h.via,
       type: h.type?.value ?? 'unknown',
@@ -341,8 +341,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
 }
 
 const UNIT_SCALE: Record<string, bigint> = {
-  b: 1n, bytes: 1n, k: 1024n, kib: 1024n, kb: 1000n, m: 1024n ** 2n, mib: 1024n ** 2n, mb: 1000n ** 2n,
+  b: 1n, byte: 1n, bytes: 1n, k: 1024n, kib: 1024n, kb: 1000n, m: 1024n ** 2n, mib: 1024n ** 2n, mb: 1000n ** 2n,
   g: 1024n ** 3n, gib: 1024n ** 3n, gb: 1000n ** 3n, t: 1024n ** 4n, tib: 1024n ** 4n, tb: 1000n ** 4n,
+  p: 1024n ** 5n, pib: 1024n ** 5n, pb: 1000n ** 5n, e: 1024n ** 6n, eib: 1024n ** 6n, eb: 1000n ** 6n,
 };
 
 /** Cell memory is in KiB unless `unit` says otherwise (virParseScaledValue with a 1024 default). */

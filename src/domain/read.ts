@@ -8,13 +8,13 @@ import type { XmlDocument, XmlElement } from '../xml/index.js';
 import {
   autoBaseUnsigned,
   cpuList,
-  elementUnsigned,
   enumOf,
   plainString,
   signed64,
   signedInt,
   unsigned64,
   unsignedInt,
+  wrappingUnsignedInt,
   yesNo,
 } from './grammar.js';
 import type {
@@ -68,10 +68,20 @@ function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc
   return parse(raw, e.attrLocation(name) ?? locOf(e));
 }
 
+/** XPath string-value of an element: all descendant text and CDATA, in document order (comments excluded). */
+function stringValue(e: XmlElement): string {
+  let out = '';
+  for (const c of e.children) {
+    if (c.kind === 'text' || c.kind === 'cdata') out += c.value;
+    else if (c.kind === 'element') out += stringValue(c);
+  }
+  return out;
+}
+
 /** Element text, treating an empty element as absent (libvirt's XPath string() helpers do). */
 function textField<T>(e: XmlElement | undefined, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
   if (!e) return undefined;
-  const raw = e.text();
+  const raw = stringValue(e);
   if (raw === '') return undefined;
   return parse(raw, locOf(e));
 }
@@ -104,11 +114,8 @@ export function readDomain(doc: XmlDocument): DomainModel {
   const vcpuEl = vcpuEls[0];
   for (const extra of vcpuEls.slice(1)) model.ignoredVcpuElements.push(ref(extra));
   if (vcpuEl) {
-    const text = vcpuEl.text();
-    model.vcpu = {
-      ...ref(vcpuEl),
-      max: text === '' ? { raw: '', value: 1, loc: locOf(vcpuEl) } : elementUnsigned(text, locOf(vcpuEl)),
-    };
+    // virXMLNodeContentString: all descendant text; an empty element gives "" which libvirt refuses.
+    model.vcpu = { ...ref(vcpuEl), max: wrappingUnsignedInt(stringValue(vcpuEl), locOf(vcpuEl)) };
     const current = attrField(vcpuEl, 'current', unsignedInt);
     if (current) model.vcpu.current = current;
     const placement = attrField(vcpuEl, 'placement', (r, l) => enumOf(r, l, PLACEMENTS));
@@ -144,9 +151,12 @@ export function readDomain(doc: XmlDocument): DomainModel {
   }
 
   // IOThreads.
-  const iothreads = textField(root.element('iothreads'), (r, l) => elementUnsigned(r, l));
-  if (iothreads) model.iothreads = iothreads;
-  else if (root.element('iothreads')) model.iothreads = { raw: '', value: 0, loc: locOf(root.element('iothreads')!) };
+  // string(./iothreads[1]) through virStrToLong_uip; an empty element reads as absent (0).
+  const iothreadsEl = root.element('iothreads');
+  if (iothreadsEl) {
+    const raw = stringValue(iothreadsEl);
+    model.iothreads = raw === '' ? { raw: '', value: 0, loc: locOf(iothreadsEl) } : unsignedInt(raw, locOf(iothreadsEl));
+  }
   const idBlocks = root.elements('iothreadids');
   if (idBlocks.length) {
     model.iothreadids = {
@@ -309,7 +319,11 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const scheduler = attrField(e, 'scheduler', (r, l) => enumOf(r, l, SCHEDULERS));
     if (scheduler) s.scheduler = scheduler;
     const priority = attrField(e, 'priority', signedInt);
-    if (priority) s.priority = priority;
+    if (priority) {
+      const realtime = scheduler?.value === 'fifo' || scheduler?.value === 'rr';
+      // For batch/idle (or an unknown scheduler) libvirt never reads priority.
+      s.priority = realtime ? priority : { raw: priority.raw, value: priority.value, loc: priority.loc, ignored: true };
+    }
     return s;
   };
   def.vcpuscheds = all('vcpusched').map((e) => sched(e, 'vcpu', 'vcpus'));
@@ -402,7 +416,7 @@ function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
   if (type) def.type = type;
   const managed = attrField(h, 'managed', yesNo);
   // libvirt discards this attribute's parse result: a bogus value means 'no' (spec §3.7, §7 item 15).
-  if (managed) def.managed = managed.error ? { ...managed, value: false } : managed;
+  if (managed) def.managed = managed.error ? { raw: managed.raw, value: false, warning: managed.error, loc: managed.loc } : managed;
   const driver = h.element('driver')?.attr('name');
   if (driver) def.driver = driver;
   if (h.attr('ramfb') === 'on' || h.element('source')?.attr('ramfb') === 'on') def.ramfb = true;

@@ -39,6 +39,12 @@ export interface Field<T> {
   /** What libvirt's parser stores; undefined when it refuses `raw` (see `error`). */
   value: T | undefined;
   error?: FieldError;
+  /**
+   * Set when libvirt accepts `raw` but stores something the writer can
+   * hardly have meant (e.g. `NEGATIVE_WRAPPED`: `<vcpu>-1</vcpu>` is stored
+   * as 4294967295). Never set together with `error`.
+   */
+  warning?: FieldError;
   /** Location of the attribute (for attributes) or of the element (for text). */
   loc: Loc;
 }
@@ -65,7 +71,12 @@ export interface ElementRef {
 
 /** `<vcpu placement cpuset current>N</vcpu>` — spec §3.1. Only the first `<vcpu>` is read. */
 export interface VcpuDef extends ElementRef {
-  /** Text content = maximum vCPUs (virXPathULong grammar: trailing whitespace is an error). */
+  /**
+   * Text content = maximum vCPUs, read like virStrToLong_ui: leading
+   * whitespace and '+' accepted, trailing whitespace refused
+   * (`TRAILING_WHITESPACE`), an empty element refused (`EMPTY`), and a
+   * leading '-' wrapped modulo 2^32 (`warning.code === 'NEGATIVE_WRAPPED'`).
+   */
   max: Field<number>;
   current?: Field<number>;
   placement?: Field<Placement>;
@@ -147,8 +158,11 @@ export interface SchedDef extends ElementRef {
   /** The `vcpus` / `iothreads` list (absent for emulatorsched). */
   ids?: SetField;
   scheduler?: Field<Scheduler>;
-  /** Read only for fifo/rr (libvirt ignores it for batch/idle); kept as written otherwise. */
-  priority?: Field<number>;
+  /**
+   * Read only for fifo/rr. For batch/idle libvirt never looks at it: it is
+   * kept as written with `ignored: true` and never carries an `error`.
+   */
+  priority?: Field<number> & { ignored?: boolean };
 }
 
 export interface CacheAllocDef extends ElementRef {
@@ -278,7 +292,7 @@ export interface HostdevDef extends ElementRef {
   via: 'hostdev' | 'interface';
   mode?: Field<string>;
   type?: Field<string>;
-  /** libvirt ignores parse errors here (treated as no); `value` is what libvirt stores. */
+  /** libvirt discards this attribute's parse result: a bogus value is stored as false, the complaint kept in `warning`. */
   managed?: Field<boolean>;
   /** PCI source address (type='pci'). */
   pci?: PciAddressDef;

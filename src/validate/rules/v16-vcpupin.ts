@@ -12,6 +12,8 @@ export const vcpupin: Rule = {
     for (const p of ctx.model.cputune?.vcpupins ?? []) {
       if (!p.vcpu) missing(ctx, p, 'vcpupin', 'vcpu', "vcpu='0'");
       else if (p.vcpu.error) ctx.report(p.vcpu.loc, `<vcpupin vcpu='${p.vcpu.raw}'> is refused: ${p.vcpu.error.message}`, { hint: 'vcpu is a vCPU number from 0' });
+      // libvirt skips a pin for a vCPU beyond the maximum before reading its cpuset (§7.1).
+      if (p.vcpu?.value !== undefined && p.vcpu.value >= ctx.definition.maxVcpus) continue;
       if (!p.cpuset) missing(ctx, p, 'vcpupin', 'cpuset', "cpuset='2-3'");
       else if (p.cpuset.error) ctx.report(p.cpuset.loc, `<vcpupin cpuset='${p.cpuset.raw}'> is refused: ${p.cpuset.error.message}`, { hint: "use items N, N-M or ^N separated by commas, e.g. cpuset='2-3'" });
       else if (p.cpuset.value!.isEmpty()) ctx.report(p.cpuset.loc, `<vcpupin cpuset='${p.cpuset.raw}'> names no CPU`, { hint: 'name at least one host CPU' });

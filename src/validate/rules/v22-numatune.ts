@@ -15,9 +15,12 @@ export const numatune: Rule = {
     if (!m) return;
     fieldRefused(ctx, m.mode, '<memory mode>', 'use strict, preferred, interleave or restrictive');
     fieldRefused(ctx, m.placement, '<memory placement>', "use 'static' or 'auto'");
+    // libvirt 9.0 ignores a bare <memory/> (nothing to set).
+    if (!m.mode && !m.placement && !m.nodeset) return;
     const vcpuPlacement = ctx.model.vcpu?.placement?.value ?? 'static';
     const placement = m.placement?.value ?? (m.nodeset || vcpuPlacement === 'static' ? 'static' : 'auto');
-    if (placement === 'auto') return; // the nodeset is not used (§7.4)
+    // The nodeset is parsed (and refused when bad or empty) even under auto placement, which then drops it.
+    if (placement === 'auto' && !m.nodeset) return;
     if (!m.nodeset) {
       ctx.report(m, "<numatune><memory> with static placement has no nodeset", { hint: "add nodeset='0', or placement='auto' to let numad choose" });
     } else if (m.nodeset.error) ctx.report(m.nodeset.loc, `nodeset='${m.nodeset.raw}' is refused: ${m.nodeset.error.message}`);

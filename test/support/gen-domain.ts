@@ -1,0 +1,122 @@
+/**
+ * A seeded generator of adversarial domain XML for the oracle tests:
+ * random combinations of the affinity elements, in and out of range,
+ * duplicated, with odd but legal (and illegal) cpuset spellings, inside a
+ * minimal domain that libvirt's test driver accepts otherwise. The same
+ * seed gives the same domains (VIRT_PIN_ORACLE_SEED overrides the default).
+ */
+
+/** mulberry32: small, fast, good enough for test generation. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GeneratedDomain {
+  name: string;
+  xml: string;
+}
+
+const GOOD_SETS = ['0', '1', '0-1', '2-3', '0-7', '1,3,5', ' 1 , 2 ', '1,2,', '2-+3', '0--0', '^1,0-3', '0-3,^1', '4-7', '6', '3-3', '007'];
+const BAD_SETS = ['', '3-1', '1 2', '^1-2', '16384', '0,^0', 'a', ',1', '1,,2', '-1'];
+const HUGE_SETS = ['8-15', '100', '0-16383', '16383'];
+
+export function generateDomains(seed: number, count: number): GeneratedDomain[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const chance = (p: number): boolean => r() < p;
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const cpuset = (): string => (chance(0.08) ? pick(BAD_SETS) : chance(0.05) ? pick(HUGE_SETS) : pick(GOOD_SETS));
+  const out: GeneratedDomain[] = [];
+
+  for (let i = 0; i < count; i++) {
+    const name = `g${seed}-${i}`;
+    const max = int(1, 6);
+    const lines: string[] = [];
+    // <vcpu>
+    const vattrs: string[] = [];
+    const placement = chance(0.15) ? 'auto' : chance(0.5) ? 'static' : chance(0.03) ? 'dynamic' : undefined;
+    if (placement) vattrs.push(`placement='${placement}'`);
+    if (chance(0.35)) vattrs.push(`cpuset='${cpuset()}'`);
+    if (chance(0.25)) vattrs.push(`current='${chance(0.1) ? max + 1 : int(1, max)}'`);
+    const maxText = chance(0.03) ? `${max}\n  ` : chance(0.02) ? 'x' : String(max);
+    lines.push(`  <vcpu${vattrs.map((a) => ' ' + a).join('')}>${maxText}</vcpu>`);
+    // <vcpus>
+    if (chance(0.06)) {
+      const items: string[] = [];
+      for (let v = 0; v < max; v++) {
+        if (chance(0.2)) continue;
+        const enabled = v === 0 ? 'yes' : pick(['yes', 'no']);
+        const hot = v === 0 ? 'no' : chance(0.5) ? (enabled === 'yes' ? pick(['yes', 'no']) : 'yes') : undefined;
+        items.push(`<vcpu id='${v}' enabled='${enabled}'${hot ? ` hotpluggable='${hot}'` : ''}/>`);
+      }
+      lines.push(`  <vcpus>${items.join('')}</vcpus>`);
+    }
+    // IOThreads
+    const iothreads = chance(0.4) ? int(0, 3) : 0;
+    if (iothreads || chance(0.05)) lines.push(`  <iothreads>${iothreads}</iothreads>`);
+    const ids: number[] = [];
+    if (chance(0.12)) {
+      const n = int(1, 3);
+      for (let k = 0; k < n; k++) ids.push(chance(0.05) ? 0 : int(1, 6));
+      lines.push(`  <iothreadids>${ids.map((id) => `<iothread id='${id}'/>`).join('')}</iothreadids>`);
+    }
+    const ioCount = Math.max(iothreads, ids.length);
+    // <cputune>
+    const ct: string[] = [];
+    if (chance(0.6)) {
+      const pins = int(0, max + 1);
+      for (let k = 0; k < pins; k++) {
+        const v = chance(0.1) ? max + int(0, 2) : int(0, max - 1);
+        ct.push(`    <vcpupin vcpu='${v}' cpuset='${cpuset()}'/>`);
+      }
+      if (chance(0.3)) ct.push(`    <emulatorpin cpuset='${cpuset()}'/>`);
+      if (chance(0.03)) ct.push(`    <emulatorpin cpuset='${cpuset()}'/>`);
+      if (ioCount && chance(0.4)) ct.push(`    <iothreadpin iothread='${chance(0.1) ? ioCount + 3 : int(1, ioCount)}' cpuset='${cpuset()}'/>`);
+      if (chance(0.12)) {
+        const a = int(0, max - 1);
+        const b = chance(0.15) ? max : int(a, max - 1);
+        const sched = pick(['fifo', 'rr', 'batch', 'idle', 'other']);
+        ct.push(`    <vcpusched vcpus='${a === b ? a : `${a}-${b}`}' scheduler='${sched}'${sched === 'fifo' || sched === 'rr' ? (chance(0.9) ? ` priority='${int(1, 99)}'` : '') : chance(0.2) ? " priority='5'" : ''}/>`);
+      }
+      if (chance(0.05)) ct.push(`    <emulatorsched scheduler='${pick(['batch', 'idle', 'fifo'])}' priority='1'/>`);
+      if (chance(0.05)) ct.push(`    <period>${pick(['100000', '999', '0', '-5'])}</period>`);
+      if (chance(0.05)) ct.push(`    <quota>${pick(['-1', '50000', '10', '0'])}</quota>`);
+    }
+    if (ct.length) lines.push('  <cputune>', ...ct, '  </cputune>');
+    // guest NUMA cells
+    let cells = 0;
+    if (chance(0.12)) {
+      cells = int(1, 2);
+      const split = cells === 1 ? [`0-${max - 1}`] : [max > 1 ? `0-${Math.max(0, Math.floor(max / 2) - 1)}` : '0', max > 1 ? `${Math.floor(max / 2)}-${max - 1}` : '0'];
+      if (chance(0.3)) split[0] = '0';
+      lines.push(`  <cpu>\n    <numa>${split.map((cpus, k) => `<cell id='${k}' cpus='${cpus}' memory='65536' unit='KiB'/>`).join('')}</numa>\n  </cpu>`);
+    }
+    // <numatune>
+    if (chance(0.3)) {
+      const m: string[] = [];
+      if (chance(0.85)) {
+        const a: string[] = [];
+        if (chance(0.7)) a.push(`mode='${pick(['strict', 'preferred', 'interleave', 'restrictive', 'bogus'])}'`);
+        if (chance(0.5)) a.push(`placement='${pick(['static', 'auto'])}'`);
+        if (chance(0.6)) a.push(`nodeset='${pick(['0', '0', '0-1', '', '1,^1'])}'`);
+        m.push(`<memory ${a.join(' ')}/>`);
+      }
+      if (chance(0.15)) m.push(`<memnode cellid='${int(0, 2)}' mode='strict' nodeset='0'/>`);
+      lines.push(`  <numatune>${m.join('')}</numatune>`);
+    }
+    const order = lines;
+    // <cpu> must come after <os> in libvirt's order, but libvirt does not care about input order.
+    out.push({
+      name,
+      xml: `<domain type='kvm'>\n  <name>${name}</name>\n  <memory unit='KiB'>131072</memory>\n${order.join('\n')}\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n`,
+    });
+  }
+  return out;
+}
