@@ -273,7 +273,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   for (const m of model.numatune?.memnodes ?? []) {
     const cellid = ok(m.cellid);
     const nodeset = ok(m.nodeset);
-    if (cellid === undefined || cellid >= cellCount || seenCells.has(cellid) || !nodeset || nodeset.isEmpty() || (m.mode && m.mode.error)) continue; // V23
+    // V23 refusals, including any memnode beside auto memory placement (explicit or implicit).
+    if (memory?.placement === 'auto' || cellid === undefined || cellid >= cellCount || seenCells.has(cellid) || !nodeset || nodeset.isEmpty() || (m.mode && m.mode.error)) continue;
     seenCells.add(cellid);
     if (!m.mode) change('NUMATUNE_MODE_DEFAULTED', 7, "<memnode> has no mode; libvirt uses and writes mode='strict'", m);
     memnodes.push({ cellid, mode: ok(m.mode) ?? 'strict', nodeset, from: refOf(m) });

@@ -8,6 +8,13 @@ export const vcpuCount: Rule = {
   summary: '<vcpu> text is not an unsigned integer (trailing whitespace included)',
   check(ctx) {
     const max = ctx.model.vcpu?.max;
+    if (max?.warning) {
+      ctx.report(ctx.model.vcpu!, `<vcpu>${max.raw}</vcpu> is accepted but stored as ${max.value}: ${max.warning.message}`, {
+        code: 'VCPU_COUNT_WRAPPED',
+        severity: 'warning',
+        hint: 'write the vCPU count as a positive number',
+      });
+    }
     if (!max?.error) return;
     const hint =
       max.error.code === 'TRAILING_WHITESPACE'
