@@ -19,6 +19,9 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   check: { summary: 'validate domain XML as libvirt would, plus expert lints', load: () => import('./commands/check.js') },
   resolve: { summary: 'show where every vCPU, emulator and IOThread thread may run, and why', load: () => import('./commands/resolve.js') },
   show: { summary: 'draw the pin map: host CPUs by node, core and sibling, and the guest threads on each', load: () => import('./commands/show.js') },
+  pin: { summary: 'write <cputune> (and NUMA settings) for a host from a policy, checked before it is written', load: () => import('./commands/pin.js') },
+  export: { summary: 'print the pinning as qemu-pinning -vcpu options or virsh commands', load: () => import('./commands/export.js') },
+  import: { summary: 'turn qemu-pinning -vcpu options into <vcpupin> elements', load: () => import('./commands/import.js') },
   normalize: { summary: 'rewrite the affinity elements as libvirt would store them (--diff to preview)', load: () => import('./commands/normalize.js') },
 };
 

@@ -35,16 +35,17 @@ interface Defaults {
   hostdev: NonNullable<PinPolicy['hostdev']>;
 }
 
-export const POLICY_DEFAULTS: Readonly<Defaults> = {
+export const POLICY_DEFAULTS: Readonly<Omit<Defaults, 'emulator'>> = {
   vcpu: 'dedicated',
   threads: 'prefer',
-  emulator: 'share',
   numa: 'strict',
   hostdev: 'local',
 };
 
 export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: PinPolicy = {}): PinPlacement {
-  const p = { ...POLICY_DEFAULTS, ...stripUndefined(policy) };
+  const given = stripUndefined(policy);
+  const vcpuMode = given.vcpu ?? POLICY_DEFAULTS.vcpu;
+  const p: Defaults & PinPolicy = { ...POLICY_DEFAULTS, emulator: vcpuMode === 'dedicated' ? 'housekeeping' : 'share', ...given };
   const explanation: string[] = [];
   if (!Number.isInteger(guest.vcpus) || guest.vcpus < 1) {
     throw new VirtPinError('POLICY_NO_VCPUS', `the guest has ${guest.vcpus} vCPUs; a placement needs at least one`);
@@ -214,9 +215,20 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   }
   const guestSet = vcpuPins.reduce((a, b) => a.union(b), CpuSet.empty());
 
-  if (p.emulator === 'share') {
+  // Housekeeping CPUs of the guest's own nodes, so emulator memory stays local.
+  const guestNodeCpus = host.nodes.filter((n) => vcpuNode.includes(n.id)).reduce((a, n) => a.union(n.cpus), CpuSet.empty());
+  // Without a reserve (--cpus given alone), housekeeping is what the guest does not use and the kernel balances.
+  const pool = reserved.isEmpty() ? host.onlineCpus.difference(isolated).difference(guestSet) : reserved.intersect(host.onlineCpus);
+  const local = pool.intersect(guestNodeCpus);
+  const housekeeping = local.isEmpty() ? pool : local;
+  if (p.emulator === 'housekeeping' && !housekeeping.isEmpty()) {
+    emulatorSet = housekeeping;
+    explanation.push(`The emulator and IOThreads run on the housekeeping CPUs ${emulatorSet}, away from the vCPUs (emulator 'housekeeping').`);
+  } else if (p.emulator === 'share' || p.emulator === 'housekeeping') {
     emulatorSet = guestSet;
-    explanation.push('The emulator and IOThreads float over the guest CPUs (emulator \'share\').');
+    explanation.push(
+      p.emulator === 'share' ? "The emulator and IOThreads float over the guest CPUs (emulator 'share')." : 'No CPUs are reserved, so the emulator and IOThreads float over the guest CPUs.',
+    );
   } else if (typeof p.emulator === 'object') {
     emulatorSet = policySet('emulator', p.emulator.cpus);
     const outside = emulatorSet.difference(host.onlineCpus);
@@ -234,9 +246,10 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
       throw new VirtPinError('POLICY_BAD_REALTIME', `real-time priority ${p.realtime.priority} is outside 1..99`);
     }
     realtime = { vcpus: rtVcpus, scheduler: p.realtime.scheduler, priority: p.realtime.priority };
-    if (p.emulator === 'share') {
-      const housekeeping = vcpuPins.filter((_, i) => !rtVcpus.has(i)).reduce((a, b) => a.union(b), CpuSet.empty());
-      emulatorSet = housekeeping.isEmpty() ? reserved.intersect(host.onlineCpus) : housekeeping;
+    const rtCpus = vcpuPins.filter((_, i) => rtVcpus.has(i)).reduce((a, b) => a.union(b), CpuSet.empty());
+    if (typeof p.emulator === 'string' && p.emulator !== 'isolate' && emulatorSet.intersects(rtCpus)) {
+      const nonRt = vcpuPins.filter((_, i) => !rtVcpus.has(i)).reduce((a, b) => a.union(b), CpuSet.empty());
+      emulatorSet = nonRt.isEmpty() ? reserved.intersect(host.onlineCpus) : nonRt;
       explanation.push(`Real-time vCPUs ${rtVcpus} run ${p.realtime.scheduler} priority ${p.realtime.priority}; the emulator moves to CPUs ${emulatorSet} so it never preempts them.`);
     }
   }

@@ -9,7 +9,12 @@ import type { CpuSet } from '../cpuset/index.js';
 export type VcpuPolicy = 'dedicated' | 'shared';
 /** Nova's cpu_thread_policy, for dedicated vCPUs on SMT hosts. */
 export type ThreadPolicy = 'prefer' | 'isolate' | 'require';
-export type EmulatorPolicy = 'share' | 'isolate' | { cpus: string };
+/**
+ * `housekeeping`: emulator + IOThreads on the reserved host CPUs (the VFIO
+ * guides' layout); `share`: they float over the guest's CPUs (Nova's
+ * default); `isolate`: a core of their own (Nova's emulator_threads_policy=isolate).
+ */
+export type EmulatorPolicy = 'housekeeping' | 'share' | 'isolate' | { cpus: string };
 export type NumaPolicy = 'strict' | 'preferred' | 'none';
 export type HostdevPolicy = 'local' | 'ignore';
 
@@ -29,6 +34,7 @@ export interface PinPolicy {
   threads?: ThreadPolicy;
   /** One vCPU per physical core; the siblings stay unused (qemu-pinning helper's layout). */
   perCore?: boolean;
+  /** Default: `housekeeping` for dedicated vCPUs, `share` for shared ones. */
   emulator?: EmulatorPolicy;
   numa?: NumaPolicy;
   hostdev?: HostdevPolicy;

@@ -18,7 +18,8 @@ describe('placement planner', () => {
     expect(strings(p.vcpuPins)).toEqual(['1', '17', '2', '18']); // guest cores on host sibling pairs
     expect(p.memory).toEqual({ mode: 'strict', nodeset: CpuSet.of(0) });
     expect(p.cells).toEqual([]);
-    expect(p.emulator.toString()).toBe('1-2,17-18');
+    expect(p.emulator.toString()).toBe('0,16'); // housekeeping CPUs of the guest's node
+    expect(planPlacement(guest(4), twoSocket, { emulator: 'share' }).emulator.toString()).toBe('1-2,17-18');
   });
 
   it('threads isolate and perCore leave siblings idle', () => {
@@ -82,9 +83,11 @@ describe('placement planner', () => {
   });
 
   it('realtime vCPUs keep vCPU 0 and the emulator non-RT', () => {
-    const p = planPlacement(guest(4), desktop, { realtime: { scheduler: 'fifo', priority: 1 } });
+    const p = planPlacement(guest(4), desktop, { realtime: { scheduler: 'fifo', priority: 1 }, emulator: 'share' });
     expect(p.realtime?.vcpus.toString()).toBe('1-3');
     expect(p.emulator.equals(p.vcpuPins[0]!)).toBe(true);
+    const hk = planPlacement(guest(4), desktop, { realtime: { scheduler: 'fifo', priority: 1 } });
+    expect(hk.emulator.toString()).toBe('0-1'); // already off the RT vCPUs
     expect(() => planPlacement(guest(4), desktop, { realtime: { scheduler: 'fifo', priority: 0 } })).toThrow(/priority/);
     expect(() => planPlacement(guest(4), desktop, { realtime: { scheduler: 'rr', priority: 5, vcpus: '4' } })).toThrow(/do not exist/);
   });

@@ -36,14 +36,14 @@ export function requireVirsh(): string {
   return r.stdout.trim();
 }
 
-export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: boolean } = {}): Map<string, VirshResult> {
+export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: boolean; validate?: boolean } = {}): Map<string, VirshResult> {
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-oracle-'));
   try {
     const commands: string[] = [];
     cases.forEach((c, i) => {
       const file = join(dir, `${i}.xml`);
       writeFileSync(file, c.xml);
-      commands.push(`echo @@CASE ${c.name}@@`, `define ${file}`, 'echo @@XML@@', `dumpxml ${c.name}`);
+      commands.push(`echo @@CASE ${c.name}@@`, `define ${options.validate ? '--validate ' : ''}${file}`, 'echo @@XML@@', `dumpxml ${c.name}`);
       if (options.queries !== false) commands.push('echo @@VCPUPIN@@', `vcpupin ${c.name}`, 'echo @@EMU@@', `emulatorpin ${c.name}`, 'echo @@IO@@', `iothreadinfo ${c.name}`);
       commands.push(`undefine ${c.name}`);
     });
