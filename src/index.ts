@@ -12,3 +12,7 @@ export { planPlacement, POLICY_DEFAULTS } from './policy/planner.js';
 export { writePlacement } from './policy/write.js';
 export { toQemuPinningArgs, fromQemuPinningArgs, toVirshCommands, type PinnedThreads } from './policy/interop.js';
 export type * from './policy/types.js';
+export * from './validate/index.js';
+export * from './normalize/index.js';
+export * from './plan/index.js';
+export * from './apply/index.js';

@@ -1,0 +1,231 @@
+/**
+ * Finding a running QEMU's threads and a PCI device's IRQs on the host
+ * (field notes §d1–d5), under injectable roots.
+ */
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { VirtPinError } from '../errors.js';
+import { checkDomainName, checkPciAddress, checkTaskId, Confined, parseIrqNumber, parseTaskId, type HostPaths } from './paths.js';
+
+/**
+ * What a thread of the QEMU process is. `vhost` (`vhost-<pid>` workers,
+ * Linux ≥ 6.4), `kvm-nx` (`kvm-nx-lpage-recovery`, in-process since 6.13)
+ * and `kvm-pit` are emulator-class by default, as libvirt classifies them.
+ */
+export type ThreadKind = 'vcpu' | 'iothread' | 'main' | 'vhost' | 'kvm-pit' | 'kvm-nx' | 'other';
+
+export interface QemuThread {
+  tid: number;
+  /** `comm`, at most 15 bytes. */
+  comm: string;
+  kind: ThreadKind;
+  /** vCPU index (kind vcpu). */
+  vcpu?: number;
+  /** IOThread object id, e.g. `iothread1` (kind iothread). */
+  iothread?: string;
+  /** How the kind was found. */
+  via: 'comm' | 'qmp' | 'pid';
+}
+
+const VCPU_COMM = /^CPU (\d{1,5})\/[A-Za-z]{1,8}$/;
+const IOTHREAD_COMM = /^IO (.+)$/;
+
+/** Classify one thread from its comm (debug-threads=on names). */
+export function classifyThread(comm: string, tid: number, pid: number): Omit<QemuThread, 'tid' | 'comm' | 'via'> {
+  if (tid === pid) return { kind: 'main' };
+  const v = VCPU_COMM.exec(comm);
+  if (v?.[1] !== undefined) return { kind: 'vcpu', vcpu: Number(v[1]) };
+  const io = IOTHREAD_COMM.exec(comm);
+  if (io?.[1] !== undefined) return { kind: 'iothread', iothread: io[1] };
+  if (/^vhost-\d+$/.test(comm)) return { kind: 'vhost' };
+  if (/^kvm-pit\/\d+$/.test(comm)) return { kind: 'kvm-pit' };
+  if (comm.startsWith('kvm-nx-lpage-re')) return { kind: 'kvm-nx' };
+  return { kind: 'other' };
+}
+
+/** The QEMU pid from libvirt's pidfile `${run}/libvirt/qemu/NAME.pid`. */
+export function readLibvirtPid(paths: HostPaths, domain: string): number {
+  const name = checkDomainName(domain);
+  const run = new Confined(paths.run);
+  // The name may hold characters Confined refuses as a component; check it by hand, then join.
+  const dir = run.resolve(['libvirt', 'qemu']);
+  if (!dir) throw new VirtPinError('APPLY_NO_PIDFILE', `no ${paths.run}/libvirt/qemu directory`, { hint: 'is libvirtd running the domain? or pass --pid' });
+  let text: string;
+  try {
+    const file = realpathSync(`${dir}/${name}.pid`);
+    if (!file.startsWith(dir + '/')) throw new VirtPinError('APPLY_PATH_ESCAPE', `${dir}/${name}.pid leads outside ${dir}`);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof VirtPinError) throw e;
+    throw new VirtPinError('APPLY_NO_PIDFILE', `no pidfile ${dir}/${name}.pid: the domain is not running here`, { hint: 'pass --pid for a QEMU not started by libvirt' });
+  }
+  const pid = parseTaskId(text.trim());
+  if (pid === undefined) throw new VirtPinError('APPLY_BAD_PIDFILE', `${dir}/${name}.pid does not hold a pid ('${text.trim().slice(0, 32)}')`);
+  return pid;
+}
+
+/** Process start time (field 22 of /proc/PID/stat), to tell a pid from a recycled one. */
+export function processStartTime(paths: HostPaths, pid: number): string | undefined {
+  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
+  if (!p) return undefined;
+  const text = readFileSync(p, 'utf8');
+  const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return after[19];
+}
+
+export interface QmpThreadIds {
+  vcpus: { cpuIndex: number; threadId: number }[];
+  iothreads: { id: string; threadId: number }[];
+}
+
+/** Every thread of the process, classified; QMP thread ids (when given) override comm names. */
+export function discoverThreads(paths: HostPaths, pid: number, qmp?: QmpThreadIds): QemuThread[] {
+  checkTaskId(pid);
+  const proc = new Confined(paths.proc);
+  const taskDir = proc.resolve([String(pid), 'task']);
+  if (!taskDir) throw new VirtPinError('APPLY_NO_PROCESS', `process ${pid} does not exist (${proc.lexical([String(pid)])})`);
+  const byQmp = new Map<number, Pick<QemuThread, 'kind' | 'vcpu' | 'iothread'>>();
+  for (const v of qmp?.vcpus ?? []) byQmp.set(v.threadId, { kind: 'vcpu', vcpu: v.cpuIndex });
+  for (const t of qmp?.iothreads ?? []) byQmp.set(t.threadId, { kind: 'iothread', iothread: t.id });
+  const threads: QemuThread[] = [];
+  for (const entry of readdirSync(taskDir)) {
+    const tid = parseTaskId(entry);
+    if (tid === undefined) continue;
+    const commPath = proc.resolve([String(pid), 'task', entry, 'comm']);
+    if (!commPath) continue; // exited meanwhile
+    let comm: string;
+    try {
+      comm = readFileSync(commPath, 'utf8').replace(/\n$/, '');
+    } catch {
+      continue;
+    }
+    const q = tid !== pid ? byQmp.get(tid) : undefined;
+    if (q) threads.push({ tid, comm, ...q, via: 'qmp' });
+    else threads.push({ tid, comm, ...classifyThread(comm, tid, pid), via: tid === pid ? 'pid' : 'comm' });
+  }
+  return threads.sort((a, b) => a.tid - b.tid);
+}
+
+// ---------------------------------------------------------------- IRQs
+
+export interface InterruptLine {
+  irq: number;
+  /** Everything after the per-CPU counts: chip, hwirq-type, action names. */
+  text: string;
+  /** The action names (last field), e.g. `vfio-msix[0](0000:01:00.0)`. */
+  actions: string;
+}
+
+/** `/proc/interrupts`, numbered lines only. */
+export function readInterrupts(paths: HostPaths): Map<number, InterruptLine> {
+  const proc = new Confined(paths.irqProc ?? paths.proc);
+  const p = proc.resolve(['interrupts']);
+  const out = new Map<number, InterruptLine>();
+  if (!p) return out;
+  const lines = readFileSync(p, 'utf8').split('\n');
+  const ncpu = (lines[0] ?? '').trim().split(/\s+/).filter((c) => /^CPU\d+$/.test(c)).length;
+  for (const line of lines.slice(1)) {
+    const m = /^\s*(\d+):(.*)$/.exec(line);
+    if (!m?.[1] || m[2] === undefined) continue;
+    const irq = parseIrqNumber(m[1]);
+    if (irq === undefined) continue;
+    const fields = m[2].trim().split(/\s+/);
+    const rest = fields.slice(ncpu);
+    // chip, hwirq-type, then the action names (which may contain ', ' between shared handlers).
+    out.set(irq, { irq, text: rest.join(' '), actions: rest.slice(2).join(' ') });
+  }
+  return out;
+}
+
+function mentions(text: string, address: string): boolean {
+  // The full address as a token: `(0000:01:00.0)` in vfio names, `-0000:01:00.0` in PCI-MSI chip names.
+  const esc = address.replace(/[.]/g, '\\.');
+  return new RegExp(`(^|[^0-9a-f:])${esc}($|[^0-9a-f.])`).test(text);
+}
+
+export interface DeviceIrq {
+  irq: number;
+  kind: 'msi' | 'msix' | 'intx';
+  /** `/proc/interrupts` action names, when listed. */
+  name?: string;
+  /** `/proc/interrupts` names this device for the IRQ. */
+  confirmed: boolean;
+}
+
+export interface DeviceIrqs {
+  address: string;
+  present: boolean;
+  numaNode?: number;
+  irqs: DeviceIrq[];
+  /** What was left out and why (INTx line of another device, IRQ numbers without /proc/irq/N, non-decimal names). */
+  notes: string[];
+}
+
+/** A device's IRQs: `msi_irqs/*` and `irq`, kept when `/proc/irq/N` exists, cross-checked with /proc/interrupts. */
+export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts?: Map<number, InterruptLine>): DeviceIrqs {
+  const addr = checkPciAddress(address);
+  const sys = new Confined(paths.sys);
+  const irqProc = new Confined(paths.irqProc ?? paths.proc);
+  const ints = interrupts ?? readInterrupts(paths);
+  const out: DeviceIrqs = { address: addr, present: false, irqs: [], notes: [] };
+  const dev = sys.resolve(['bus', 'pci', 'devices', addr]);
+  if (!dev) {
+    out.notes.push(`${addr} is not present on this host`);
+    return out;
+  }
+  out.present = true;
+  const numa = sys.resolve(['bus', 'pci', 'devices', addr, 'numa_node']);
+  if (numa) {
+    const n = Number(readFileSync(numa, 'utf8').trim());
+    if (Number.isInteger(n) && n >= 0) out.numaNode = n;
+  }
+  const seen = new Set<number>();
+  const add = (irq: number, kind: DeviceIrq['kind']): void => {
+    if (seen.has(irq)) return;
+    if (!irqProc.resolve(['irq', String(irq)])) {
+      out.notes.push(`IRQ ${irq} has no /proc/irq/${irq}; left out`);
+      return;
+    }
+    seen.add(irq);
+    const line = ints.get(irq);
+    out.irqs.push({ irq, kind, ...(line ? { name: line.actions } : {}), confirmed: line ? mentions(line.text, addr) : false });
+  };
+  const msiDir = sys.resolve(['bus', 'pci', 'devices', addr, 'msi_irqs']);
+  if (msiDir) {
+    for (const entry of readdirSync(msiDir).sort((a, b) => Number(a) - Number(b))) {
+      const irq = parseIrqNumber(entry);
+      if (irq === undefined) {
+        out.notes.push(`msi_irqs entry '${entry.slice(0, 32)}' is not a decimal IRQ number; ignored`);
+        continue;
+      }
+      const f = sys.resolve(['bus', 'pci', 'devices', addr, 'msi_irqs', entry]);
+      const kind = f ? readFileSync(f, 'utf8').trim() : '';
+      add(irq, kind === 'msi' ? 'msi' : 'msix');
+    }
+  }
+  const irqFile = sys.resolve(['bus', 'pci', 'devices', addr, 'irq']);
+  if (irqFile) {
+    const text = readFileSync(irqFile, 'utf8').trim();
+    const irq = parseIrqNumber(text);
+    if (irq === undefined) out.notes.push(`${addr}/irq holds '${text.slice(0, 32)}', not a decimal IRQ number; ignored`);
+    else if (irq > 0 && !seen.has(irq)) {
+      // While MSI is on, `irq` repeats the first MSI vector; a legacy line counts only when vfio-intx (or a chip name) says it is this device's.
+      const line = ints.get(irq);
+      if (line && mentions(line.text, addr)) add(irq, 'intx');
+      else out.notes.push(`INTx line ${irq} is not requested by ${addr}${line ? ` (it serves ${line.actions})` : ''}; left alone`);
+    }
+  }
+  // Vectors /proc/interrupts attributes to the device that sysfs did not list (never seen in practice; kept for a complete picture).
+  for (const line of ints.values()) {
+    if (!seen.has(line.irq) && /vfio-(msix|msi|intx)/.test(line.actions) && mentions(line.actions, addr)) {
+      add(line.irq, line.actions.includes('vfio-msix') ? 'msix' : line.actions.includes('vfio-msi') ? 'msi' : 'intx');
+    }
+  }
+  out.irqs.sort((a, b) => a.irq - b.irq);
+  return out;
+}
+
+/** Whether an IRQ still belongs to a device (before restoring a saved mask: IRQ numbers are recycled). */
+export function irqBelongsTo(paths: HostPaths, irq: number, address: string, interrupts?: Map<number, InterruptLine>): boolean {
+  const found = discoverDeviceIrqs(paths, address, interrupts);
+  return found.irqs.some((i) => i.irq === irq);
+}

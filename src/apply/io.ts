@@ -1,0 +1,209 @@
+/**
+ * The low-level readers and writers the applier uses, behind one interface
+ * so tests can wrap them (fault injection: make the k-th write fail).
+ *
+ * Threads: in-process sched_setaffinity through koffi (libc), else `taskset`.
+ * IRQs: one write() of the whole list to /proc/irq/N/smp_affinity_list,
+ * opened O_WRONLY|O_NOFOLLOW without O_CREAT, its result checked (a
+ * buffered writer would only report the error at close; irqbalance #301).
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
+import { checkIrqNumber, checkTaskId, Confined } from './paths.js';
+
+/** A write the kernel refused; `code` is the errno name (`EIO`, `EPERM`, `ENOSPC`, `EINVAL`, `ESRCH`, `EBUSY`, …). */
+export class AffinityWriteError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'AffinityWriteError';
+    this.code = code;
+  }
+}
+
+export interface IrqAffinityState {
+  /** `smp_affinity_list`: what was asked for. */
+  requested: CpuSet;
+  /** `effective_affinity_list`: where the interrupt is really delivered (absent on old kernels). */
+  effective?: CpuSet;
+  /** False when `smp_affinity_list` has no write permission: a kernel-managed IRQ on kernels that make it read-only. */
+  writable: boolean;
+}
+
+export interface AffinityIo {
+  readThreadAffinity(tid: number): CpuSet;
+  /** Throws AffinityWriteError. */
+  writeThreadAffinity(tid: number, cpus: CpuSet): void;
+  readIrqAffinity(irq: number): IrqAffinityState;
+  /** Throws AffinityWriteError. */
+  writeIrqAffinity(irq: number, cpus: CpuSet): void;
+}
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+// ---------------------------------------------------------------- threads
+
+interface Libc {
+  setaffinity(pid: number, size: number, mask: Buffer): number;
+  getaffinity(pid: number, size: number, mask: Buffer): number;
+  errno(): number;
+}
+
+/** 16384 CPUs (MAX_CPUSET_ID + 1): large enough for any kernel's nr_cpu_ids. */
+const MASK_BYTES = 2048;
+let libcCache: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (libcCache !== undefined) return libcCache;
+  try {
+    // A runtime require keeps the native package out of the esbuild bundle.
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const lib = koffi.load('libc.so.6');
+    const set = lib.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
+    const get = lib.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
+    libcCache = {
+      setaffinity: (pid, size, mask) => set(pid, size, mask) as number,
+      getaffinity: (pid, size, mask) => get(pid, size, mask) as number,
+      errno: () => koffi.errno(),
+    };
+  } catch {
+    libcCache = null;
+  }
+  return libcCache;
+}
+
+function maskOf(cpus: CpuSet): Buffer {
+  const b = Buffer.alloc(MASK_BYTES);
+  for (const id of cpus.ids()) b[id >> 3] = (b[id >> 3] ?? 0) | (1 << (id & 7));
+  return b;
+}
+
+function setOfMask(b: Buffer): CpuSet {
+  const ids: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const byte = b[i] ?? 0;
+    if (byte) for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) ids.push(i * 8 + bit);
+  }
+  return CpuSet.fromIds(ids);
+}
+
+export type ThreadMethod = 'ffi' | 'taskset';
+
+/** Which thread method is in use: `ffi` when koffi loads, else `taskset`. */
+export function threadMethod(prefer?: ThreadMethod): ThreadMethod {
+  if (prefer === 'taskset') return 'taskset';
+  return loadLibc() ? 'ffi' : 'taskset';
+}
+
+function tasksetError(e: unknown, tid: number): AffinityWriteError {
+  const err = e as { stderr?: Buffer | string; code?: string; message: string };
+  const text = String(err.stderr ?? err.message);
+  const code = /Invalid argument/.test(text) ? 'EINVAL' : /No such process/.test(text) ? 'ESRCH' : /not permitted/.test(text) ? 'EPERM' : err.code === 'ENOENT' ? 'ENOTASKSET' : 'EIO';
+  return new AffinityWriteError(code, `taskset on thread ${tid}: ${text.trim()}`);
+}
+
+/** Thread affinity through sched_{set,get}affinity (koffi) or taskset. */
+export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readThreadAffinity' | 'writeThreadAffinity'> {
+  const method = threadMethod(prefer);
+  const libc = method === 'ffi' ? loadLibc() : null;
+  return {
+    readThreadAffinity(tid) {
+      checkTaskId(tid);
+      if (libc) {
+        const b = Buffer.alloc(MASK_BYTES);
+        if (libc.getaffinity(tid, MASK_BYTES, b) < 0) {
+          const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
+          throw new AffinityWriteError(code, `sched_getaffinity(${tid}): ${code}`);
+        }
+        return setOfMask(b);
+      }
+      try {
+        const out = execFileSync('taskset', ['-pc', String(tid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        const m = /:\s*([0-9,\-]+)\s*$/.exec(out);
+        if (!m?.[1]) throw new AffinityWriteError('EIO', `taskset -pc ${tid}: unexpected output '${out.trim()}'`);
+        return parseKernelCpuList(m[1]);
+      } catch (e) {
+        if (e instanceof AffinityWriteError) throw e;
+        throw tasksetError(e, tid);
+      }
+    },
+    writeThreadAffinity(tid, cpus) {
+      checkTaskId(tid);
+      if (libc) {
+        if (libc.setaffinity(tid, MASK_BYTES, maskOf(cpus)) < 0) {
+          const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
+          throw new AffinityWriteError(code, `sched_setaffinity(${tid}, ${cpus.toString()}): ${code}`);
+        }
+        return;
+      }
+      try {
+        execFileSync('taskset', ['-pc', cpus.toString(), String(tid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (e) {
+        throw tasksetError(e, tid);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------- IRQs
+
+function readList(path: string): CpuSet {
+  return parseKernelCpuList(readFileSync(path, 'utf8'));
+}
+
+/** IRQ affinity under `${irqProc}/irq/N/`; paths confined to irqProc. */
+export function irqAffinityIo(irqProc: string): Pick<AffinityIo, 'readIrqAffinity' | 'writeIrqAffinity'> {
+  const tree = new Confined(irqProc);
+  const file = (irq: number, name: string): string => {
+    const n = String(checkIrqNumber(irq));
+    const p = tree.resolve(['irq', n, name]);
+    if (!p) throw new AffinityWriteError('ENOENT', `${tree.lexical(['irq', n, name])} does not exist (IRQ ${n} is gone)`);
+    return p;
+  };
+  return {
+    readIrqAffinity(irq) {
+      const path = file(irq, 'smp_affinity_list');
+      const requested = readList(path);
+      const writable = (statSync(path).mode & 0o222) !== 0;
+      let effective: CpuSet | undefined;
+      const eff = tree.resolve(['irq', String(irq), 'effective_affinity_list']);
+      if (eff) effective = readList(eff);
+      return { requested, writable, ...(effective ? { effective } : {}) };
+    },
+    writeIrqAffinity(irq, cpus) {
+      const path = file(irq, 'smp_affinity_list');
+      // Kernels since ~6.x expose managed IRQs' smp_affinity as 0444; root could still open it, the kernel would answer EIO/EPERM.
+      if ((statSync(path).mode & 0o222) === 0) throw new AffinityWriteError('EPERM', `${path} is read-only (kernel-managed IRQ)`);
+      const text = Buffer.from(`${cpus.toString()}\n`);
+      let fd: number;
+      try {
+        fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new AffinityWriteError(code, `open ${path}: ${code}`);
+      }
+      try {
+        const n = writeSync(fd, text, 0, text.length);
+        if (n !== text.length) throw new AffinityWriteError('EIO', `short write to ${path} (${n} of ${text.length} bytes)`);
+      } catch (e) {
+        if (e instanceof AffinityWriteError) throw e;
+        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new AffinityWriteError(code, `write ${cpus.toString()} to ${path}: ${code}`);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/** The real readers and writers for a set of roots. */
+export function defaultIo(irqProc: string, prefer?: ThreadMethod): AffinityIo {
+  return { ...threadAffinityIo(prefer), ...irqAffinityIo(irqProc) };
+}
+
+export function isAffinityWriteError(e: unknown): e is AffinityWriteError {
+  return e instanceof AffinityWriteError;
+}

@@ -1,0 +1,123 @@
+/**
+ * Where the applier reads and writes, and the checks that keep it there.
+ * Every path is built from fixed names plus components that passed a strict
+ * pattern (PCI address, decimal IRQ/pid/tid), then resolved with realpath and
+ * refused unless it stays under its root: sysfs links PCI devices into
+ * /sys/devices, so symlinks are followed only while they stay inside.
+ */
+import { realpathSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { VirtPinError } from '../errors.js';
+
+/** Roots of the kernel and runtime trees. Tests point them at captured copies. */
+export interface HostPaths {
+  /** `/proc`: QEMU threads (`PID/task/*`). */
+  proc: string;
+  /** `/sys`: PCI devices. */
+  sys: string;
+  /** `/run`: libvirt pidfiles, the default state directory, irqbalance's socket. */
+  run: string;
+  /** `/proc` for `irq/N/…` and `interrupts`; defaults to `proc`. */
+  irqProc?: string;
+}
+
+export const LIVE_PATHS: Readonly<HostPaths> = { proc: '/proc', sys: '/sys', run: '/run' };
+
+/** The `proc`, `sys`, `run` directories of a captured root (fixtures/passthrough-host/root). */
+export function pathsUnder(root: string): HostPaths {
+  return { proc: join(root, 'proc'), sys: join(root, 'sys'), run: join(root, 'run') };
+}
+
+const PCI_ADDRESS_STRICT = /^[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/;
+
+/** A PCI address in sysfs form (lower-case `DDDD:BB:SS.F`), or APPLY_BAD_PCI_ADDRESS. */
+export function checkPciAddress(text: string): string {
+  const a = text.toLowerCase();
+  if (!PCI_ADDRESS_STRICT.test(a)) throw new VirtPinError('APPLY_BAD_PCI_ADDRESS', `'${text.slice(0, 64)}' is not a PCI address of the form DDDD:BB:SS.F`);
+  return a;
+}
+
+/** Decimal, no sign, no leading zero (sysfs and procfs never print one), at most 7 digits. */
+const IRQ_RE = /^(0|[1-9][0-9]{0,6})$/;
+const ID_RE = /^[1-9][0-9]{0,9}$/;
+
+/** An IRQ number from text, or undefined. */
+export function parseIrqNumber(text: string): number | undefined {
+  return IRQ_RE.test(text) ? Number(text) : undefined;
+}
+
+export function checkIrqNumber(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0 || n > 9_999_999) throw new VirtPinError('APPLY_BAD_IRQ', `${String(n)} is not an IRQ number`);
+  return n;
+}
+
+/** A pid or tid from text (positive decimal), or undefined. */
+export function parseTaskId(text: string): number | undefined {
+  const n = ID_RE.test(text) ? Number(text) : NaN;
+  return Number.isSafeInteger(n) && n <= 4_194_304 ? n : undefined;
+}
+
+export function checkTaskId(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1 || n > 4_194_304) throw new VirtPinError('APPLY_BAD_PID', `${String(n)} is not a process or thread id`);
+  return n;
+}
+
+/** libvirt domain names: anything but '/', NUL and newlines; '.' and '..' refused. */
+export function checkDomainName(name: string): string {
+  if (!/^[^/\0\n]{1,200}$/.test(name) || name === '.' || name === '..') {
+    throw new VirtPinError('APPLY_BAD_DOMAIN_NAME', `'${name.slice(0, 64)}' cannot be a domain name (no '/', NUL or newline; not '.' or '..')`);
+  }
+  return name;
+}
+
+const COMPONENT = /^[A-Za-z0-9_:+@-][A-Za-z0-9_.:+@-]{0,254}$/;
+
+/** A root directory and safe joins under it. */
+export class Confined {
+  readonly root: string;
+  private realRoot: string | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  private real(): string {
+    if (this.realRoot === undefined) {
+      try {
+        this.realRoot = realpathSync(this.root);
+      } catch {
+        throw new VirtPinError('APPLY_ROOT_MISSING', `${this.root} does not exist`);
+      }
+    }
+    return this.realRoot;
+  }
+
+  /** Lexical path of validated components (no '..', no '/', no leading '.'). */
+  lexical(parts: readonly string[]): string {
+    for (const p of parts) {
+      if (!COMPONENT.test(p) || p === '.' || p === '..') throw new VirtPinError('APPLY_PATH_ESCAPE', `refusing path component '${p.slice(0, 64)}' under ${this.root}`);
+    }
+    return join(this.root, ...parts);
+  }
+
+  /**
+   * The real path of an existing file, or undefined when it does not exist;
+   * APPLY_PATH_ESCAPE when it resolves outside the root.
+   */
+  resolve(parts: readonly string[]): string | undefined {
+    const lexical = this.lexical(parts);
+    let real: string;
+    try {
+      real = realpathSync(lexical);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw new VirtPinError('APPLY_IO', `${lexical}: ${code ?? (e as Error).message}`, { cause: e });
+    }
+    const root = this.real();
+    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      throw new VirtPinError('APPLY_PATH_ESCAPE', `${lexical} leads to ${real}, outside ${root}`, { hint: 'a symlink in the tree points outside it; nothing was read or written there' });
+    }
+    return real;
+  }
+}
