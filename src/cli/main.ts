@@ -22,6 +22,9 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   pin: { summary: 'write <cputune> (and NUMA settings) for a host from a policy, checked before it is written', load: () => import('./commands/pin.js') },
   export: { summary: 'print the pinning as qemu-pinning -vcpu options or virsh commands', load: () => import('./commands/export.js') },
   import: { summary: 'turn qemu-pinning -vcpu options into <vcpupin> elements', load: () => import('./commands/import.js') },
+  plan: { summary: 'the runtime plan: thread and device IRQ affinity as JSON, a table or a shell script', load: () => import('./commands/plan.js') },
+  apply: { summary: 'apply a plan to a running QEMU atomically (snapshot, write, read back, roll back)', load: () => import('./commands/apply.js') },
+  restore: { summary: 'put back the affinities apply recorded for a domain', load: () => import('./commands/restore.js') },
   normalize: { summary: 'rewrite the affinity elements as libvirt would store them (--diff to preview)', load: () => import('./commands/normalize.js') },
 };
 
