@@ -1,0 +1,200 @@
+/**
+ * `virt-pin hook` — libvirt's qemu hook protocol (libvirt runs every
+ * executable in /etc/libvirt/hooks/qemu.d/ with NAME OPERATION SUB-OPERATION
+ * EXTRA and the domain XML on stdin, and waits for it):
+ *
+ *   prepare begin   check the XML; with enforce, a non-zero exit refuses the start
+ *   started begin   plan and apply IRQ affinity (threads too when configured);
+ *                   late MSI-X vectors are pinned by a detached, bounded waiter
+ *   release end,
+ *   stopped end     restore what apply recorded (idempotent)
+ *   reconnect begin keep the state file as it is
+ *   anything else   exit 0 silently
+ *
+ * The hook never calls back into libvirt (that deadlocks libvirtd). It writes
+ * to stdout only for operations whose stdout libvirt reads (migrate, restore,
+ * save), and then passes the XML through unchanged.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { apply, pathsUnder, restore, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
+import { isVirtPinError } from '../../errors.js';
+import { hostFromSysfs } from '../../host/index.js';
+import { planDocument, type RuntimePlan } from '../../plan/index.js';
+import { checkDocument } from '../../validate/index.js';
+import { ConfigError, loadHookConfig, type HookConfig } from '../hook/config.js';
+import { HookInstallError, installHook, uninstallHook } from '../hook/install.js';
+import { IoError } from '../io.js';
+import { EXIT_OK, UsageError } from '../usage.js';
+
+export const usage = `usage: virt-pin hook install [--dir DIR]
+       virt-pin hook uninstall [--dir DIR]
+       virt-pin hook exec NAME OPERATION SUB-OPERATION [EXTRA]   (run by libvirt)
+
+install   put an executable 'virt-pin' into DIR/qemu.d (DIR default
+          /etc/libvirt/hooks), atomically; refuses to overwrite a file it
+          did not install; says whether libvirtd must be restarted
+uninstall remove it again (only if virt-pin installed it)
+exec      the hook itself: prepare/begin checks (and with "enforce" refuses),
+          started/begin applies IRQ affinity, release/end and stopped/end
+          restore, reconnect/begin keeps state; other operations do nothing
+
+configuration: /etc/virt-pin/config.json (or $VIRT_PIN_CONFIG), see
+schemas/config.schema.json. $VIRT_PIN_HOST_ROOT points /proc, /sys and /run
+at another root (tests, containers).
+`;
+
+const PASS_THROUGH = new Set(['migrate', 'restore', 'save']);
+
+export async function run(argv: string[], selfUrl: URL): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(usage);
+    return sub === undefined ? 2 : EXIT_OK;
+  }
+  if (sub === 'install' || sub === 'uninstall') return manage(sub, rest, selfUrl);
+  if (sub === 'exec') return execHook(rest, selfUrl);
+  if (sub === 'late-irqs') return lateIrqs(rest);
+  throw new UsageError(`unknown hook subcommand '${sub}'`);
+}
+
+function manage(sub: 'install' | 'uninstall', argv: string[], selfUrl: URL): number {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { dir: { type: 'string' } } }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const dir = values.dir ?? '/etc/libvirt/hooks';
+  try {
+    if (sub === 'install') {
+      const r = installHook(dir, process.execPath, selfUrl.pathname);
+      process.stdout.write(`${r.action}: ${r.path}\n`);
+      if (r.restartNeeded) process.stdout.write('libvirt looks for hooks when it starts: restart libvirtd (or virtqemud) once so it runs this one\n');
+    } else {
+      const r = uninstallHook(dir);
+      process.stdout.write(r.removed ? `removed: ${r.path}\n` : `not installed: ${r.path}\n`);
+    }
+  } catch (e) {
+    if (e instanceof HookInstallError) throw new IoError(e.message);
+    throw e;
+  }
+  return EXIT_OK;
+}
+
+function log(name: string, op: string, message: string): void {
+  process.stderr.write(`virt-pin hook: ${name} ${op}: ${message}\n`);
+}
+
+function hostPaths(): HostPaths {
+  const root = process.env.VIRT_PIN_HOST_ROOT;
+  return root ? pathsUnder(root) : LIVE_PATHS;
+}
+
+async function execHook(argv: string[], selfUrl: URL): Promise<number> {
+  const [name, op, subop] = argv;
+  if (!name || !op || !subop) throw new UsageError('exec takes NAME OPERATION SUB-OPERATION [EXTRA], as libvirt passes them');
+  if (!/^[^/\0]{1,255}$/.test(name) || name === '.' || name === '..') {
+    log(name ?? '?', op, 'refusing a domain name that is not a plain file name');
+    return 1;
+  }
+  const stdin = readStdin();
+  if (PASS_THROUGH.has(op)) {
+    process.stdout.write(stdin);
+    return EXIT_OK;
+  }
+  const phase = `${op}/${subop}`;
+  let config: HookConfig;
+  try {
+    config = loadHookConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    log(name, phase, `${e.message}; using defaults`);
+    config = loadHookConfig('/nonexistent/virt-pin/config.json');
+  }
+  const paths = hostPaths();
+  try {
+    switch (phase) {
+      case 'prepare/begin':
+        return prepare(name, stdin, config);
+      case 'started/begin':
+        return await started(name, stdin, config, paths, selfUrl);
+      case 'release/end':
+      case 'stopped/end': {
+        const r = await restore(name, { paths, stateDir: config.stateDir });
+        if (r.found) log(name, phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)`);
+        return EXIT_OK;
+      }
+      default:
+        return EXIT_OK; // reconnect/begin and everything else: nothing to do
+    }
+  } catch (e) {
+    // After prepare, a hook failure must not take the guest down: log and go on.
+    log(name, phase, isVirtPinError(e) ? `${e.code} ${e.message}` : (e as Error).message);
+    return phase === 'prepare/begin' && config.enforce ? 1 : EXIT_OK;
+  }
+}
+
+function prepare(name: string, xml: string, config: HookConfig): number {
+  const diagnostics = checkDocument(xml, { fileName: name });
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  for (const d of diagnostics.filter((x) => x.severity !== 'info')) log(name, 'prepare/begin', `${d.severity} ${d.code} line ${d.line}: ${d.message}`);
+  if (errors.length && config.enforce) {
+    log(name, 'prepare/begin', `refusing to start: ${errors.length} error(s) (enforce is on in the virt-pin configuration)`);
+    return 1;
+  }
+  return EXIT_OK;
+}
+
+async function started(name: string, xml: string, config: HookConfig, paths: HostPaths, selfUrl: URL): Promise<number> {
+  const host = hostFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
+  // 'native' is the plan's own default, so only a non-native configuration overrides the metadata's default.
+  const plan = planDocument(xml, { fileName: name, host, irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
+  const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
+  if (!config.threads && irqActions.length === 0) return EXIT_OK; // nothing asked: leave the host alone
+  const report = await apply(plan, { domain: name, paths, stateDir: config.stateDir });
+  log(name, 'started/begin', report.ok ? `applied: ${report.changed} target(s) changed` : `failed and rolled back: ${report.error?.code} ${report.error?.message}`);
+  if (report.ok && irqActions.length && config.waitIrqsSeconds > 0) spawnLateIrqWaiter(name, plan, config, selfUrl);
+  return EXIT_OK;
+}
+
+/** A detached, bounded process that re-applies the plan as MSI-X vectors appear; libvirt does not wait for it. */
+function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig, selfUrl: URL): void {
+  mkdirSync(config.stateDir, { recursive: true });
+  const planFile = join(config.stateDir, `${name}.plan.json`);
+  writeFileSync(planFile, JSON.stringify(plan));
+  const child = spawn(process.execPath, [selfUrl.pathname, 'hook', 'late-irqs', name, planFile, String(config.waitIrqsSeconds), config.stateDir], {
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
+  child.unref();
+}
+
+async function lateIrqs(argv: string[]): Promise<number> {
+  const [name, planFile, seconds, stateDir] = argv;
+  if (!name || !planFile || !seconds || !stateDir) throw new UsageError('late-irqs NAME PLAN SECONDS STATE_DIR');
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as RuntimePlan;
+  const deadline = Date.now() + Math.min(600, Number(seconds)) * 1000;
+  const paths = hostPaths();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      const r = await apply(plan, { domain: name, paths, stateDir });
+      if (!r.ok) break;
+    } catch {
+      break; // the guest is gone (no pidfile / process): stop
+    }
+  }
+  return EXIT_OK;
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}
