@@ -48,10 +48,28 @@ export function elementPath(e: XmlElement): string {
       parts.push(cur.name);
       break;
     }
-    const same = parent.elements(cur.name);
-    parts.push(same.length > 1 ? `${cur.name}[${same.indexOf(cur) + 1}]` : cur.name);
+    const { position, count } = siblingPosition(parent, cur);
+    parts.push(count > 1 ? `${cur.name}[${position}]` : cur.name);
   }
   return '/' + parts.reverse().join('/');
+}
+
+/**
+ * 1-based position among same-name siblings. Indexed once per parent and
+ * name, so paths for 1,000 <vcpupin>s cost linear, not quadratic, time.
+ * (Keyed by the child list, which an edit replaces or changes in length.)
+ */
+const siblingIndex = new WeakMap<XmlElement, Map<string, { size: number; at: Map<XmlElement, number> }>>();
+function siblingPosition(parent: XmlElement, child: XmlElement): { position: number; count: number } {
+  let byName = siblingIndex.get(parent);
+  if (!byName) siblingIndex.set(parent, (byName = new Map()));
+  let entry = byName.get(child.name);
+  if (!entry || entry.size !== parent.children.length || !entry.at.has(child)) {
+    const same = parent.elements(child.name);
+    entry = { size: parent.children.length, at: new Map(same.map((el, i) => [el, i + 1])) };
+    byName.set(child.name, entry);
+  }
+  return { position: entry.at.get(child)!, count: entry.at.size };
 }
 
 function locOf(e: XmlElement): Loc {
