@@ -193,7 +193,9 @@ describe('libvirt 9.0 test-driver crashes found by the oracle', () => {
  * semantics) disagree, each with the release that changed the behaviour.
  */
 const CORPUS_DIFFERENCES: string[] = [
-  // V24 (restrictive on both <memory> and every <memnode>, virDomainNumaDefValidate) is enforced by
-  // 10.7 — the corpus expects the refusal — but libvirt 9.0 accepts the mix; the check arrived after 9.0.
+  // V24 both ways: libvirt 9.0 refuses a restrictive <memory> with a non-restrictive <memnode> (so does
+  // virt-pin, and test/oracle/libvirtd.test.ts shows the QEMU driver agreeing), but accepts a restrictive
+  // <memnode> under a non-restrictive <memory>; 10.7 refuses that too (virDomainNumaDefValidate), and the
+  // 10.7 corpus expects it. virt-pin follows 10.7.
   "libvirt/tests/qemuxmlconfdata/numatune-memnode-restrictive-mode-err-mixed.xml: virt-pin NUMATUNE_RESTRICTIVE_MIXED mode='restrictive' must be used on <memory> and on every <memnode>, or on none",
 ];

@@ -118,7 +118,7 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
   try {
     switch (phase) {
       case 'prepare/begin':
-        return prepare(name, stdin, config);
+        return prepare(name, stdin, config, paths);
       case 'started/begin':
         return await started(name, stdin, config, paths, selfUrl);
       case 'release/end':
@@ -137,8 +137,14 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
   }
 }
 
-function prepare(name: string, xml: string, config: HookConfig): number {
-  const diagnostics = checkDocument(xml, { fileName: name });
+function prepare(name: string, xml: string, config: HookConfig, paths: HostPaths): number {
+  let host;
+  try {
+    host = hostFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
+  } catch {
+    host = undefined; // host-aware checks are a bonus; never fail a start over reading sysfs
+  }
+  const diagnostics = checkDocument(xml, { fileName: name, ...(host ? { host } : {}) });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   for (const d of diagnostics.filter((x) => x.severity !== 'info')) log(name, 'prepare/begin', `${d.severity} ${d.code} line ${d.line}: ${d.message}`);
   if (errors.length && config.enforce) {
