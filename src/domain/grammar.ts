@@ -134,3 +134,37 @@ export function cpuList(raw: string, loc: Loc): SetField {
 export function plainString(raw: string, loc: Loc): Field<string> {
   return field(raw, loc, raw);
 }
+
+/**
+ * A `<cache size unit>` pair in bytes, as virScaleInteger reads it with a
+ * KiB default: `b`/`byte`/`bytes` are 1; `k m g t p e` alone or with `iB`
+ * are powers of 1024, with a single `B` powers of 1000 (letters in any
+ * case). Above 2^64-1 libvirt refuses with "numerical overflow".
+ */
+export function scaledBytes(size: bigint, unit: string | undefined): { bytes: bigint } | { error: string } {
+  const u = unit ?? '';
+  let scale: bigint;
+  if (u === '') scale = 1024n;
+  else if (/^(b|bytes?)$/i.test(u)) scale = 1n;
+  else {
+    const m = /^([kmgtpe])(ib|b)?$/i.exec(u);
+    if (!m) return { error: `unknown suffix '${u}'` };
+    const base = m[2] && m[2].length === 1 ? 1000n : 1024n;
+    scale = base ** BigInt('kmgtpe'.indexOf(m[1]!.toLowerCase()) + 1);
+  }
+  const bytes = size * scale;
+  if (bytes > U64_MAX) return { error: `numerical overflow: value too large: ${size}${u}` };
+  return { bytes };
+}
+
+/** virFormatIntPretty: the largest binary unit that divides the byte count evenly (0 stays bytes). */
+export function prettyBytes(bytes: bigint): { size: bigint; unit: string } {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let size = bytes;
+  let i = 0;
+  while (i < units.length - 1 && size !== 0n && size % 1024n === 0n) {
+    size /= 1024n;
+    i++;
+  }
+  return { size, unit: units[i]! };
+}

@@ -10,6 +10,7 @@ import type { DomainModel } from './types.js';
 export type * from './types.js';
 export type * from './definition.js';
 export { readDomain, elementPath, formatPciAddress } from './read.js';
+export { prettyBytes, scaledBytes } from './grammar.js';
 export { definitionOf, type DefinitionOptions } from './post-parse.js';
 
 /** parseDocument + readDomain. */

@@ -7,7 +7,7 @@
  */
 import { MAX_CPUSET_ID, tryParseCpuSet } from '../cpuset/index.js';
 import type { DomainDefinition, Driver } from '../domain/index.js';
-import { definitionOf, readDomain } from '../domain/index.js';
+import { definitionOf, prettyBytes, readDomain, scaledBytes } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
 import { validate } from '../validate/index.js';
 import { elementSpec, type ElementSpec, type XmlDocument, type XmlElement } from '../xml/index.js';
@@ -135,7 +135,8 @@ function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeo
       if (group === -1) group = groups.push(vcpus) - 1;
       const spec = elementSpec(el);
       // Allocations (<cache>/<node>) print before <monitor>s.
-      const children = spec.children ? [...spec.children].sort((a, b) => Number(a.name === 'monitor') - Number(b.name === 'monitor')) : undefined;
+      const sorted = spec.children ? [...spec.children].sort((a, b) => Number(a.name === 'monitor') - Number(b.name === 'monitor')) : undefined;
+      const children = kind === 'cachetune' ? sorted?.map(cacheSizeInPrettyUnits) : sorted;
       tunes.push({ kind, group, spec: { ...spec, attrs: (spec.attrs as [string, string][]).map(([k, v]) => [k, k === 'vcpus' ? vcpus : v] as [string, string]), ...(children ? { children } : {}) } });
     }
   }
@@ -194,4 +195,22 @@ function truncatedVcpus(el: XmlElement, maxVcpus: number): string | undefined {
 function cellId(cell: XmlElement, cells: XmlElement[]): number {
   const id = cell.attr('id');
   return id !== undefined && /^\d+$/.test(id) ? Number(id) : cells.indexOf(cell);
+}
+
+/**
+ * libvirt stores a cache allocation's size in bytes and prints it in the
+ * largest binary unit that divides it (§12.20: `size='3'` with no unit is
+ * KiB, `size='1' unit='KB'` prints as `size='1000' unit='B'`).
+ */
+function cacheSizeInPrettyUnits(spec: ElementSpec): ElementSpec {
+  if (spec.name !== 'cache' || !Array.isArray(spec.attrs)) return spec;
+  const attrs = spec.attrs as ReadonlyArray<readonly [string, string]>;
+  const size = attrs.find(([k]) => k === 'size')?.[1];
+  if (size === undefined || !/^[0-9]+$/.test(size.trim())) return spec;
+  const scaled = scaledBytes(BigInt(size.trim()), attrs.find(([k]) => k === 'unit')?.[1]);
+  if ('error' in scaled) return spec;
+  const pretty = prettyBytes(scaled.bytes);
+  const order = ['id', 'level', 'type'];
+  const rest = attrs.filter(([k]) => k !== 'size' && k !== 'unit').sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+  return { ...spec, attrs: [...rest, ['size', pretty.size.toString()], ['unit', pretty.unit]] };
 }

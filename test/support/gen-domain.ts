@@ -34,6 +34,9 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
   const cpuset = (): string => (chance(0.08) ? pick(BAD_SETS) : chance(0.05) ? pick(HUGE_SETS) : pick(GOOD_SETS));
   const out: GeneratedDomain[] = [];
+  const r2 = rng(seed ^ 0x5eed);
+  const chance2 = (p: number): boolean => r2() < p;
+  const int2 = (lo: number, hi: number): number => lo + Math.floor(r2() * (hi - lo + 1));
 
   for (let i = 0; i < count; i++) {
     const name = `g${seed}-${i}`;
@@ -89,6 +92,14 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
       if (chance(0.05)) ct.push(`    <period>${pick(['100000', '999', '0', '-5'])}</period>`);
       if (chance(0.05)) ct.push(`    <quota>${pick(['-1', '50000', '10', '0'])}</quota>`);
     }
+    // Cache allocations and a zero vCPU count draw from their own stream, so the
+    // domains above stay what they were for a given seed.
+    if (chance2(0.08)) {
+      const a = int2(0, max);
+      const sizes = ["size='3'", "size='3072'", "size='1' unit='KB'", "size='2048' unit='B'", "size='2' unit='m'", "size='3' unit='kib'", "size='0'", "size='x'", "size='3' unit='x'", "unit='KiB'", "size='18446744073709551615' unit='KiB'"];
+      ct.push(`    <cachetune vcpus='${a}-${a + int2(0, 2)}'><cache id='0' level='3' type='both' ${sizes[int2(0, sizes.length - 1)]}/></cachetune>`);
+    }
+    if (chance2(0.01)) lines[0] = lines[0]!.replace(/>[^<]*<\/vcpu>$/, '>0</vcpu>');
     if (ct.length) lines.push('  <cputune>', ...ct, '  </cputune>');
     // guest NUMA cells
     let cells = 0;

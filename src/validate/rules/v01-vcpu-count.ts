@@ -1,11 +1,11 @@
 import type { Rule } from '../types.js';
 
-/** V1: `<vcpu>` text must be an unsigned integer, with nothing after it (not even a newline). */
+/** V1: `<vcpu>` text must be an unsigned integer, with nothing after it (not even a newline), and not 0. */
 export const vcpuCount: Rule = {
   code: 'VCPU_COUNT_INVALID',
   severity: 'error',
   spec: 'V1',
-  summary: '<vcpu> text is not an unsigned integer (trailing whitespace included)',
+  summary: '<vcpu> text is not an unsigned integer (trailing whitespace included), or is 0',
   check(ctx) {
     const max = ctx.model.vcpu?.max;
     if (max?.warning) {
@@ -14,6 +14,13 @@ export const vcpuCount: Rule = {
         severity: 'warning',
         hint: 'write the vCPU count as a positive number',
       });
+    }
+    if (max && !max.error && max.value === 0) {
+      // Not in the spec (read from 10.7's code): libvirt 9.0 refuses it for every driver, with a NUMA message.
+      ctx.report(ctx.model.vcpu!, `<vcpu>${max.raw.trim()}</vcpu> is refused: a domain needs at least one vCPU (libvirt says 'CPU IDs in <numa> exceed the <vcpu> count')`, {
+        hint: 'give <vcpu> a count of at least 1',
+      });
+      return;
     }
     if (!max?.error) return;
     const hint =

@@ -10,7 +10,7 @@ export const qemuVcpuTopology: Rule = {
   check(ctx) {
     const { model, definition: d } = ctx;
     const at = model.vcpu ?? model.root;
-    if (model.vcpu?.max.value === 0 || (d.maxVcpus > 0 && !d.vcpus.some((v) => v.online))) {
+    if (d.maxVcpus > 0 && !d.vcpus.some((v) => v.online)) {
       ctx.report(at, 'the domain has no online vCPU; QEMU needs at least vCPU 0', { hint: 'give <vcpu> a count of at least 1' });
     }
     const t = model.cpu?.topology;

@@ -1,7 +1,8 @@
 import type { CpuSet } from '../../cpuset/index.js';
-import type { Rule } from '../types.js';
+import { scaledBytes, type CacheAllocDef } from '../../domain/index.js';
+import type { Rule, RuleContext } from '../types.js';
 
-/** V20: resctrl groups need vcpus; no identical cachetune sets, no partial overlap; cachetune monitors at level 3 within the group. */
+/** V20: resctrl groups need vcpus; cache allocations need id, level, type and a size libvirt can scale; no identical cachetune sets, no partial overlap; cachetune monitors at level 3 within the group. */
 export const resctrl: Rule = {
   code: 'RESCTRL_INVALID',
   severity: 'error',
@@ -35,6 +36,7 @@ export const resctrl: Rule = {
         if (kind === 'cachetune') {
           const taken = new Map<string, string>();
           for (const c of (t as (typeof ct.cachetunes)[number]).caches) {
+            cacheAttributes(ctx, c);
             const id = c.id?.value;
             const level = c.level?.value;
             const type = c.type?.value;
@@ -59,3 +61,14 @@ export const resctrl: Rule = {
     }
   },
 };
+
+/** virDomainCachetuneDefParseCache: every attribute is required and the size must scale to at most 2^64-1 bytes. */
+function cacheAttributes(ctx: RuleContext, c: CacheAllocDef): void {
+  for (const [name, f] of [['id', c.id], ['level', c.level], ['type', c.type], ['size', c.size]] as const) {
+    if (!f) ctx.report(c, `<cache> has no ${name} attribute`, { hint: "write e.g. <cache id='0' level='3' type='both' size='3' unit='MiB'/>" });
+    else if (f.error) ctx.report(f.loc, `<cache ${name}='${f.raw}'> is refused: ${f.error.message}`);
+  }
+  if (c.size?.value === undefined) return;
+  const scaled = scaledBytes(c.size.value, c.unit?.value);
+  if ('error' in scaled) ctx.report(c.unit?.loc ?? c.size.loc, `<cache size='${c.size.raw}'${c.unit ? ` unit='${c.unit.raw}'` : ''}> is refused: ${scaled.error}`, { hint: "units are B, KiB, MiB, GiB… (powers of 1024) or KB, MB, GB… (powers of 1000); no unit means KiB" });
+}
