@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { repoRoot } from '../support/corpus.js';
 import { runCli } from '../support/cli.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import Ajv4 from 'ajv-draft-04';
+
+/** The SARIF 2.1.0 (rtm.5) JSON Schema as published by Microsoft; it is draft-04, hence ajv-draft-04. */
+function sarifSchemaValidator() {
+  const require = createRequire(import.meta.url);
+  const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+  return new Ajv4({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false }).compile(schema);
+}
 
 const example = join(repoRoot, 'fixtures/examples/gaming-vfio.xml');
 
@@ -71,6 +81,20 @@ describe('virt-pin check', () => {
     expect(log.runs[0]!.results.length).toBeGreaterThan(0);
     const ruleIds = new Set(log.runs[0]!.tool.driver.rules.map((x) => x.id));
     for (const res of log.runs[0]!.results) expect(ruleIds.has(res.ruleId)).toBe(true);
+  });
+
+  it("--format sarif validates against the official SARIF 2.1.0 schema (Microsoft's sarif-js-sdk copy)", () => {
+    const validate = sarifSchemaValidator();
+    for (const input of [badPin, readFileSync(example, 'utf8'), '<domain><vcpu>x</vcpu>']) {
+      const r = runCli(['check', '--format', 'sarif', '-'], { input });
+      const ok = validate(JSON.parse(r.stdout));
+      expect(ok, JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    }
+    // The validator is not vacuous: a log without its version, or a result with a level SARIF does not define, fails.
+    expect(validate({ runs: [] })).toBe(false);
+    const log = JSON.parse(runCli(['check', '--format', 'sarif', '-'], { input: badPin }).stdout) as { runs: { results: { level: string }[] }[] };
+    log.runs[0]!.results[0]!.level = 'fatal';
+    expect(validate(log)).toBe(false);
   });
 
   it('--format github emits ::error annotations', () => {
