@@ -1,6 +1,6 @@
 import type { Rule } from '../types.js';
 
-/** The emulator or an IOThread may run on a CPU that a vCPU has to itself, so it steals that vCPU's time. */
+/** The emulator or an IOThread may run on a CPU that vCPUs are pinned to alone, so it steals that vCPU's time. */
 export const emulatorOnDedicated: Rule = {
   code: 'EMULATOR_ON_DEDICATED_CPU',
   severity: 'warning',
@@ -8,8 +8,13 @@ export const emulatorOnDedicated: Rule = {
   summary: 'the emulator or an IOThread may run on a CPU that a vCPU is pinned to alone',
   check(ctx) {
     const r = ctx.resolved();
-    const dedicated = new Map<number, number>();
-    for (const v of r.vcpus) if (typeof v.cpus !== 'string' && v.cpus.size === 1 && v.source === 'vcpupin') dedicated.set(v.cpus.min()!, v.id);
+    // Host CPU → the vCPUs pinned to it alone (two vCPUs on one CPU share it, but it is still theirs).
+    const dedicated = new Map<number, number[]>();
+    for (const v of r.vcpus) {
+      if (typeof v.cpus === 'string' || v.cpus.size !== 1 || v.source !== 'vcpupin') continue;
+      const cpu = v.cpus.min()!;
+      dedicated.set(cpu, [...(dedicated.get(cpu) ?? []), v.id]);
+    }
     if (!dedicated.size) return;
     const threads = [{ name: 'the emulator', t: r.emulator }, ...r.iothreads.map((t) => ({ name: `IOThread ${t.id}`, t }))];
     for (const { name, t } of threads) {
@@ -17,8 +22,8 @@ export const emulatorOnDedicated: Rule = {
       const hit = t.cpus.ids().filter((c) => dedicated.has(c));
       if (!hit.length) continue;
       const at = t.provenance.element ? { loc: { line: t.provenance.element.line, column: t.provenance.element.column, offset: 0 } } : ctx.model.vcpu ?? ctx.model.root;
-      const owners = hit.map((c) => dedicated.get(c));
-      const whose = owners.length === 1 ? `which vCPU ${owners[0]} has to itself` : `which vCPUs ${owners.join(', ')} have to themselves`;
+      const owners = [...new Set(hit.flatMap((c) => dedicated.get(c)!))];
+      const whose = owners.length === 1 ? `which vCPU ${owners[0]} is pinned to` : `which vCPUs ${owners.join(', ')} are pinned to`;
       ctx.report(at, `${name} may run on CPU${hit.length === 1 ? '' : 's'} ${hit.join(', ')}, ${whose} (${t.source})`, {
         hint: name === 'the emulator' ? 'add an <emulatorpin> on housekeeping CPUs' : `add an <iothreadpin> on housekeeping CPUs`,
       });
