@@ -4,12 +4,13 @@ import { repoRoot } from '../support/corpus.js';
 import { runCli } from '../support/cli.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import Ajv4 from 'ajv-draft-04';
 
 /** The SARIF 2.1.0 (rtm.5) JSON Schema as published by Microsoft; it is draft-04, hence ajv-draft-04. */
 function sarifSchemaValidator() {
   const require = createRequire(import.meta.url);
   const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+  // A CommonJS package whose default export is the class itself: require() it, as its own docs do.
+  const Ajv4 = require('ajv-draft-04') as new (options: object) => { compile(schema: object): ((data: unknown) => boolean) & { errors?: unknown[] | null } };
   return new Ajv4({ strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false }).compile(schema);
 }
 
