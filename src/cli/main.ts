@@ -20,6 +20,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   resolve: { summary: 'show where every vCPU, emulator and IOThread thread may run, and why', load: () => import('./commands/resolve.js') },
   show: { summary: 'draw the pin map: host CPUs by node, core and sibling, and the guest threads on each', load: () => import('./commands/show.js') },
   pin: { summary: 'write <cputune> (and NUMA settings) for a host from a policy, checked before it is written', load: () => import('./commands/pin.js') },
+  define: { summary: 'check, optionally pin, then virsh define (--validate); refuses errors unless --force', load: () => import('./commands/define.js') },
   export: { summary: 'print the pinning as qemu-pinning -vcpu options or virsh commands', load: () => import('./commands/export.js') },
   import: { summary: 'turn qemu-pinning -vcpu options into <vcpupin> elements', load: () => import('./commands/import.js') },
   plan: { summary: 'the runtime plan: thread and device IRQ affinity as JSON, a table or a shell script', load: () => import('./commands/plan.js') },

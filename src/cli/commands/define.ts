@@ -1,0 +1,302 @@
+/**
+ * `virt-pin define FILE|-` — check, optionally pin, then hand the domain to
+ * the real `virsh define` (with `--validate` when the installed virsh has
+ * it), and read back what libvirt stored to compare its affinity with what
+ * virt-pin predicts.
+ *
+ * stdout carries only what --print-xml or --show-libvirt ask for, so the
+ * command sits in a pipeline; diagnostics, the diff and progress go to stderr.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Driver } from '../../domain/index.js';
+import type { HostTopology } from '../../host/index.js';
+import { affinitySubtrees, normalize } from '../../normalize/index.js';
+import type { PinPolicy } from '../../policy/types.js';
+import { checkDocument, type Diagnostic } from '../../validate/index.js';
+import { parseDocument, serializeDocument } from '../../xml/index.js';
+import { unifiedDiff } from '../diff.js';
+import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
+import { formatHuman } from '../format-diagnostics.js';
+import { IoError } from '../io.js';
+import { loadHost } from '../host-option.js';
+import { pinDomainText, POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
+
+export const usage = `usage: virt-pin define [options] FILE|-
+
+Check the domain as 'virt-pin check' does, optionally pin it (--pin), then
+define it with the real virsh: 'virsh define FILE --validate' (without
+--validate when the installed virsh lacks it). A domain with errors is not
+defined unless --force; with --strict, warnings stop it too. After the
+define, the same virsh process dumps what libvirt stored, and its affinity
+is compared with 'virt-pin normalize' (a difference is reported as a
+warning: it would be a virt-pin bug).
+
+'--connect test:///default' is libvirt's own dry run: the real parser and
+validator judge the XML, and the definition vanishes when virsh exits.
+
+options:
+  -c, --connect URI   libvirt connection [virsh's default: $LIBVIRT_DEFAULT_URI,
+                      else what virsh picks]
+  --force             define even when check finds errors
+  --strict            warnings also stop the define
+  --driver DRV        qemu | generic: which driver's checks apply [qemu]
+  --host SRC          host facts for check (and required by --pin): a
+                      capabilities XML file, sysfs[:ROOT] or local
+  --dry-run           check and pin, but do not run virsh
+  --print-xml         write the XML that is (or would be) defined to stdout
+  --show-libvirt      write libvirt's stored XML (dumpxml --inactive) to stdout
+  -q, --quiet         on stderr, only what stops the define
+  -h, --help          this help
+
+pinning (--pin applies the policy before defining; the policy flags need --pin):
+  --pin               pin with the policy below (defaults when no flags)
+  --policy FILE.json  a policy file (schemas/policy.schema.json)
+${POLICY_USAGE}
+  --explain           print the planner's decisions on stderr
+
+The unified diff of what --pin changed goes to stderr.
+
+exit status: 0 defined (or would be, with --dry-run), 1 refused by virt-pin
+             or by libvirt, 2 usage error, no virsh, or no connection
+
+examples:
+  virt-pin define --connect test:///default vm.xml
+  virt-pin define --pin --host local vm.xml
+  virt-pin define --pin --host local --vcpu shared --dry-run --print-xml vm.xml > pinned.xml
+  virsh dumpxml vm | virt-pin define --pin --host local -
+`;
+
+type Values = ReturnType<typeof parse>['values'];
+
+export function run(argv: string[]): number {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    process.stdout.write(usage);
+    return EXIT_OK;
+  }
+  const driver = checkRequest(values, positionals);
+  const policy = values.pin ? policyFrom(values) : undefined;
+  const host = loadHost(values.host);
+  const input = readDomainInput(positionals[0]!);
+  const say = (line: string): void => {
+    if (!values.quiet) process.stderr.write(`${line}\n`);
+  };
+
+  const prepared = policy ? pinFirst(input, host!, policy, driver, values) : { xml: input.text, shownName: input.name };
+  if (typeof prepared === 'number') return prepared;
+  const { xml, shownName } = prepared;
+
+  // The gate: check's findings on exactly what would be defined.
+  const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName });
+  const blocking = diagnostics.filter((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning'));
+  report(shownName, xml, values.quiet ? blocking : diagnostics);
+  if (blocking.length && !values.force) {
+    process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
+    return EXIT_FINDINGS;
+  }
+  if (blocking.length) say(`virt-pin define: defining despite ${describeFindings(blocking)} (--force)`);
+
+  const name = domainName(xml);
+  if (values['dry-run']) {
+    say(`virt-pin define: dry run: would define ${label(name)} on ${values.connect ?? "virsh's default connection"}; virsh not run`);
+    if (values['print-xml']) process.stdout.write(xml);
+    return EXIT_OK;
+  }
+
+  const result = defineWithVirsh(xml, name, values.connect);
+  if (!result.defined) {
+    process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${shownName} (${result.command}):\n${result.defineStderr}`);
+    return EXIT_FINDINGS;
+  }
+  say(`virt-pin define: defined ${label(name)} on ${result.uri} (${result.command})`);
+  if (result.dumpxml === undefined) say(`virt-pin define: warning DEFINE_NOT_READ_BACK cannot read back what libvirt stored${result.dumpxmlStderr ? `:\n${result.dumpxmlStderr.trimEnd()}` : ''}`);
+  else {
+    const mismatch = affinityMismatch(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
+    if (mismatch) process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${mismatch}`);
+    else say("virt-pin define: libvirt stored the affinity exactly as 'virt-pin normalize' predicts");
+  }
+  if (values['print-xml']) process.stdout.write(xml);
+  if (values['show-libvirt'] && result.dumpxml !== undefined) process.stdout.write(result.dumpxml);
+  return EXIT_OK;
+}
+
+/** Usage errors the options alone reveal; returns the check driver. */
+function checkRequest(values: Values, positionals: string[]): Driver {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'define takes exactly one file');
+  const driver = values.driver ?? 'qemu';
+  if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
+  const pinningFlags = [...policyFlagsGiven(values), ...(values.explain ? ['--explain'] : [])];
+  if (!values.pin && pinningFlags.length) throw new UsageError(`${pinningFlags.join(', ')}: pinning flags need --pin`);
+  if (values.pin && values.host === undefined) throw new UsageError('--pin needs --host: the layout depends on the host topology');
+  if (values['show-libvirt'] && values['dry-run']) throw new UsageError('--show-libvirt prints what libvirt stored; --dry-run does not run libvirt');
+  if (values['show-libvirt'] && values['print-xml']) throw new UsageError('--print-xml and --show-libvirt both write to stdout; choose one');
+  if (values.connect === '') throw new UsageError('--connect needs a libvirt URI, e.g. test:///default or qemu:///system');
+  return driver;
+}
+
+/**
+ * Pin before defining, and show the diff. The input must have no errors
+ * libvirt itself would refuse (--force cannot pin a broken domain); the
+ * host-aware findings wait for the pinned result, since pinning replaces
+ * the pins they are about. Returns the exit status when it stops.
+ */
+function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, driver: Driver, values: Values): { xml: string; shownName: string } | number {
+  const errors = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
+  if (errors.length) {
+    report(input.name, input.text, errors);
+    process.stderr.write(`virt-pin define: cannot pin a domain with errors (${errors.length}); fix them first (--force does not pin)\n`);
+    return EXIT_FINDINGS;
+  }
+  const { out, placement } = withInputErrors(input.name, () => pinDomainText(input.text, input.name, host, policy));
+  if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
+  if (!values.quiet) process.stderr.write(unifiedDiff(input.text, out, input.name, `${input.name} (pinned)`) || `${input.name}: already pinned this way, nothing changed\n`);
+  return { xml: out, shownName: `${input.name} (pinned)` };
+}
+
+function report(file: string, source: string, diagnostics: readonly Diagnostic[]): void {
+  if (diagnostics.length) process.stderr.write(formatHuman([{ file, diagnostics: [...diagnostics], source }], Boolean(process.stderr.isTTY) && !process.env.NO_COLOR));
+}
+
+const label = (name: string | undefined): string => (name === undefined ? 'the domain' : `'${name}'`);
+
+const count = (ds: readonly Diagnostic[], severity: Diagnostic['severity']): number => ds.filter((d) => d.severity === severity).length;
+
+function describeFindings(ds: readonly Diagnostic[]): string {
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts = [count(ds, 'error') ? plural(count(ds, 'error'), 'error') : '', count(ds, 'warning') ? plural(count(ds, 'warning'), 'warning') : ''];
+  return parts.filter(Boolean).join(' and ');
+}
+
+/** `<name>` as libvirt reads it; undefined when the XML is too broken to say (only reachable with --force). */
+function domainName(xml: string): string | undefined {
+  try {
+    return parseDocument(xml).root.element('name')?.text();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The affinity elements of what libvirt stored against virt-pin's
+ * normalization of what was sent, as a diff; '' when they agree, and when
+ * virt-pin cannot normalize (the domain had errors and was forced through).
+ */
+function affinityMismatch(sent: string, stored: string, driver: Driver): string {
+  let ours: string;
+  let theirs: string;
+  try {
+    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
+    theirs = affinitySubtrees(parseDocument(stored));
+  } catch {
+    return '';
+  }
+  return ours === theirs ? '' : unifiedDiff(`${ours}\n`, `${theirs}\n`, 'virt-pin normalize', 'libvirt dumpxml --inactive');
+}
+
+// ---- virsh ---------------------------------------------------------------
+
+interface VirshDefine {
+  defined: boolean;
+  /** The connection virsh used, as `virsh uri` prints it. */
+  uri: string;
+  /** How the define ran, for messages: `virsh -c URI define FILE --validate`. */
+  command: string;
+  /** virsh's stderr for the define, verbatim. */
+  defineStderr: string;
+  dumpxml?: string;
+  dumpxmlStderr: string;
+}
+
+/** Separates the commands' output inside one virsh run (on stdout, and on stderr where `echo --err` exists). */
+const MARK = '@@virt-pin-define@@';
+/** The marker's whole line: `echo --err` prints it as `error: MARK`. */
+const MARK_LINE = new RegExp(`^.*${MARK}\\n`, 'm');
+
+/**
+ * Define through one virsh process: `uri`, `define`, then `dumpxml
+ * --inactive` in the same connection (test:///default keeps its state only
+ * for the life of the process). The XML travels in a 0600 file in a
+ * private temporary directory, removed afterwards.
+ */
+function defineWithVirsh(xml: string, name: string | undefined, connect: string | undefined): VirshDefine {
+  const features = virshFeatures();
+  const dir = mkdtempSync(join(tmpdir(), 'virt-pin-define-'));
+  try {
+    const file = join(dir, 'domain.xml');
+    writeFileSync(file, xml, { mode: 0o600 });
+    const define = `define ${virshQuote(file)}${features.validate ? ' --validate' : ''}`;
+    const separator = features.echoErr ? `echo ${MARK}; echo --err ${MARK}` : `echo ${MARK}`;
+    const batch = [`uri`, separator, define, ...(name === undefined ? [] : [separator, `dumpxml --inactive ${virshQuote(name)}`])].join('; ');
+    const r = virsh([...(connect !== undefined ? ['-c', connect] : []), batch]);
+    const out = r.stdout.split(MARK_LINE);
+    const err = features.echoErr ? r.stderr.split(MARK_LINE) : ['', r.stderr];
+    if (out.length < 2 || !out[0]!.trim()) throw connectFailed(connect, r.stderr);
+    const uri = out[0]!.trim();
+    const command = `virsh -c ${uri} define FILE${features.validate ? ' --validate' : ''}`;
+    // virsh prints define's confirmation on stdout and its errors on stderr, so any stdout means it was defined, in any locale.
+    const defined = out[1]!.trim() !== '';
+    const dumpxml = defined && out[2]?.trim() ? out[2] : undefined;
+    return { defined, uri, command, defineStderr: err[1] ?? '', ...(dumpxml !== undefined ? { dumpxml } : {}), dumpxmlStderr: err[2] ?? '' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What this virsh can do, from its own help (no connection needed). */
+function virshFeatures(): { validate: boolean; echoErr: boolean } {
+  const r = virsh([`help define; echo ${MARK}; help echo`]);
+  const [defineHelp = '', echoHelp = ''] = r.stdout.split(MARK);
+  return { validate: defineHelp.includes('--validate'), echoErr: echoHelp.includes('--err') };
+}
+
+function virsh(args: string[]): SpawnSyncReturns<string> {
+  const r = spawnSync('virsh', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw unavailable('DEFINE_NO_VIRSH', "virsh is not on PATH; install libvirt's client tools (apt-get install libvirt-clients), or use --dry-run");
+  if (r.error) throw unavailable('DEFINE_NO_VIRSH', `cannot run virsh: ${r.error.message}`);
+  return r;
+}
+
+function connectFailed(connect: string | undefined, stderr: string): IoError {
+  return unavailable('DEFINE_CONNECT_FAILED', `virsh cannot connect to ${connect ?? 'its default URI'}:\n${stderr.trimEnd()}`);
+}
+
+/** virsh missing or unusable: the environment, not the domain, so exit 2 (main prints an IoError as `virt-pin define: …`). */
+function unavailable(code: string, message: string): IoError {
+  return new IoError(`error ${code} ${message}`);
+}
+
+/** One argument in virsh's command-string syntax: single quotes, with `'\''` for a quote (as in sh). */
+function virshQuote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        connect: { type: 'string', short: 'c' },
+        force: { type: 'boolean' },
+        strict: { type: 'boolean' },
+        driver: { type: 'string' },
+        host: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'print-xml': { type: 'boolean' },
+        'show-libvirt': { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        pin: { type: 'boolean' },
+        ...POLICY_OPTIONS,
+        explain: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
