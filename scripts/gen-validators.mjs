@@ -59,7 +59,10 @@ function esmOnly(code, file) {
   const imports = [];
   const out = code.replace(/require\("([^"]+)"\)\.default/g, (_m, mod) => {
     const id = `__ajvRuntime${imports.length}`;
-    imports.push(`import ${id} from ${JSON.stringify(mod.endsWith('.js') ? mod : `${mod}.js`)};`);
+    // The helper is CommonJS (exports.default = fn). Under Node's ESM and in
+    // esbuild's node-mode bundle a default import is the whole exports
+    // object; some loaders unwrap it. Take .default when it is there.
+    imports.push(`import ${id}Module from ${JSON.stringify(mod.endsWith('.js') ? mod : `${mod}.js`)};\nconst ${id} = ${id}Module.default ?? ${id}Module;`);
     return id;
   });
   if (/\brequire\(/.test(out)) throw new Error(`${file}: generated validator still calls require()`);

@@ -2,17 +2,27 @@
  * bindPlan → apply → restore. The applier snapshots every target into the
  * state file before its first change, changes targets in plan order, reads
  * each one back, and on any failure puts back everything it changed, in
- * reverse order, before it reports. See docs/runtime-plan.md.
+ * reverse order, before it reports. One apply or restore per domain runs at
+ * a time (NAME.lock). See docs/runtime-plan.md.
+ *
+ * Error contract: anything found wrong before the first change (bad plan,
+ * no such process, lock held, state file unwritable, a parent cgroup too
+ * narrow) is thrown as a VirtPinError and the host is untouched; anything
+ * the kernel answers once changes have started ends up in the report, with
+ * everything rolled back when `ok` is false.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
-import type { RuntimePlan } from '../plan/index.js';
-import { discoverDeviceIrqs, discoverThreads, processStartTime, readInterrupts, readLibvirtPid, type DeviceIrqs, type QemuThread, type ThreadKind } from './discover.js';
-import { AffinityWriteError, defaultIo, type AffinityIo, type ThreadMethod } from './io.js';
+import type { PlanScheduler, RuntimePlan, ThreadTarget } from '../plan/index.js';
+import { cgroupCpusFile, planWidening, readCgroup, relParts, relText, threadCgroup, type CgroupWidening, type ThreadCgroup } from './cgroup.js';
+import { discoverDeviceIrqs, discoverThreads, processAlive, processStartTime, readInterrupts, readLibvirtPid, type DeviceIrqs, type QemuThread, type ThreadKind } from './discover.js';
+import { AffinityWriteError, defaultIo, type HostIo, type ThreadMethod } from './io.js';
+import { acquireLock } from './lock.js';
 import { checkTaskId, Confined, LIVE_PATHS, type HostPaths } from './paths.js';
 import { queryQmpThreads } from './qmp.js';
-import { entryKey, readStateFile, removeStateFile, statePath, writeStateFile, type StateEntry, type StateFile } from './state.js';
+import { explainSchedRefusal, formatSched, isRealtime, parseSched, sameSched, type SchedState } from './sched.js';
+import { entryKey, lockPath, readStateFile, removeStateFile, statePath, writeStateFile, type StateEntry, type StateFile } from './state.js';
 
 export interface TargetOptions {
   /** Host roots (default the live /proc, /sys, /run). */
@@ -44,6 +54,20 @@ export interface BoundTarget {
   name?: string;
 }
 
+/** A scheduler setting bound to one thread. */
+export interface BoundSched {
+  /** `sched:TID`. */
+  key: string;
+  actionId: string;
+  label: string;
+  tid: number;
+  comm: string;
+  role: ThreadKind;
+  policy: PlanScheduler;
+  /** 1–99 for fifo/rr, 0 for batch/idle. */
+  priority: number;
+}
+
 export interface Binding {
   name: string;
   /** 0 when the plan has no thread actions. */
@@ -51,8 +75,10 @@ export interface Binding {
   startTime?: string;
   threads: QemuThread[];
   devices: DeviceIrqs[];
-  /** In plan order; emulator threads with the main thread last. */
+  /** Affinity targets in plan order; emulator threads with the main thread last. */
   targets: BoundTarget[];
+  /** Scheduler settings (`thread-sched` actions), per thread, in plan order. */
+  sched: BoundSched[];
   /** Plan actions not carried out by this applier, and why. */
   notApplied: { actionId: string; why: string }[];
   notes: string[];
@@ -68,11 +94,24 @@ function planErrors(plan: RuntimePlan): void {
   }
 }
 
+/** fifo/rr need a priority 1–99; batch/idle take none (0). */
+function schedSetting(a: { id: string; scheduler: PlanScheduler; priority?: number }): { policy: PlanScheduler; priority: number } {
+  const rt = isRealtime(a.scheduler);
+  const priority = a.priority ?? 0;
+  const known = a.scheduler === 'fifo' || a.scheduler === 'rr' || a.scheduler === 'batch' || a.scheduler === 'idle';
+  if (!known || !Number.isInteger(priority) || (rt ? priority < 1 || priority > 99 : priority !== 0)) {
+    throw new VirtPinError('APPLY_SCHED_INVALID', `${a.id}: '${String(a.scheduler)}' with priority ${String(a.priority)} is not a scheduler setting the kernel accepts`, { hint: 'fifo and rr take a priority 1–99; batch and idle take none' });
+  }
+  return { policy: a.scheduler, priority };
+}
+
 /** Discover the live targets of a plan. Reads only. */
 export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): Promise<Binding> {
   planErrors(plan);
   const paths = options.paths ?? LIVE_PATHS;
-  const threadActions = plan.actions.filter((a) => a.kind === 'thread-affinity');
+  const affinityActions = plan.actions.filter((a) => a.kind === 'thread-affinity');
+  const schedActions = plan.actions.filter((a) => a.kind === 'thread-sched');
+  const threadActions = [...affinityActions, ...schedActions];
   const name = options.domain ?? plan.domain.name;
   let pid = 0;
   if (threadActions.length) {
@@ -80,7 +119,7 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
     else if (name !== undefined) pid = readLibvirtPid(paths, name);
     else throw new VirtPinError('APPLY_NO_TARGET', 'the plan changes threads but names no domain and no pid was given', { hint: 'pass --pid or --domain' });
   }
-  const binding: Binding = { name: name ?? `pid-${pid}`, pid, threads: [], devices: [], targets: [], notApplied: [], notes: [] };
+  const binding: Binding = { name: name ?? `pid-${pid}`, pid, threads: [], devices: [], targets: [], sched: [], notApplied: [], notes: [] };
   if (pid) {
     const st = processStartTime(paths, pid);
     if (st !== undefined) binding.startTime = st;
@@ -93,15 +132,7 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
     }
   }
   const leave = new Set(options.leaveKinds ?? []);
-  const claimed = new Set<number>();
-  let emulatorAction: (typeof threadActions)[number] | undefined;
-  for (const a of threadActions) {
-    const cpus = parseKernelCpuList(a.cpus);
-    const t = a.target;
-    if (t.thread === 'emulator') {
-      emulatorAction = a;
-      continue;
-    }
+  const namedThreads = (t: Exclude<ThreadTarget, { thread: 'emulator' }>): QemuThread[] => {
     const wanted = t.thread === 'iothread' ? (options.iothreadNames?.[t.id] ?? `iothread${t.id}`) : undefined;
     const found = binding.threads.filter((x) => (t.thread === 'vcpu' ? x.kind === 'vcpu' && x.vcpu === t.id : x.kind === 'iothread' && x.iothread === wanted));
     if (!found.length) {
@@ -109,28 +140,51 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
         hint: t.thread === 'vcpu' ? 'is the vCPU online (virsh setvcpus)? re-plan from the live XML' : 'pass iothreadNames when QEMU ids differ from libvirt’s iothreadN',
       });
     }
-    for (const x of found) {
-      claimed.add(x.tid);
-      binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: a.id, label: `${a.id} (${x.comm}, tid ${x.tid})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
+    return found;
+  };
+  // Threads a vCPU/IOThread action names are not emulator-class; IOThreads the plan does not name (QEMU's own `mon_iothread`) are, as in libvirt's cgroups.
+  const claimed = new Set<number>();
+  for (const a of threadActions) if (a.target.thread !== 'emulator') for (const x of namedThreads(a.target)) claimed.add(x.tid);
+  const emulatorClass = binding.threads
+    .filter((x) => !claimed.has(x.tid) && x.kind !== 'vcpu')
+    // The main thread last, as libvirt does: the threads it spawns later inherit its mask and policy.
+    .sort((a, b) => Number(a.kind === 'main') - Number(b.kind === 'main') || a.tid - b.tid);
+  const emulatorThreads = emulatorClass.filter((x) => !leave.has(x.kind));
+  if (threadActions.some((a) => a.target.thread === 'emulator')) {
+    for (const x of emulatorClass) if (leave.has(x.kind)) binding.notes.push(`thread ${x.tid} (${x.comm}, ${x.kind}) left alone`);
+  }
+  const threadsOf = (t: ThreadTarget): QemuThread[] => (t.thread === 'emulator' ? emulatorThreads : namedThreads(t));
+
+  let emulatorAction: (typeof affinityActions)[number] | undefined;
+  for (const a of affinityActions) {
+    if (a.target.thread === 'emulator') {
+      emulatorAction = a;
+      continue;
     }
+    const cpus = parseKernelCpuList(a.cpus);
+    for (const x of threadsOf(a.target)) binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: a.id, label: `${a.id} (${x.comm}, tid ${x.tid})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
   }
   if (emulatorAction) {
     const cpus = parseKernelCpuList(emulatorAction.cpus);
-    // IOThreads the plan does not name (QEMU's own `mon_iothread`) are emulator-class, as in libvirt's cgroups.
-    const rest = binding.threads.filter((x) => !claimed.has(x.tid) && x.kind !== 'vcpu');
-    // The main thread last, as libvirt does: the threads it spawns later inherit its mask.
-    rest.sort((a, b) => Number(a.kind === 'main') - Number(b.kind === 'main') || a.tid - b.tid);
-    for (const x of rest) {
-      if (leave.has(x.kind)) {
-        binding.notes.push(`thread ${x.tid} (${x.comm}, ${x.kind}) left alone`);
+    for (const x of emulatorThreads) binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: 'emulator', label: `emulator (${x.comm}, tid ${x.tid}, ${x.kind})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
+    for (const x of binding.threads.filter((t) => !claimed.has(t.tid) && t.kind === 'vcpu')) binding.notes.push(`thread ${x.tid} (${x.comm}) is not in the plan; left alone`);
+  }
+  const schedKeys = new Set<string>();
+  for (const a of schedActions) {
+    const setting = schedSetting(a);
+    // <emulatorsched> reaches the main thread only: libvirt calls sched_setscheduler on the
+    // QEMU pid, which is one thread; helper threads keep their policy (spec §12.8).
+    const targets = a.target.thread === 'emulator' ? emulatorThreads.filter((x) => x.kind === 'main') : threadsOf(a.target);
+    for (const x of targets) {
+      const key = `sched:${x.tid}`;
+      if (schedKeys.has(key)) {
+        binding.notes.push(`${a.id}: thread ${x.tid} already has a scheduler setting from an earlier action; kept that one`);
         continue;
       }
-      binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: 'emulator', label: `emulator (${x.comm}, tid ${x.tid}, ${x.kind})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
+      schedKeys.add(key);
+      binding.sched.push({ key, actionId: a.id, label: `${a.id} (${x.comm}, tid ${x.tid})`, tid: x.tid, comm: x.comm, role: x.kind, ...setting });
     }
-    const unclaimedNamed = binding.threads.filter((x) => !claimed.has(x.tid) && x.kind === 'vcpu');
-    for (const x of unclaimedNamed) binding.notes.push(`thread ${x.tid} (${x.comm}) is not in the plan; left alone`);
   }
-  for (const a of plan.actions) if (a.kind === 'thread-sched') binding.notApplied.push({ actionId: a.id, why: 'scheduler settings are not applied by virt-pin apply yet (libvirt applies them at start)' });
   const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
   if (irqActions.length) {
     const ints = readInterrupts(paths);
@@ -156,27 +210,39 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
 export interface ApplyOptions extends TargetOptions {
   /** Default `${paths.run}/virt-pin`. */
   stateDir?: string;
-  /** Wrap or replace the low-level readers and writers (tests inject faults here). */
-  io?: Partial<AffinityIo>;
+  /**
+   * Wrap or replace the low-level readers and writers (tests inject faults
+   * here). A write may return a promise; the applier awaits it.
+   */
+  io?: Partial<HostIo>;
   threadMethod?: ThreadMethod;
-  /** Kernel-managed IRQs (EIO/EPERM) fail the apply instead of being skipped. */
+  /** Kernel-managed IRQs (EIO/EPERM) and IRQs that vanish mid-apply fail the apply (rolled back) instead of being skipped. */
   strict?: boolean;
-  /** Discover and compare only; write nothing (not even the state file). */
+  /** Discover and compare only; write nothing (not even the state file or the lock). */
   dryRun?: boolean;
   /** EBUSY/EAGAIN: attempts and base delay (default 5 × 20 ms, linear back-off). */
   retry?: { attempts: number; delayMs: number };
+  /**
+   * Before a thread's affinity is written, widen the thread's own cpuset
+   * cgroup (`cpuset.cpus`, e.g. libvirt's `…/libvirt/vcpuN`) when the new
+   * CPUs lie outside it, as libvirt does. The previous list goes into the
+   * state file; parents are never changed (APPLY_CGROUP_PARENT). Default off.
+   */
+  widenCgroups?: boolean;
 }
 
 export type TargetStatus = 'unchanged' | 'changed' | 'would-change' | 'managed-skipped' | 'vanished' | 'failed' | 'rolled-back' | 'not-reached';
 
 export interface TargetResult {
+  /** `thread:TID`, `irq:N`, `sched:TID` or `cgroup:PATH`. */
   key: string;
   label: string;
   actionId: string;
+  /** A CPU list, or a scheduler setting (`fifo 1`) for `sched:` keys. */
   requested: string;
   before?: string;
   status: TargetStatus;
-  /** Read back after the write: thread affinity, or the IRQ's effective_affinity_list. */
+  /** Read back after the write: thread affinity, the IRQ's effective_affinity_list, the policy, the cgroup's effective CPUs. */
   effective?: string;
   message?: string;
 }
@@ -198,32 +264,55 @@ export interface ApplyReport {
   binding: Binding;
 }
 
+interface Failure {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/** One change the applier may make, with everything needed to make it, undo it and explain it. */
+interface Step {
+  key: string;
+  label: string;
+  actionId: string;
+  kind: 'thread' | 'irq' | 'sched' | 'cgroup';
+  requested: string;
+  before: string;
+  inForce: boolean;
+  entry: StateEntry;
+  /** Thread and scheduler changes die with the process: nothing to roll back then. */
+  ofProcess: boolean;
+  /** vCPU/IOThread targets must not vanish; emulator-class threads and IRQs may. */
+  mayVanish: boolean;
+  /** IRQ whose smp_affinity_list is read-only (kernel-managed). */
+  readOnly?: boolean;
+  write(to: 'requested' | 'before'): void | Promise<void>;
+  readBack(): { effective: string; message?: string };
+  failure(e: unknown): Failure;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function ioFor(paths: HostPaths, options: { io?: Partial<AffinityIo>; threadMethod?: ThreadMethod }): AffinityIo {
+function ioFor(paths: HostPaths, options: { io?: Partial<HostIo>; threadMethod?: ThreadMethod }): HostIo {
   return { ...defaultIo(paths.irqProc ?? paths.proc, options.threadMethod), ...options.io };
 }
 
-async function writeWithRetry(io: AffinityIo, t: { kind: 'thread' | 'irq'; tid?: number; irq?: number }, cpus: CpuSet, retry: { attempts: number; delayMs: number }): Promise<void> {
+const errnoOf = (e: unknown): string => (e instanceof AffinityWriteError ? e.code : '');
+
+async function withRetry(write: () => void | Promise<void>, retry: { attempts: number; delayMs: number }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if (t.kind === 'thread') io.writeThreadAffinity(t.tid as number, cpus);
-      else io.writeIrqAffinity(t.irq as number, cpus);
+      await write();
       return;
     } catch (e) {
-      if (e instanceof AffinityWriteError && (e.code === 'EBUSY' || e.code === 'EAGAIN') && attempt < retry.attempts) {
+      const code = errnoOf(e);
+      if ((code === 'EBUSY' || code === 'EAGAIN') && attempt < retry.attempts) {
         await sleep(retry.delayMs * attempt);
         continue;
       }
       throw e;
     }
   }
-}
-
-function readCurrent(io: AffinityIo, t: BoundTarget): { cpus: CpuSet; writable: boolean; effective?: CpuSet } {
-  if (t.kind === 'thread') return { cpus: io.readThreadAffinity(t.tid as number), writable: true };
-  const s = io.readIrqAffinity(t.irq as number);
-  return { cpus: s.requested, writable: s.writable, ...(s.effective ? { effective: s.effective } : {}) };
 }
 
 function irqbalanceWarning(paths: HostPaths, irqs: number[]): string | undefined {
@@ -239,91 +328,258 @@ function irqbalanceWarning(paths: HostPaths, irqs: number[]): string | undefined
   }
 }
 
-/** Map a kernel answer to a report error. */
-function failureOf(t: BoundTarget, e: unknown): { code: string; message: string; hint?: string } {
-  const code = e instanceof AffinityWriteError ? e.code : 'EIO';
-  const msg = e instanceof Error ? e.message : String(e);
-  if (t.kind === 'irq') {
-    if (code === 'ENOSPC') return { code: 'APPLY_IRQ_NO_VECTOR', message: `${t.label}: CPU(s) ${t.cpus.toString()} have no free interrupt vector (ENOSPC)`, hint: 'choose other CPUs for this device or free vectors there' };
-    if (code === 'EBUSY' || code === 'EAGAIN') return { code: 'APPLY_IRQ_BUSY', message: `${t.label}: the kernel stayed busy (${code}) after retries` };
-    if (code === 'EIO' || code === 'EPERM') return { code: 'APPLY_IRQ_MANAGED', message: `${t.label}: kernel-managed, cannot be moved (${code}); --strict makes this an error` };
-    if (code === 'EINVAL' || code === 'ERANGE') return { code: 'APPLY_IRQ_NO_ONLINE_CPU', message: `${t.label}: no online CPU in ${t.cpus.toString()} (${code})` };
-    return { code: 'APPLY_WRITE_FAILED', message: `${t.label}: ${msg}` };
-  }
+function irqFailure(t: BoundTarget, e: unknown): Failure {
+  const code = errnoOf(e) || 'EIO';
+  if (code === 'ENOENT') return { code: 'APPLY_IRQ_GONE', message: `${t.label}: the IRQ disappeared before it was written (the guest freed the vector)`, hint: 'without --strict a vanished vector is skipped; apply again when the vectors settle' };
+  if (code === 'ENOSPC') return { code: 'APPLY_IRQ_NO_VECTOR', message: `${t.label}: CPU(s) ${t.cpus.toString()} have no free interrupt vector (ENOSPC)`, hint: 'choose other CPUs for this device or free vectors there' };
+  if (code === 'EBUSY' || code === 'EAGAIN') return { code: 'APPLY_IRQ_BUSY', message: `${t.label}: the kernel stayed busy (${code}) after retries` };
+  if (code === 'EIO' || code === 'EPERM') return { code: 'APPLY_IRQ_MANAGED', message: `${t.label}: kernel-managed, cannot be moved (${code}); --strict makes this an error` };
+  if (code === 'EINVAL' || code === 'ERANGE') return { code: 'APPLY_IRQ_NO_ONLINE_CPU', message: `${t.label}: no online CPU in ${t.cpus.toString()} (${code})` };
+  return { code: 'APPLY_WRITE_FAILED', message: `${t.label}: ${(e as Error).message}` };
+}
+
+function threadFailure(t: BoundTarget, e: unknown, widen: boolean): Failure {
+  const code = errnoOf(e);
   if (code === 'EINVAL') {
     return {
       code: 'APPLY_THREAD_CPUSET',
       message: `${t.label}: CPUs ${t.cpus.toString()} lie outside the thread's cgroup cpuset (EINVAL)`,
-      hint: "for a libvirt domain use 'virsh vcpupin/emulatorpin/iothreadpin --live', which widens the cgroup first",
+      hint: widen
+        ? 'the thread has no cpuset cgroup virt-pin can widen (or the CPUs are offline); check /proc/PID/task/TID/cgroup'
+        : "pass widenCgroups (CLI --cgroups) to widen the thread's own cgroup first, or use 'virsh vcpupin/emulatorpin/iothreadpin --live' for a libvirt domain",
     };
   }
-  if (code === 'ESRCH') return { code: 'APPLY_THREAD_GONE', message: `${t.label}: the thread exited (ESRCH)` };
+  if (code === 'ESRCH') return { code: 'APPLY_THREAD_GONE', message: `${t.label}: the thread exited (ESRCH)`, hint: 'a vCPU was unplugged or an IOThread deleted; plan again from the live domain' };
   if (code === 'EPERM') return { code: 'APPLY_NOT_PERMITTED', message: `${t.label}: not permitted (needs CAP_SYS_NICE)` };
-  return { code: 'APPLY_WRITE_FAILED', message: `${t.label}: ${msg}` };
+  return { code: 'APPLY_WRITE_FAILED', message: `${t.label}: ${(e as Error).message}` };
+}
+
+function schedFailure(paths: HostPaths, pid: number, s: BoundSched, e: unknown): Failure {
+  const code = errnoOf(e);
+  const want = `${s.policy}${isRealtime(s.policy) ? ` ${s.priority}` : ''}`;
+  if (code === 'EPERM') {
+    return { code: 'APPLY_SCHED_NOT_PERMITTED', message: `${s.label}: the kernel refused SCHED_${s.policy.toUpperCase()} (EPERM): ${explainSchedRefusal(paths, pid, s.tid)}`, hint: 'run as root with CAP_SYS_NICE and give the thread a real-time budget (sched_rt_runtime_us, cpu.rt_runtime_us)' };
+  }
+  if (code === 'EINVAL') return { code: 'APPLY_SCHED_INVALID', message: `${s.label}: the kernel refused '${want}' (EINVAL)` };
+  if (code === 'ESRCH') return { code: 'APPLY_THREAD_GONE', message: `${s.label}: the thread exited (ESRCH)`, hint: 'plan again from the live domain' };
+  return { code: 'APPLY_WRITE_FAILED', message: `${s.label}: ${(e as Error).message}` };
+}
+
+function cgroupFailure(label: string, cpus: string, e: unknown): Failure {
+  const code = errnoOf(e) || 'EIO';
+  if (code === 'ENOENT') return { code: 'APPLY_CGROUP_GONE', message: `${label}: the cgroup disappeared (the domain stopped?)` };
+  return {
+    code: 'APPLY_CGROUP_WRITE_FAILED',
+    message: `${label}: the kernel refused cpuset.cpus ${cpus} (${code})`,
+    hint: code === 'EINVAL' ? 'the CPUs must lie within the parent cgroup and must not collide with an exclusive sibling' : 'virt-pin needs write access to the cgroup tree',
+  };
+}
+
+function readCgroupText(file: string): string {
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Group the threads that need more CPUs than their cgroup allows, per cgroup, and plan each widening. */
+function cgroupWidenings(paths: HostPaths, pid: number, threads: { t: BoundTarget }[]): CgroupWidening[] {
+  const groups = new Map<string, { cg: ThreadCgroup; need: CpuSet; labels: string[] }>();
+  for (const { t } of threads) {
+    const cg = threadCgroup(paths, pid, t.tid as number);
+    if (!cg || t.cpus.isSubsetOf(cg.effective)) continue;
+    const g = groups.get(cg.dir) ?? { cg, need: CpuSet.empty(), labels: [] };
+    g.need = g.need.union(t.cpus);
+    g.labels.push(t.label);
+    groups.set(cg.dir, g);
+  }
+  const out: CgroupWidening[] = [];
+  for (const g of groups.values()) {
+    const w = planWidening(paths, g.cg, g.need, g.labels);
+    if (w) out.push(w);
+  }
+  return out;
+}
+
+function thrownBeforeChange(t: { label: string }, e: unknown, processGone: boolean): VirtPinError {
+  if (e instanceof VirtPinError) return e;
+  if (processGone) return new VirtPinError('APPLY_PROCESS_GONE', `the QEMU process exited before anything was changed (${t.label})`);
+  if (errnoOf(e) === 'ESRCH') return new VirtPinError('APPLY_THREAD_GONE', `${t.label} exited before anything was changed`, { hint: 'a vCPU was unplugged or an IOThread deleted; plan again from the live domain' });
+  return new VirtPinError('APPLY_SNAPSHOT_FAILED', `cannot read the current setting of ${t.label}: ${(e as Error).message}`);
+}
+
+/** Read every target's current setting and turn it into steps (plus results for targets that vanished). */
+function snapshot(paths: HostPaths, io: HostIo, binding: Binding, options: ApplyOptions, report: ApplyReport): Step[] {
+  const steps: Step[] = [];
+  const gone = (): boolean => binding.pid > 0 && !processAlive(paths, binding.pid, binding.startTime);
+  const vanished = (key: string, label: string, actionId: string, requested: string, message: string): void => {
+    report.results.push({ key, label, actionId, requested, status: 'vanished', message });
+  };
+  const threadSteps: { t: BoundTarget; step: Step }[] = [];
+  for (const t of binding.targets) {
+    let cur: CpuSet;
+    let readOnly = false;
+    try {
+      if (t.kind === 'thread') cur = io.readThreadAffinity(t.tid as number);
+      else {
+        const s = io.readIrqAffinity(t.irq as number);
+        cur = s.requested;
+        readOnly = !s.writable;
+      }
+    } catch (e) {
+      const code = errnoOf(e);
+      if (t.kind === 'thread' && t.actionId === 'emulator' && code === 'ESRCH' && !gone()) {
+        vanished(t.key, t.label, t.actionId, t.cpus.toString(), 'exited before it was read');
+        continue;
+      }
+      if (t.kind === 'irq' && code === 'ENOENT') {
+        vanished(t.key, t.label, t.actionId, t.cpus.toString(), 'the IRQ disappeared before it was read (the guest freed the vector)');
+        continue;
+      }
+      throw thrownBeforeChange(t, e, t.kind === 'thread' && gone());
+    }
+    const before = cur.toString();
+    const step: Step = {
+      key: t.key,
+      label: t.label,
+      actionId: t.actionId,
+      kind: t.kind,
+      requested: t.cpus.toString(),
+      before,
+      inForce: cur.equals(t.cpus),
+      entry: t.kind === 'thread' ? { kind: 'thread', tid: t.tid as number, comm: t.comm ?? '', role: t.role ?? 'other', before } : { kind: 'irq', irq: t.irq as number, device: t.device as string, ...(t.name ? { name: t.name } : {}), before },
+      ofProcess: t.kind === 'thread',
+      mayVanish: t.kind === 'irq' || t.actionId === 'emulator',
+      readOnly,
+      write: (to) => (t.kind === 'thread' ? io.writeThreadAffinity(t.tid as number, to === 'requested' ? t.cpus : cur) : io.writeIrqAffinity(t.irq as number, to === 'requested' ? t.cpus : cur)),
+      readBack: () => {
+        if (t.kind === 'thread') {
+          const after = io.readThreadAffinity(t.tid as number);
+          return { effective: after.toString(), ...(after.equals(t.cpus) ? {} : { message: `the kernel kept ${after.toString()} (the thread's cpuset allows only part of ${t.cpus.toString()})` }) };
+        }
+        const after = io.readIrqAffinity(t.irq as number);
+        return { effective: (after.effective ?? after.requested).toString(), ...(after.requested.equals(t.cpus) ? {} : { message: `kernel kept ${after.requested.toString()}` }) };
+      },
+      failure: (e) => (t.kind === 'thread' ? threadFailure(t, e, options.widenCgroups === true) : irqFailure(t, e)),
+    };
+    if (t.kind === 'thread') threadSteps.push({ t, step });
+    steps.push(step);
+  }
+
+  const schedSteps: Step[] = [];
+  for (const s of binding.sched) {
+    let cur: SchedState;
+    try {
+      cur = io.readThreadSched(s.tid);
+    } catch (e) {
+      if (errnoOf(e) === 'ESRCH' && !gone() && s.role !== 'vcpu' && s.role !== 'iothread') {
+        vanished(s.key, s.label, s.actionId, formatSched({ ...s, resetOnFork: false }), 'exited before it was read');
+        continue;
+      }
+      throw thrownBeforeChange(s, e, gone());
+    }
+    if (cur.policy === 'deadline') {
+      throw new VirtPinError('APPLY_SCHED_UNSUPPORTED', `${s.label} runs under SCHED_DEADLINE, which virt-pin cannot restore; nothing was changed`, { hint: 'leave this thread out of the plan or reset it first' });
+    }
+    // Keep the thread's own reset-on-fork flag: the plan does not speak about it.
+    const wanted: SchedState = { policy: s.policy, priority: s.priority, resetOnFork: cur.resetOnFork };
+    const before = formatSched(cur);
+    schedSteps.push({
+      key: s.key,
+      label: s.label,
+      actionId: s.actionId,
+      kind: 'sched',
+      requested: formatSched({ ...wanted, resetOnFork: false }),
+      before,
+      inForce: sameSched(cur, wanted),
+      entry: { kind: 'sched', tid: s.tid, comm: s.comm, role: s.role, before },
+      ofProcess: true,
+      mayVanish: s.role !== 'vcpu' && s.role !== 'iothread',
+      write: (to) => io.writeThreadSched(s.tid, to === 'requested' ? wanted : cur),
+      readBack: () => {
+        const after = io.readThreadSched(s.tid);
+        return { effective: formatSched(after), ...(sameSched(after, wanted) ? {} : { message: `the kernel kept ${formatSched(after)}` }) };
+      },
+      failure: (e) => schedFailure(paths, binding.pid, s, e),
+    });
+  }
+
+  // cgroups first (libvirt's order: cpuset.cpus, then sched_setaffinity), then affinity, then scheduler settings, then IRQs.
+  const cgroupSteps: Step[] = [];
+  if (options.widenCgroups && binding.pid) {
+    for (const w of cgroupWidenings(paths, binding.pid, threadSteps.filter((x) => !x.step.inForce))) {
+      const file = cgroupCpusFile(paths, w.cgroup.rel);
+      if (!file) continue;
+      const before = w.cgroup.cpus;
+      const path = relText(w.cgroup.rel);
+      const label = `cgroup ${path} (for ${w.threads.join(', ')})`;
+      cgroupSteps.push({
+        key: `cgroup:${path}`,
+        label,
+        actionId: threadSteps.find((x) => w.threads.includes(x.t.label))?.t.actionId ?? 'cgroup',
+        kind: 'cgroup',
+        requested: w.cpus.toString(),
+        before: before.toString(),
+        inForce: false,
+        entry: { kind: 'cgroup', path, version: w.cgroup.version, before: before.toString(), after: w.cpus.toString() },
+        ofProcess: false,
+        mayVanish: false,
+        write: (to) => io.writeCgroupCpus(file, to === 'requested' ? w.cpus : before),
+        readBack: () => ({ effective: readCgroup(paths, w.cgroup.version, w.cgroup.rel)?.effective.toString() ?? '' }),
+        failure: (e) => cgroupFailure(label, w.cpus.toString(), e),
+      });
+    }
+  }
+  const irqSteps = steps.filter((x) => x.kind === 'irq');
+  return [...cgroupSteps, ...steps.filter((x) => x.kind === 'thread'), ...schedSteps, ...irqSteps];
 }
 
 /**
- * Apply a plan. Throws VirtPinError for bad input (not a plan, plan with
- * errors, no such process, path escapes); every kernel answer ends up in
- * the report, with everything rolled back when `ok` is false.
+ * Apply a plan. Throws VirtPinError for what is wrong before the first
+ * change (bad plan, no such process, APPLY_LOCKED, APPLY_STATE_UNWRITABLE,
+ * APPLY_CGROUP_PARENT, path escapes): the host is then untouched. Every
+ * kernel answer after that ends up in the report, with everything rolled
+ * back when `ok` is false.
  */
 export async function apply(plan: RuntimePlan, options: ApplyOptions = {}): Promise<ApplyReport> {
   const paths = options.paths ?? LIVE_PATHS;
   const binding = await bindPlan(plan, options);
+  const stateDir = options.stateDir ?? `${paths.run}/virt-pin`;
+  const path = statePath(stateDir, binding.name);
+  const lock = options.dryRun ? undefined : acquireLock(lockPath(stateDir, binding.name));
+  try {
+    return await applyBound(paths, binding, path, options);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function applyBound(paths: HostPaths, binding: Binding, path: string, options: ApplyOptions): Promise<ApplyReport> {
   const io = ioFor(paths, options);
   const retry = options.retry ?? { attempts: 5, delayMs: 20 };
-  const path = statePath(options.stateDir ?? `${paths.run}/virt-pin`, binding.name);
-  const report: ApplyReport = {
-    ok: true,
-    name: binding.name,
-    pid: binding.pid,
-    dryRun: options.dryRun === true,
-    statePath: path,
-    changed: 0,
-    results: [],
-    notApplied: binding.notApplied,
-    notes: binding.notes,
-    warnings: [],
-    binding,
-  };
+  const report: ApplyReport = { ok: true, name: binding.name, pid: binding.pid, dryRun: options.dryRun === true, statePath: path, changed: 0, results: [], notApplied: binding.notApplied, notes: binding.notes, warnings: [], binding };
 
   // 1. snapshot
-  const snapshot = new Map<string, { before: CpuSet; writable: boolean }>();
-  const live: BoundTarget[] = [];
-  for (const t of binding.targets) {
-    try {
-      const cur = readCurrent(io, t);
-      snapshot.set(t.key, { before: cur.cpus, writable: cur.writable });
-      live.push(t);
-    } catch (e) {
-      if (t.kind === 'thread' && t.actionId === 'emulator' && e instanceof AffinityWriteError && e.code === 'ESRCH') {
-        report.results.push({ key: t.key, label: t.label, actionId: t.actionId, requested: t.cpus.toString(), status: 'vanished', message: 'exited before it was read' });
-        continue;
-      }
-      throw new VirtPinError('APPLY_SNAPSHOT_FAILED', `cannot read the current affinity of ${t.label}: ${(e as Error).message}`);
-    }
-  }
-  const pending = live.filter((t) => !(snapshot.get(t.key)?.before.equals(t.cpus) ?? false));
-  for (const t of live) {
-    if (!pending.includes(t)) report.results.push({ key: t.key, label: t.label, actionId: t.actionId, requested: t.cpus.toString(), before: snapshot.get(t.key)?.before.toString() ?? '', status: 'unchanged' });
-  }
+  const steps = snapshot(paths, io, binding, options, report);
+  const pending = steps.filter((s) => !s.inForce);
+  for (const s of steps) if (s.inForce) report.results.push({ key: s.key, label: s.label, actionId: s.actionId, requested: s.requested, before: s.before, status: 'unchanged' });
   if (options.dryRun || !pending.length) {
-    for (const t of pending) report.results.push({ key: t.key, label: t.label, actionId: t.actionId, requested: t.cpus.toString(), before: snapshot.get(t.key)?.before.toString() ?? '', status: 'would-change' });
+    for (const s of pending) report.results.push({ key: s.key, label: s.label, actionId: s.actionId, requested: s.requested, before: s.before, status: 'would-change' });
     return report;
   }
 
-  // 2. state file, before the first change (merged with an earlier apply to the same process: keep the original masks)
+  // 2. state file, before the first change (merged with an earlier apply to the same process: keep the original settings)
   const previous = readStateFile(path);
   const samePid = previous !== undefined && previous.pid === binding.pid && previous.startTime === binding.startTime;
-  const entries: StateEntry[] = samePid ? [...previous.entries] : [];
-  const known = new Set(entries.map(entryKey));
-  for (const t of pending) {
-    if (known.has(t.key)) continue;
-    const before = snapshot.get(t.key)?.before.toString() ?? '';
-    entries.push(t.kind === 'thread' ? { kind: 'thread', tid: t.tid as number, comm: t.comm ?? '', role: t.role ?? 'other', before } : { kind: 'irq', irq: t.irq as number, device: t.device as string, ...(t.name ? { name: t.name } : {}), before });
+  const entries: StateEntry[] = samePid ? previous.entries.map((e) => ({ ...e })) : [];
+  const byKey = new Map(entries.map((e) => [entryKey(e), e]));
+  const added = new Set<string>();
+  for (const s of pending) {
+    const known = byKey.get(s.key);
+    if (known?.kind === 'cgroup' && s.entry.kind === 'cgroup') known.after = s.entry.after; // keep the first `before`, remember the latest write
+    if (known) continue;
+    entries.push(s.entry);
+    added.add(s.key);
   }
   const state: StateFile = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     kind: 'virt-pin-state',
     name: binding.name,
     pid: binding.pid,
@@ -332,73 +588,114 @@ export async function apply(plan: RuntimePlan, options: ApplyOptions = {}): Prom
     phase: 'applying',
     entries,
   };
-  writeStateFile(path, state);
+  writeStateFile(path, state); // throws APPLY_STATE_UNWRITABLE: nothing changed yet
 
   // 3. apply in order; on failure roll back in reverse
-  const done: BoundTarget[] = [];
+  const processGone = (): boolean => binding.pid > 0 && !processAlive(paths, binding.pid, binding.startTime);
+  const done: Step[] = [];
+  const vanishedKeys = new Set<string>();
   let failedAt = -1;
+  let diedMidway = false;
   for (let i = 0; i < pending.length; i++) {
-    const t = pending[i] as BoundTarget;
-    const snap = snapshot.get(t.key);
-    const result: TargetResult = { key: t.key, label: t.label, actionId: t.actionId, requested: t.cpus.toString(), before: snap?.before.toString() ?? '', status: 'changed' };
+    const s = pending[i] as Step;
+    const result: TargetResult = { key: s.key, label: s.label, actionId: s.actionId, requested: s.requested, before: s.before, status: 'changed' };
     report.results.push(result);
     try {
-      if (t.kind === 'irq' && snap && !snap.writable) throw new AffinityWriteError('EPERM', `${t.label}: smp_affinity_list is read-only`);
-      await writeWithRetry(io, t, t.cpus, retry);
-      done.push(t);
+      if (s.readOnly) throw new AffinityWriteError('EPERM', `${s.label}: smp_affinity_list is read-only`);
+      await withRetry(() => s.write('requested'), retry);
+      done.push(s);
       report.changed++;
-      const after = readCurrent(io, t);
-      result.effective = (t.kind === 'irq' ? (after.effective ?? after.cpus) : after.cpus).toString();
-      if (t.kind === 'irq' && !after.cpus.equals(t.cpus)) result.message = `kernel kept ${after.cpus.toString()}`;
     } catch (e) {
-      const code = e instanceof AffinityWriteError ? e.code : '';
-      if (t.kind === 'irq' && (code === 'EIO' || code === 'EPERM') && !options.strict) {
+      const code = errnoOf(e);
+      if (s.kind === 'irq' && (code === 'EIO' || code === 'EPERM') && !options.strict) {
         result.status = 'managed-skipped';
         result.message = 'kernel-managed IRQ: cannot be moved from user space; skipped';
         continue;
       }
-      if (t.kind === 'thread' && t.actionId === 'emulator' && code === 'ESRCH') {
+      if (s.kind === 'irq' && code === 'ENOENT' && !options.strict) {
         result.status = 'vanished';
-        result.message = 'exited during apply';
+        result.message = 'the IRQ disappeared before it was written (the guest freed the vector); apply again when the vectors settle';
+        vanishedKeys.add(s.key);
         continue;
       }
+      if (s.ofProcess && code === 'ESRCH') {
+        if (processGone()) {
+          diedMidway = true;
+          result.status = 'failed';
+          result.message = 'the QEMU process exited';
+          report.error = { code: 'APPLY_PROCESS_GONE', message: `the QEMU process ${binding.pid} exited during apply (at ${s.label}); its threads need no restore, every other change is rolled back`, hint: 'start the domain and apply again' };
+          failedAt = i;
+          break;
+        }
+        if (s.mayVanish) {
+          result.status = 'vanished';
+          result.message = 'exited during apply';
+          vanishedKeys.add(s.key);
+          continue;
+        }
+      }
       result.status = 'failed';
-      const f = failureOf(t, e);
+      const f = s.failure(e);
       result.message = f.message;
       report.error = f;
       failedAt = i;
       break;
     }
+    // The write succeeded; a failed read-back (the thread exited just now) is for the next write to discover.
+    try {
+      const back = s.readBack();
+      result.effective = back.effective;
+      if (back.message) result.message = back.message;
+    } catch (e) {
+      result.message = `written; reading it back failed: ${(e as Error).message}`;
+    }
   }
-  const irqsChanged = done.filter((t) => t.kind === 'irq').map((t) => t.irq as number);
+  const forget = (list: StateEntry[]): StateEntry[] => list.filter((e) => !(vanishedKeys.has(entryKey(e)) && added.has(entryKey(e))));
   if (failedAt < 0) {
-    writeStateFile(path, { ...state, phase: 'applied' });
-    const w = irqbalanceWarning(paths, irqsChanged);
+    try {
+      writeStateFile(path, { ...state, phase: 'applied', entries: forget(entries) });
+    } catch (e) {
+      report.warnings.push(`${(e as Error).message}; the file still records every original setting (phase 'applying'), so restore works`);
+    }
+    const w = irqbalanceWarning(paths, done.filter((s) => s.kind === 'irq').map((s) => Number(s.key.slice(4))));
     if (w) report.warnings.push(w);
     return report;
   }
   report.ok = false;
-  for (const t of pending.slice(failedAt + 1)) report.results.push({ key: t.key, label: t.label, actionId: t.actionId, requested: t.cpus.toString(), before: snapshot.get(t.key)?.before.toString() ?? '', status: 'not-reached' });
+  for (const s of pending.slice(failedAt + 1)) report.results.push({ key: s.key, label: s.label, actionId: s.actionId, requested: s.requested, before: s.before, status: 'not-reached' });
   const rollback: NonNullable<ApplyReport['rollback']> = { restored: 0, failed: [] };
-  for (const t of [...done].reverse()) {
-    const before = snapshot.get(t.key)?.before as CpuSet;
+  const dead = diedMidway || (done.some((s) => s.ofProcess) && processGone());
+  for (const s of [...done].reverse()) {
+    const r = report.results.find((x) => x.key === s.key);
+    if (s.ofProcess && dead) {
+      if (r) r.status = 'vanished';
+      continue;
+    }
     try {
-      await writeWithRetry(io, t, before, retry);
+      await withRetry(() => s.write('before'), retry);
       rollback.restored++;
-      const r = report.results.find((x) => x.key === t.key);
       if (r) r.status = 'rolled-back';
     } catch (e) {
-      rollback.failed.push({ key: t.key, message: (e as Error).message });
+      const code = errnoOf(e);
+      if ((s.ofProcess && code === 'ESRCH') || ((s.kind === 'cgroup' || s.kind === 'irq') && code === 'ENOENT')) {
+        if (r) r.status = 'vanished'; // exited or removed meanwhile: nothing left to put back
+        continue;
+      }
+      rollback.failed.push({ key: s.key, message: (e as Error).message });
     }
   }
   report.rollback = rollback;
   report.changed = 0;
   if (!rollback.failed.length) {
     // Nothing of this apply is left on the host: the state file goes back to what it was.
-    if (samePid) writeStateFile(path, previous);
-    else removeStateFile(path);
+    try {
+      if (samePid) writeStateFile(path, previous);
+      else removeStateFile(path);
+    } catch (e) {
+      report.warnings.push(`${(e as Error).message}; the state file now records settings that are already back in force, restore will find them unchanged`);
+    }
   } else {
-    report.warnings.push(`rollback left ${rollback.failed.length} target(s) changed; the state file ${path} keeps their original masks: run restore`);
+    report.warnings.push(`rollback left ${rollback.failed.length} target(s) changed; the state file ${path} keeps their original settings: run restore`);
   }
   return report;
 }
@@ -408,7 +705,7 @@ export async function apply(plan: RuntimePlan, options: ApplyOptions = {}): Prom
 export interface RestoreOptions {
   paths?: HostPaths;
   stateDir?: string;
-  io?: Partial<AffinityIo>;
+  io?: Partial<HostIo>;
   threadMethod?: ThreadMethod;
   retry?: { attempts: number; delayMs: number };
 }
@@ -422,48 +719,99 @@ export interface RestoreReport {
   results: { key: string; status: 'restored' | 'unchanged' | 'gone' | 'reused' | 'failed'; before: string; message?: string }[];
 }
 
-/** Put back every mask recorded in NAME's state file (reverse order), then remove the file. */
+/**
+ * Put back every setting recorded in NAME's state file (reverse order;
+ * widened cgroups last, after the thread affinities inside them), then
+ * remove the file. A state file that fails its checks is refused
+ * (APPLY_STATE_INVALID) before anything is written.
+ */
 export async function restore(name: string, options: RestoreOptions = {}): Promise<RestoreReport> {
   const paths = options.paths ?? LIVE_PATHS;
-  const path = statePath(options.stateDir ?? `${paths.run}/virt-pin`, name);
+  const stateDir = options.stateDir ?? `${paths.run}/virt-pin`;
+  const path = statePath(stateDir, name);
+  // No state file, nothing to do: do not even create the lock (the directory may be read-only).
+  if (!existsSync(path)) return { ok: true, name, statePath: path, found: false, results: [] };
+  const lock = acquireLock(lockPath(stateDir, name));
+  try {
+    return await restoreLocked(paths, name, path, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLocked(paths: HostPaths, name: string, path: string, options: RestoreOptions): Promise<RestoreReport> {
   const state = readStateFile(path);
   const report: RestoreReport = { ok: true, name, statePath: path, found: state !== undefined, results: [] };
   if (!state) return report;
   const io = ioFor(paths, options);
   const retry = options.retry ?? { attempts: 5, delayMs: 20 };
-  const alive = state.pid > 0 && processStartTime(paths, state.pid) === state.startTime && state.startTime !== undefined;
+  const alive = state.pid > 0 && processAlive(paths, state.pid, state.startTime);
   const proc = new Confined(paths.proc);
   const ints = state.entries.some((e) => e.kind === 'irq') ? readInterrupts(paths) : undefined;
-  for (const e of [...state.entries].reverse()) {
+  const reversed = [...state.entries].reverse();
+  const ordered = [...reversed.filter((e) => e.kind !== 'cgroup'), ...reversed.filter((e) => e.kind === 'cgroup')];
+  // Resolve every recorded cgroup first: one leading outside the tree (APPLY_PATH_ESCAPE) stops the restore before any write.
+  const cgroupFiles = new Map<string, string | undefined>();
+  for (const e of ordered) if (e.kind === 'cgroup') cgroupFiles.set(e.path, cgroupCpusFile(paths, relParts(e.path) ?? []));
+  for (const e of ordered) {
     const key = entryKey(e);
-    const before = parseKernelCpuList(e.before);
-    if (e.kind === 'thread') {
-      if (!alive || !proc.resolve([String(state.pid), 'task', String(e.tid)])) {
-        report.results.push({ key, status: 'gone', before: e.before, message: 'the thread (or its process) no longer exists' });
-        continue;
-      }
-    } else {
-      const owner = discoverDeviceIrqs(paths, e.device, ints).irqs.find((i) => i.irq === e.irq);
-      if (!owner || (e.name !== undefined && owner.name !== undefined && owner.name !== e.name)) {
-        report.results.push({ key, status: 'reused', before: e.before, message: `IRQ ${e.irq} no longer belongs to ${e.device}${owner?.name ? ` as ${e.name}` : ''}; left alone` });
-        continue;
-      }
-    }
-    const target = { kind: e.kind, ...(e.kind === 'thread' ? { tid: e.tid } : { irq: e.irq }) } as const;
+    const push = (status: RestoreReport['results'][number]['status'], message?: string): void => {
+      report.results.push({ key, status, before: e.before, ...(message ? { message } : {}) });
+    };
     try {
-      const cur = e.kind === 'thread' ? io.readThreadAffinity(e.tid) : io.readIrqAffinity(e.irq).requested;
-      if (cur.equals(before)) {
-        report.results.push({ key, status: 'unchanged', before: e.before });
-        continue;
+      if (e.kind === 'thread' || e.kind === 'sched') {
+        if (!alive || !proc.resolve([String(state.pid), 'task', String(e.tid)])) {
+          push('gone', 'the thread (or its process) no longer exists');
+          continue;
+        }
+        if (e.kind === 'thread') {
+          const before = parseKernelCpuList(e.before);
+          if (io.readThreadAffinity(e.tid).equals(before)) push('unchanged');
+          else {
+            await withRetry(() => io.writeThreadAffinity(e.tid, before), retry);
+            push('restored');
+          }
+        } else {
+          const before = parseSched(e.before) as SchedState;
+          const cur = io.readThreadSched(e.tid);
+          if (sameSched(cur, before) && cur.resetOnFork === before.resetOnFork) push('unchanged');
+          else {
+            await withRetry(() => io.writeThreadSched(e.tid, before), retry);
+            push('restored');
+          }
+        }
+      } else if (e.kind === 'irq') {
+        const owner = discoverDeviceIrqs(paths, e.device, ints).irqs.find((i) => i.irq === e.irq);
+        if (!owner || (e.name !== undefined && owner.name !== undefined && owner.name !== e.name)) {
+          push('reused', `IRQ ${e.irq} no longer belongs to ${e.device}${owner?.name ? ` as ${e.name}` : ''}; left alone`);
+          continue;
+        }
+        const before = parseKernelCpuList(e.before);
+        if (io.readIrqAffinity(e.irq).requested.equals(before)) push('unchanged');
+        else {
+          await withRetry(() => io.writeIrqAffinity(e.irq, before), retry);
+          push('restored');
+        }
+      } else {
+        const file = cgroupFiles.get(e.path);
+        if (!file) {
+          push('gone', 'the cgroup no longer exists');
+          continue;
+        }
+        const cur = parseKernelCpuList(readCgroupText(file));
+        const before = parseKernelCpuList(e.before);
+        if (cur.equals(before)) push('unchanged');
+        else if (!cur.equals(parseKernelCpuList(e.after))) push('reused', `cpuset.cpus is now ${cur.toString()}, not the ${e.after} virt-pin wrote: changed by someone else since; left alone`);
+        else {
+          await withRetry(() => io.writeCgroupCpus(file, before), retry);
+          push('restored');
+        }
       }
-      await writeWithRetry(io, target, before, retry);
-      report.results.push({ key, status: 'restored', before: e.before });
     } catch (err) {
-      const code = err instanceof AffinityWriteError ? err.code : '';
-      if (e.kind === 'thread' && code === 'ESRCH') report.results.push({ key, status: 'gone', before: e.before, message: 'the thread exited' });
+      if ((e.kind === 'thread' || e.kind === 'sched') && errnoOf(err) === 'ESRCH') push('gone', 'the thread exited');
       else {
         report.ok = false;
-        report.results.push({ key, status: 'failed', before: e.before, message: (err as Error).message });
+        push('failed', (err as Error).message);
       }
     }
   }

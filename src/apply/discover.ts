@@ -67,9 +67,28 @@ export function readLibvirtPid(paths: HostPaths, domain: string): number {
 export function processStartTime(paths: HostPaths, pid: number): string | undefined {
   const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
   if (!p) return undefined;
-  const text = readFileSync(p, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch {
+    return undefined; // exited between the lookup and the read
+  }
   const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return after[19];
+}
+
+/** The process runs (not a zombie) and is the one that had this start time. */
+export function processAlive(paths: HostPaths, pid: number, startTime: string | undefined): boolean {
+  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
+  if (!p || startTime === undefined) return false;
+  let text: string;
+  try {
+    text = readFileSync(p, 'utf8');
+  } catch {
+    return false;
+  }
+  const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return after[19] === startTime && after[0] !== 'Z' && after[0] !== 'X';
 }
 
 export interface QmpThreadIds {

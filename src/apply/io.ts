@@ -2,10 +2,15 @@
  * The low-level readers and writers the applier uses, behind one interface
  * so tests can wrap them (fault injection: make the k-th write fail).
  *
- * Threads: in-process sched_setaffinity through koffi (libc), else `taskset`.
+ * Threads: in-process sched_setaffinity / sched_setscheduler through koffi
+ * (libc), else util-linux `taskset` / `chrt`.
  * IRQs: one write() of the whole list to /proc/irq/N/smp_affinity_list,
  * opened O_WRONLY|O_NOFOLLOW without O_CREAT, its result checked (a
  * buffered writer would only report the error at close; irqbalance #301).
+ * cgroup `cpuset.cpus` is written the same way.
+ *
+ * A wrapper may return a promise from a write (the applier awaits every
+ * write): tests use that to act on the host between two writes.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
@@ -13,6 +18,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { checkIrqNumber, checkTaskId, Confined } from './paths.js';
+import { POLICY_NUMBER, policyOfNumber, SCHED_RESET_ON_FORK, type SchedState } from './sched.js';
 
 /** A write the kernel refused; `code` is the errno name (`EIO`, `EPERM`, `ENOSPC`, `EINVAL`, `ESRCH`, `EBUSY`, …). */
 export class AffinityWriteError extends Error {
@@ -42,6 +48,22 @@ export interface AffinityIo {
   writeIrqAffinity(irq: number, cpus: CpuSet): void;
 }
 
+/** Scheduler policy of a thread. */
+export interface SchedIo {
+  readThreadSched(tid: number): SchedState;
+  /** Throws AffinityWriteError (EPERM: no CAP_SYS_NICE or no real-time budget). */
+  writeThreadSched(tid: number, sched: SchedState): void;
+}
+
+/** A cgroup's `cpuset.cpus` (the path is resolved and confined by the caller). */
+export interface CgroupIo {
+  /** Throws AffinityWriteError. */
+  writeCgroupCpus(file: string, cpus: CpuSet): void;
+}
+
+/** Everything the applier reads and writes on the host. */
+export type HostIo = AffinityIo & SchedIo & CgroupIo;
+
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
 
 // ---------------------------------------------------------------- threads
@@ -49,6 +71,9 @@ const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).ma
 interface Libc {
   setaffinity(pid: number, size: number, mask: Buffer): number;
   getaffinity(pid: number, size: number, mask: Buffer): number;
+  setscheduler(pid: number, policy: number, param: Int32Array): number;
+  getscheduler(pid: number): number;
+  getparam(pid: number, param: Int32Array): number;
   errno(): number;
 }
 
@@ -64,9 +89,15 @@ function loadLibc(): Libc | null {
     const lib = koffi.load('libc.so.6');
     const set = lib.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
     const get = lib.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
+    const setsched = lib.func('int sched_setscheduler(int pid, int policy, const int *param)');
+    const getsched = lib.func('int sched_getscheduler(int pid)');
+    const getparam = lib.func('int sched_getparam(int pid, _Out_ int *param)');
     libcCache = {
       setaffinity: (pid, size, mask) => set(pid, size, mask) as number,
       getaffinity: (pid, size, mask) => get(pid, size, mask) as number,
+      setscheduler: (pid, policy, param) => setsched(pid, policy, param) as number,
+      getscheduler: (pid) => getsched(pid) as number,
+      getparam: (pid, param) => getparam(pid, param) as number,
       errno: () => koffi.errno(),
     };
   } catch {
@@ -148,6 +179,98 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
   };
 }
 
+// ---------------------------------------------------------------- scheduler
+
+const CHRT_FLAG: Readonly<Record<string, string>> = { other: '-o', fifo: '-f', rr: '-r', batch: '-b', idle: '-i' };
+
+function chrtError(e: unknown, tid: number): AffinityWriteError {
+  const err = e as { stderr?: Buffer | string; code?: string; message: string };
+  const text = String(err.stderr ?? err.message);
+  const code = /Invalid argument/.test(text) ? 'EINVAL' : /No such process/.test(text) ? 'ESRCH' : /not permitted/.test(text) ? 'EPERM' : err.code === 'ENOENT' ? 'ENOCHRT' : 'EIO';
+  return new AffinityWriteError(code, `chrt on thread ${tid}: ${text.trim()}`);
+}
+
+/** `pid N's current scheduling policy: SCHED_FIFO|SCHED_RESET_ON_FORK` / `…priority: 10`. */
+function parseChrt(out: string, tid: number): SchedState {
+  const pol = /policy:\s*SCHED_([A-Z]+)(\|SCHED_RESET_ON_FORK)?/.exec(out);
+  const prio = /priority:\s*(\d+)/.exec(out);
+  const name = pol?.[1]?.toLowerCase();
+  const policy = name === 'other' || name === 'fifo' || name === 'rr' || name === 'batch' || name === 'idle' || name === 'deadline' ? name : undefined;
+  if (!policy || !prio?.[1]) throw new AffinityWriteError('EIO', `chrt -p ${tid}: unexpected output '${out.trim().slice(0, 120)}'`);
+  return { policy, priority: Number(prio[1]), resetOnFork: pol?.[2] !== undefined };
+}
+
+/** Thread scheduler policy through sched_{get,set}scheduler (koffi) or chrt. */
+export function threadSchedIo(prefer?: ThreadMethod): SchedIo {
+  const libc = threadMethod(prefer) === 'ffi' ? loadLibc() : null;
+  const fail = (call: string, tid: number): never => {
+    const code = ERRNO_NAMES.get(libc?.errno() ?? 0) ?? 'EIO';
+    throw new AffinityWriteError(code, `${call}(${tid}): ${code}`);
+  };
+  return {
+    readThreadSched(tid) {
+      checkTaskId(tid);
+      if (libc) {
+        const n = libc.getscheduler(tid);
+        if (n < 0) fail('sched_getscheduler', tid);
+        const param = new Int32Array(1);
+        if (libc.getparam(tid, param) < 0) fail('sched_getparam', tid);
+        const policy = policyOfNumber(n);
+        if (!policy) throw new AffinityWriteError('EINVAL', `thread ${tid} runs under unknown scheduler policy ${n}`);
+        return { policy, priority: param[0] ?? 0, resetOnFork: (n & SCHED_RESET_ON_FORK) !== 0 };
+      }
+      try {
+        return parseChrt(execFileSync('chrt', ['-p', String(tid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), tid);
+      } catch (e) {
+        if (e instanceof AffinityWriteError) throw e;
+        throw chrtError(e, tid);
+      }
+    },
+    writeThreadSched(tid, s) {
+      checkTaskId(tid);
+      if (s.policy === 'deadline') throw new AffinityWriteError('EINVAL', `thread ${tid}: SCHED_DEADLINE cannot be set through sched_setscheduler`);
+      if (libc) {
+        const policy = POLICY_NUMBER[s.policy] | (s.resetOnFork ? SCHED_RESET_ON_FORK : 0);
+        if (libc.setscheduler(tid, policy, Int32Array.of(s.priority)) < 0) fail('sched_setscheduler', tid);
+        return;
+      }
+      try {
+        execFileSync('chrt', [...(s.resetOnFork ? ['-R'] : []), CHRT_FLAG[s.policy] as string, '-p', String(s.priority), String(tid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (e) {
+        throw chrtError(e, tid);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------- cgroups
+
+/** One write() of the list to a cgroup's `cpuset.cpus` (no O_CREAT, no symlink). */
+export function writeCgroupCpus(file: string, cpus: CpuSet): void {
+  writeWhole(file, `${cpus.toString()}\n`);
+}
+
+function writeWhole(path: string, content: string): void {
+  const text = Buffer.from(content);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new AffinityWriteError(code, `open ${path}: ${code}`);
+  }
+  try {
+    const n = writeSync(fd, text, 0, text.length);
+    if (n !== text.length) throw new AffinityWriteError('EIO', `short write to ${path} (${n} of ${text.length} bytes)`);
+  } catch (e) {
+    if (e instanceof AffinityWriteError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new AffinityWriteError(code, `write ${content.trim()} to ${path}: ${code}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // ---------------------------------------------------------------- IRQs
 
 function readList(path: string): CpuSet {
@@ -177,31 +300,14 @@ export function irqAffinityIo(irqProc: string): Pick<AffinityIo, 'readIrqAffinit
       const path = file(irq, 'smp_affinity_list');
       // Kernels since ~6.x expose managed IRQs' smp_affinity as 0444; root could still open it, the kernel would answer EIO/EPERM.
       if ((statSync(path).mode & 0o222) === 0) throw new AffinityWriteError('EPERM', `${path} is read-only (kernel-managed IRQ)`);
-      const text = Buffer.from(`${cpus.toString()}\n`);
-      let fd: number;
-      try {
-        fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-        throw new AffinityWriteError(code, `open ${path}: ${code}`);
-      }
-      try {
-        const n = writeSync(fd, text, 0, text.length);
-        if (n !== text.length) throw new AffinityWriteError('EIO', `short write to ${path} (${n} of ${text.length} bytes)`);
-      } catch (e) {
-        if (e instanceof AffinityWriteError) throw e;
-        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-        throw new AffinityWriteError(code, `write ${cpus.toString()} to ${path}: ${code}`);
-      } finally {
-        closeSync(fd);
-      }
+      writeWhole(path, `${cpus.toString()}\n`);
     },
   };
 }
 
 /** The real readers and writers for a set of roots. */
-export function defaultIo(irqProc: string, prefer?: ThreadMethod): AffinityIo {
-  return { ...threadAffinityIo(prefer), ...irqAffinityIo(irqProc) };
+export function defaultIo(irqProc: string, prefer?: ThreadMethod): HostIo {
+  return { ...threadAffinityIo(prefer), ...irqAffinityIo(irqProc), ...threadSchedIo(prefer), writeCgroupCpus };
 }
 
 export function isAffinityWriteError(e: unknown): e is AffinityWriteError {

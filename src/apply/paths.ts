@@ -71,14 +71,24 @@ export function checkDomainName(name: string): string {
 }
 
 const COMPONENT = /^[A-Za-z0-9_:+@-][A-Za-z0-9_.:+@-]{0,254}$/;
+/**
+ * cgroup directory names as /proc/PID/task/TID/cgroup prints them: systemd
+ * escapes ('machine-qemu\x2d1\x2dvm.scope'), commas of co-mounted v1
+ * controllers ('cpu,cpuacct'). Anything but '/', NUL and newline; '.' and
+ * '..' are refused separately.
+ */
+const CGROUP_COMPONENT = /^[^/\0\n]{1,255}$/;
 
 /** A root directory and safe joins under it. */
 export class Confined {
   readonly root: string;
   private realRoot: string | undefined;
+  private readonly component: RegExp;
 
-  constructor(root: string) {
+  /** `names: 'cgroup'` admits cgroup directory names (see CGROUP_COMPONENT); the default is the strict pattern. */
+  constructor(root: string, options: { names?: 'strict' | 'cgroup' } = {}) {
     this.root = root;
+    this.component = options.names === 'cgroup' ? CGROUP_COMPONENT : COMPONENT;
   }
 
   private real(): string {
@@ -95,7 +105,7 @@ export class Confined {
   /** Lexical path of validated components (no '..', no '/', no leading '.'). */
   lexical(parts: readonly string[]): string {
     for (const p of parts) {
-      if (!COMPONENT.test(p) || p === '.' || p === '..') throw new VirtPinError('APPLY_PATH_ESCAPE', `refusing path component '${p.slice(0, 64)}' under ${this.root}`);
+      if (!this.component.test(p) || p === '.' || p === '..') throw new VirtPinError('APPLY_PATH_ESCAPE', `refusing path component '${p.slice(0, 64)}' under ${this.root}`);
     }
     return join(this.root, ...parts);
   }

@@ -1,19 +1,33 @@
 /**
- * The state file: every target's affinity before virt-pin touched it,
+ * The state file: every target's setting before virt-pin touched it,
  * written atomically (temp file in the same directory, fsync, rename)
  * before the first change, so `restore` works even after a crash mid-apply.
+ *
+ * schemaVersion 2 added the `sched` and `cgroup` entry kinds. Files are
+ * always written as version 2; version 1 files (thread and IRQ entries only)
+ * are still read, and an apply that merges into one rewrites it as version
+ * 2. A virt-pin that knows only version 1 refuses a version 2 file with
+ * APPLY_STATE_INVALID and changes nothing.
  */
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
+import { relParts } from './cgroup.js';
 import { checkDomainName, parseIrqNumber } from './paths.js';
+import { parseSched } from './sched.js';
 
 export type StateEntry =
   | { kind: 'thread'; tid: number; comm: string; role: string; before: string }
-  | { kind: 'irq'; irq: number; device: string; name?: string; before: string };
+  | { kind: 'irq'; irq: number; device: string; name?: string; before: string }
+  /** Scheduler policy before: `other 0`, `fifo 10`, `batch 0 reset-on-fork` (formatSched). */
+  | { kind: 'sched'; tid: number; comm: string; role: string; before: string }
+  /** A widened cgroup: `path` under `${sys}/fs/cgroup`, its cpuset.cpus before, and what virt-pin wrote (restore leaves it alone if someone changed it since). */
+  | { kind: 'cgroup'; path: string; version: 1 | 2; before: string; after: string };
+
+export const STATE_SCHEMA_VERSION = 2;
 
 export interface StateFile {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2;
   kind: 'virt-pin-state';
   name: string;
   /** 0 when the plan had no thread actions. */
@@ -23,31 +37,78 @@ export interface StateFile {
   createdAt: string;
   /** `applying` until every change succeeded; a crash leaves it there and `restore` still works. */
   phase: 'applying' | 'applied';
-  /** In the order the changes are made; restore walks it backwards. */
+  /** In the order the changes are made; restore walks it backwards (cgroups last). */
   entries: StateEntry[];
 }
 
 export function entryKey(e: StateEntry): string {
-  return e.kind === 'thread' ? `thread:${e.tid}` : `irq:${e.irq}`;
+  switch (e.kind) {
+    case 'thread':
+      return `thread:${e.tid}`;
+    case 'irq':
+      return `irq:${e.irq}`;
+    case 'sched':
+      return `sched:${e.tid}`;
+    case 'cgroup':
+      return `cgroup:${e.path}`;
+  }
 }
+
+/**
+ * mkdir -p that reports the real errno: Node's recursive mkdir answers
+ * ENOENT where the kernel said EROFS or EACCES.
+ */
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw e;
+    ensureDir(parent);
+    mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
+const fileBase = (name: string): string => checkDomainName(name).replace(/[^A-Za-z0-9_.:@+-]/g, '_');
 
 export function statePath(stateDir: string, name: string): string {
-  return join(stateDir, `${checkDomainName(name).replace(/[^A-Za-z0-9_.:@+-]/g, '_')}.json`);
+  return join(stateDir, `${fileBase(name)}.json`);
 }
 
+/** `NAME.lock` next to the state file (src/apply/lock.ts). */
+export function lockPath(stateDir: string, name: string): string {
+  return join(stateDir, `${fileBase(name)}.lock`);
+}
+
+/**
+ * Write atomically. Any failure (read-only directory, ENOSPC, EACCES)
+ * leaves the previous file as it was, removes the temp file and throws
+ * APPLY_STATE_UNWRITABLE.
+ */
 export function writeStateFile(path: string, state: StateFile): void {
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let created = false;
   try {
-    const data = Buffer.from(JSON.stringify(state, null, 2) + '\n');
-    writeSync(fd, data, 0, data.length);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    ensureDir(dir);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    created = true;
+    try {
+      const data = Buffer.from(JSON.stringify({ ...state, schemaVersion: STATE_SCHEMA_VERSION }, null, 2) + '\n');
+      const n = writeSync(fd, data, 0, data.length);
+      if (n !== data.length) throw Object.assign(new Error(`short write (${n} of ${data.length} bytes)`), { code: 'ENOSPC' });
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    if (created) rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new VirtPinError('APPLY_STATE_UNWRITABLE', `cannot write the state file ${path}: ${code}`, { cause: e, hint: 'the state directory must be writable and have free space' });
   }
-  renameSync(tmp, path);
 }
 
 export function removeStateFile(path: string): void {
@@ -73,13 +134,19 @@ export function readStateFile(path: string): StateFile | undefined {
     throw bad('not JSON');
   }
   const s = raw as Partial<StateFile>;
-  if (s?.kind !== 'virt-pin-state' || s.schemaVersion !== 1 || typeof s.name !== 'string' || !Array.isArray(s.entries) || typeof s.pid !== 'number') throw bad('not a virt-pin state file');
+  if (s?.kind !== 'virt-pin-state' || (s.schemaVersion !== 1 && s.schemaVersion !== 2) || typeof s.name !== 'string' || !Array.isArray(s.entries) || typeof s.pid !== 'number') throw bad('not a virt-pin state file (kind virt-pin-state, schemaVersion 1 or 2)');
   for (const e of s.entries as StateEntry[]) {
-    if (typeof e.before !== 'string' || !CPULIST.test(e.before)) throw bad(`entry with a bad CPU list`);
-    if (e.kind === 'thread') {
+    if (typeof e !== 'object' || e === null) throw bad('entry that is not an object');
+    if (s.schemaVersion === 1 && e.kind !== 'thread' && e.kind !== 'irq') throw bad(`entry of kind '${String(e.kind)}' in a schemaVersion 1 file`);
+    if (e.kind === 'thread' || e.kind === 'sched') {
       if (!Number.isSafeInteger(e.tid) || e.tid < 1) throw bad('entry with a bad thread id');
+      if (e.kind === 'sched' ? (typeof e.before !== 'string' || !parseSched(e.before)) : typeof e.before !== 'string' || !CPULIST.test(e.before)) throw bad(`entry with a bad ${e.kind === 'sched' ? 'scheduler setting' : 'CPU list'}`);
     } else if (e.kind === 'irq') {
+      if (typeof e.before !== 'string' || !CPULIST.test(e.before)) throw bad('entry with a bad CPU list');
       if (parseIrqNumber(String(e.irq)) === undefined || typeof e.device !== 'string') throw bad('entry with a bad IRQ');
+    } else if (e.kind === 'cgroup') {
+      if (typeof e.path !== 'string' || !relParts(e.path) || (e.version !== 1 && e.version !== 2)) throw bad('entry with a bad cgroup path');
+      if (typeof e.before !== 'string' || !CPULIST.test(e.before) || typeof e.after !== 'string' || !CPULIST.test(e.after)) throw bad('entry with a bad CPU list');
     } else throw bad('entry of unknown kind');
   }
   return s as StateFile;

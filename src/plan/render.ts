@@ -87,6 +87,6 @@ export function renderPlanShell(p: RuntimePlan, binding?: ShellBinding): string 
       out.push(`  [ "$irq" -gt 0 ] && [ -d /proc/irq/"$irq" ] && { echo ${a.cpus} > /proc/irq/"$irq"/smp_affinity_list || echo "IRQ $irq: not movable (kernel-managed?)" >&2; }`, 'done');
     }
   }
-  if (sched.length) out.push('', `# ${sched.length} scheduler setting(s) (chrt) are not part of this script; virt-pin apply reports them.`);
+  if (sched.length) out.push('', `# ${sched.length} scheduler setting(s) (chrt) are not part of this script; virt-pin apply sets them and restore puts them back.`);
   return out.join('\n') + '\n';
 }

@@ -73,7 +73,8 @@ export async function startQemu(): Promise<Qemu> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stop = async (): Promise<void> => {
-    if (proc.exitCode === null) {
+    // A QEMU killed by a signal has signalCode set and exitCode still null: it is gone, don't wait for it.
+    if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await exited;
