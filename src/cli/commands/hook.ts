@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { apply, pathsUnder, restore, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
+import { apply, pathsUnder, restore, watchPlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
 import { hostFromSysfs } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
@@ -183,16 +183,13 @@ async function lateIrqs(argv: string[]): Promise<number> {
   const [name, planFile, seconds, stateDir] = argv;
   if (!name || !planFile || !seconds || !stateDir) throw new UsageError('late-irqs NAME PLAN SECONDS STATE_DIR');
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as RuntimePlan;
-  const deadline = Date.now() + Math.min(600, Number(seconds)) * 1000;
-  const paths = hostPaths();
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
-    try {
-      const r = await apply(plan, { domain: name, paths, stateDir });
-      if (!r.ok) break;
-    } catch {
-      break; // the guest is gone (no pidfile / process): stop
-    }
+  const limit = Math.min(600, Number(seconds));
+  if (!(limit > 0)) return EXIT_OK;
+  try {
+    // Until the deadline, the guest's exit, or every device has its vectors and nothing changed for 10 s.
+    await watchPlan(plan, { domain: name, paths: hostPaths(), stateDir, untilMs: Date.now() + limit * 1000, settleMs: 10_000 });
+  } catch {
+    // the guest is gone (no pidfile / process): nothing to keep in force
   }
   return EXIT_OK;
 }
