@@ -24,6 +24,9 @@ import { queryQmpThreads } from './qmp.js';
 import { explainSchedRefusal, formatSched, isRealtime, parseSched, sameSched, type SchedState } from './sched.js';
 import { entryKey, lockPath, readStateFile, removeStateFile, statePath, writeStateFile, type StateEntry, type StateFile } from './state.js';
 
+/** Thread kinds the applier leaves where the kernel and libvirt put them unless told otherwise. */
+export const DEFAULT_LEAVE_KINDS: readonly ThreadKind[] = ['kvm-nx'];
+
 export interface TargetOptions {
   /** Host roots (default the live /proc, /sys, /run). */
   paths?: HostPaths;
@@ -35,7 +38,12 @@ export interface TargetOptions {
   qmpSocket?: string;
   /** QEMU IOThread object id for a plan IOThread id (default `iothread<N>`, libvirt's naming). */
   iothreadNames?: Record<number, string>;
-  /** Emulator-class thread kinds to leave alone (default none: vhost, kvm-nx, kvm-pit and others follow the emulator mask). */
+  /**
+   * Emulator-class thread kinds to leave alone. Default `['kvm-nx']`: the
+   * kernel spawns `kvm-nx-lpage-recovery` from the vCPU thread that ran first,
+   * inside that vCPU's cgroup, and libvirt never moves it (docs/fidelity.md,
+   * Oracle B); every other kind follows the emulator mask. `[]` moves it too.
+   */
   leaveKinds?: ThreadKind[];
 }
 
@@ -131,7 +139,7 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
       throw new VirtPinError('APPLY_THREADS_UNNAMED', `no vCPU or IOThread thread of process ${pid} can be identified`, { hint: 'start QEMU with -name …,debug-threads=on (libvirt always does) or pass a QMP socket' });
     }
   }
-  const leave = new Set(options.leaveKinds ?? []);
+  const leave = new Set(options.leaveKinds ?? DEFAULT_LEAVE_KINDS);
   const namedThreads = (t: Exclude<ThreadTarget, { thread: 'emulator' }>): QemuThread[] => {
     const wanted = t.thread === 'iothread' ? (options.iothreadNames?.[t.id] ?? `iothread${t.id}`) : undefined;
     const found = binding.threads.filter((x) => (t.thread === 'vcpu' ? x.kind === 'vcpu' && x.vcpu === t.id : x.kind === 'iothread' && x.iothread === wanted));
@@ -748,6 +756,13 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
   const alive = state.pid > 0 && processAlive(paths, state.pid, state.startTime);
   const proc = new Confined(paths.proc);
   const ints = state.entries.some((e) => e.kind === 'irq') ? readInterrupts(paths) : undefined;
+  // One discovery per device, not one per recorded vector (that is quadratic: 256 vectors, 65 536 sysfs reads).
+  const discovered = new Map<string, DeviceIrqs>();
+  const deviceIrqsOf = (device: string): DeviceIrqs => {
+    let d = discovered.get(device);
+    if (!d) discovered.set(device, (d = discoverDeviceIrqs(paths, device, ints)));
+    return d;
+  };
   const reversed = [...state.entries].reverse();
   const ordered = [...reversed.filter((e) => e.kind !== 'cgroup'), ...reversed.filter((e) => e.kind === 'cgroup')];
   // Resolve every recorded cgroup first: one leading outside the tree (APPLY_PATH_ESCAPE) stops the restore before any write.
@@ -781,7 +796,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           }
         }
       } else if (e.kind === 'irq') {
-        const owner = discoverDeviceIrqs(paths, e.device, ints).irqs.find((i) => i.irq === e.irq);
+        const owner = deviceIrqsOf(e.device).irqs.find((i) => i.irq === e.irq);
         if (!owner || (e.name !== undefined && owner.name !== undefined && owner.name !== e.name)) {
           push('reused', `IRQ ${e.irq} no longer belongs to ${e.device}${owner?.name ? ` as ${e.name}` : ''}; left alone`);
           continue;

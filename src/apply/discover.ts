@@ -8,8 +8,10 @@ import { checkDomainName, checkPciAddress, checkTaskId, Confined, parseIrqNumber
 
 /**
  * What a thread of the QEMU process is. `vhost` (`vhost-<pid>` workers,
- * Linux ≥ 6.4), `kvm-nx` (`kvm-nx-lpage-recovery`, in-process since 6.13)
- * and `kvm-pit` are emulator-class by default, as libvirt classifies them.
+ * Linux ≥ 6.4) and `kvm-pit` are emulator-class, as libvirt's emulator
+ * cgroup holds them. `kvm-nx` (`kvm-nx-lpage-recovery`, in-process since
+ * 6.13) is spawned by the first vCPU thread to run and stays in that vCPU's
+ * cgroup; the applier leaves it alone by default (DEFAULT_LEAVE_KINDS).
  */
 export type ThreadKind = 'vcpu' | 'iothread' | 'main' | 'vhost' | 'kvm-pit' | 'kvm-nx' | 'other';
 

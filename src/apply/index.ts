@@ -3,7 +3,7 @@
  * device IRQs, apply it atomically (state file + rollback), restore it.
  * See docs/runtime-plan.md.
  */
-export { apply, bindPlan, restore, type ApplyOptions, type ApplyReport, type Binding, type BoundSched, type BoundTarget, type RestoreOptions, type RestoreReport, type TargetOptions, type TargetResult, type TargetStatus } from './apply.js';
+export { apply, bindPlan, DEFAULT_LEAVE_KINDS, restore, type ApplyOptions, type ApplyReport, type Binding, type BoundSched, type BoundTarget, type RestoreOptions, type RestoreReport, type TargetOptions, type TargetResult, type TargetStatus } from './apply.js';
 export { classifyThread, discoverDeviceIrqs, discoverThreads, irqBelongsTo, processStartTime, readInterrupts, readLibvirtPid, type DeviceIrq, type DeviceIrqs, type InterruptLine, type QemuThread, type QmpThreadIds, type ThreadKind } from './discover.js';
 export { AffinityWriteError, defaultIo, irqAffinityIo, isAffinityWriteError, threadAffinityIo, threadMethod, threadSchedIo, type AffinityIo, type CgroupIo, type HostIo, type IrqAffinityState, type SchedIo, type ThreadMethod } from './io.js';
 export { checkPciAddress, LIVE_PATHS, parseIrqNumber, pathsUnder, type HostPaths } from './paths.js';
