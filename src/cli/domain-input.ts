@@ -4,7 +4,7 @@
  * `file:line:col: error CODE message` on stderr.
  */
 import { isVirtPinError, type VirtPinError } from '../errors.js';
-import { IoError, readInput } from './io.js';
+import { IoError, oversizeMessage, readInput } from './io.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -14,7 +14,9 @@ export interface DomainInput {
 }
 
 export function readDomainInput(path: string): DomainInput {
+  // The default byte limit, the same one parseDocument applies: a larger file is refused unread.
   const input = readInput(path);
+  if (input.oversize) throw new InputError(`${input.name}:1:1: error XML_TOO_LARGE ${oversizeMessage(input)}`);
   try {
     return { name: input.name, text: utf8.decode(input.bytes) };
   } catch {

@@ -23,14 +23,28 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
       );
       const src = lines?.[d.line - 1];
       if (src !== undefined && d.line > 0) {
-        const shown = src.replace(/\t/g, ' ');
-        out.push(`  ${d.line} | ${shown}`);
-        out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(Math.max(0, d.column - 1))}${paint('32;1', '^')}`);
+        const { text, caret } = sourceWindow(src.replace(/\t/g, ' '), d.column - 1);
+        out.push(`  ${d.line} | ${text}`);
+        out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(caret)}${paint('32;1', '^')}`);
       }
       if (d.hint) out.push(`  hint: ${d.hint}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';
+}
+
+/**
+ * At most SOURCE_WIDTH characters of a source line around the column: a
+ * one-line 4 MB document must not print itself once per diagnostic.
+ */
+const SOURCE_WIDTH = 120;
+function sourceWindow(line: string, column: number): { text: string; caret: number } {
+  const col = Math.max(0, column);
+  if (line.length <= SOURCE_WIDTH) return { text: line, caret: col };
+  const start = Math.max(0, Math.min(col - 40, line.length - SOURCE_WIDTH));
+  const end = start + SOURCE_WIDTH;
+  const text = `${start > 0 ? '…' : ''}${line.slice(start, end)}${end < line.length ? '…' : ''}`;
+  return { text, caret: col - start + (start > 0 ? 1 : 0) };
 }
 
 export function summaryLine(results: readonly FileResult[]): string {

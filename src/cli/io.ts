@@ -2,14 +2,27 @@
  * The CLI's I/O edge: reading inputs (files, directories, stdin) and host
  * facts. Nothing below src/cli reads files except src/host.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_LIMITS } from '../xml/index.js';
 import { UsageError } from './usage.js';
 
 export interface InputFile {
   /** Name shown in diagnostics (`-` becomes `<stdin>`). */
   name: string;
   bytes: Uint8Array;
+  /**
+   * Set when the input is larger than the byte limit it was read with; `bytes`
+   * is then empty, because reading stopped at the limit (a regular file is
+   * refused from its size without reading it at all).
+   */
+  oversize?: { limit: number; size: number | undefined };
+}
+
+/** `NAME is larger than …`: the message for an input refused by its size. */
+export function oversizeMessage(input: InputFile): string {
+  const { limit, size } = input.oversize!;
+  return `${input.name} is larger than the ${limit}-byte limit${size === undefined ? '; reading stopped there' : ` (${size} bytes); it was not read`}`;
 }
 
 /** Expand FILE|DIR|- arguments into a sorted list of paths (`-` kept as is). */
@@ -54,20 +67,62 @@ export class IoError extends Error {
 
 let stdinRead = false;
 
-/** Read one input; `-` reads standard input (once). */
-export function readInput(path: string): InputFile {
+/**
+ * Read one input; `-` reads standard input (once). Inputs larger than
+ * `maxBytes` come back with `oversize` set instead of their bytes.
+ */
+export function readInput(path: string, maxBytes: number = DEFAULT_LIMITS.maxBytes): InputFile {
   if (path === '-') {
     if (stdinRead) throw new UsageError('standard input (-) can be named only once');
     stdinRead = true;
     try {
-      return { name: '<stdin>', bytes: readFileSync(0) };
+      return { name: '<stdin>', ...readCapped(0, maxBytes) };
     } catch (e) {
       throw new IoError(`cannot read standard input: ${(e as Error).message}`);
     }
   }
+  let fd: number | undefined;
   try {
-    return { name: path, bytes: readFileSync(path) };
+    fd = openSync(path, 'r');
+    return { name: path, ...readCapped(fd, maxBytes) };
   } catch (e) {
     throw new IoError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+const CHUNK_BYTES = 64 * 1024;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * All of `fd`, unless it holds more than `limit` bytes: a regular file is
+ * judged by its fstat size before anything is read; a pipe or terminal is
+ * read in chunks and dropped as soon as it passes the limit. Either way an
+ * oversized input never sits in memory whole.
+ */
+function readCapped(fd: number, limit: number): Pick<InputFile, 'bytes' | 'oversize'> {
+  const st = fstatSync(fd);
+  if (st.isFile() && st.size > limit) return { bytes: NO_BYTES, oversize: { limit, size: st.size } };
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    // One byte past the limit is enough to know the input is too large.
+    // (procfs files report size 0, hence the floor of one chunk.)
+    const chunk = Buffer.allocUnsafe(Math.min(st.isFile() ? Math.max(st.size + 1, CHUNK_BYTES) : CHUNK_BYTES, limit + 1 - total, CHUNK_BYTES * 256));
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      // A non-blocking stdin with nothing yet: wait briefly without spinning.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      continue;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > limit) return { bytes: NO_BYTES, oversize: { limit, size: st.isFile() ? Math.max(st.size, total) : undefined } };
+    chunks.push(chunk.subarray(0, n));
+  }
+  return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) };
 }

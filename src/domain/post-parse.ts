@@ -114,7 +114,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     explicit.push(t);
     printIOThreadIds = true;
   }
-  const declared = ok(model.iothreads) ?? 0;
+  // Bounded like the vCPU count (THREAD_COUNT_LIMIT reports it): never build billions of entries.
+  const declared = Math.min(ok(model.iothreads) ?? 0, MAX_CPUSET_ID + 1);
   const count = Math.max(declared, idEntries.length);
   const iothreads = [...explicit];
   if (count > iothreads.length) {
@@ -199,7 +200,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const ids = ok(s.ids);
     const sched = schedOf(s);
     if (!ids || ids.isEmpty() || !sched) continue;
-    if (ids.ids().some((id) => !ioById.has(id) || ioById.get(id)!.sched)) continue; // V19
+    if (ids.size > ioById.size || ids.ids().some((id) => !ioById.has(id) || ioById.get(id)!.sched)) continue; // V19 (size first: no 16,384-id walk)
     for (const id of ids) ioById.get(id)!.sched = sched;
     if (ids.size > 1) change('SCHED_GROUP_EXPLODED', 14, `<iothreadsched iothreads='${s.ids!.raw}'> is stored per IOThread and written back as ${ids.size} elements`, s);
   }
@@ -220,6 +221,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
 
   // resctrl (spec §3.4.6): truncate to the maximum, drop what empties, merge equal sets.
   const resctrl: ResctrlGroupState[] = [];
+  const groupBySet = new Map<string, ResctrlGroupState>(); // thousands of equal sets stay linear
   const tune = (kind: ResctrlGroupState['kind'], t: { vcpus?: Field<CpuSet>; monitors: unknown[] } & ElementRef, hasAllocations: boolean): void => {
     const set = ok(t.vcpus);
     if (!set) return; // missing or unparsable list: V20
@@ -229,13 +231,15 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       change('RESCTRL_GROUP_DROPPED', 12, `<${kind}> ${kept.isEmpty() ? 'names no existing vCPU' : 'has neither allocations nor monitors'} and is dropped`, t);
       return;
     }
-    const same = resctrl.find((g) => g.vcpus.equals(kept));
+    const same = groupBySet.get(kept.toString());
     if (same) {
       // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set.
       if (kind === 'memorytune') change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> joins the <${same.kind}> with the same vCPUs`, t);
       return;
     }
-    resctrl.push({ kind, vcpus: kept, from: refOf(t) });
+    const group: ResctrlGroupState = { kind, vcpus: kept, from: refOf(t) };
+    resctrl.push(group);
+    groupBySet.set(kept.toString(), group);
   };
   for (const t of ct?.cachetunes ?? []) tune('cachetune', t, t.caches.length > 0);
   for (const t of ct?.memorytunes ?? []) tune('memorytune', t, t.nodes.length > 0);

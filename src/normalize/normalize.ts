@@ -170,7 +170,10 @@ function normalizeCells(root: XmlElement, def: DomainDefinition): void {
     const state = byId.get(cellId(cell, cells));
     if (!state) continue;
     if (cell.attr('id') !== String(state.id)) cell.setAttr('id', String(state.id));
-    if (cell.attr('cpus') !== undefined || !state.cpus.isEmpty()) {
+    // libvirt prints cpus only when the cell has some (cpus='^1' parses to none and is left out).
+    if (state.cpus.isEmpty()) {
+      if (cell.attr('cpus') !== undefined) cell.removeAttr('cpus');
+    } else {
       const cpus = state.cpus.toString();
       if (cell.attr('cpus') !== cpus) cell.setAttr('cpus', cpus);
     }

@@ -6,7 +6,7 @@ import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index
 import { definitionOf, readDomain } from '../domain/index.js';
 import { isVirtPinError } from '../errors.js';
 import { resolve, type HostFacts, type ResolvedModel } from '../resolve/index.js';
-import { parseDocument } from '../xml/index.js';
+import { parseDocument, type ParseOptions } from '../xml/index.js';
 import { RULES } from './rules/index.js';
 import type { Diagnostic, RuleContext } from './types.js';
 
@@ -17,7 +17,8 @@ export interface ValidateOptions {
   host?: HostFacts;
 }
 
-export interface CheckOptions extends ValidateOptions {
+/** `maxBytes`, `maxDepth`, `maxElements`: the parser's limits (docs/security.md), defaults as parseDocument's. */
+export interface CheckOptions extends ValidateOptions, Pick<ParseOptions, 'maxBytes' | 'maxDepth' | 'maxElements'> {
   fileName?: string;
 }
 
@@ -62,7 +63,8 @@ export function checkDocument(text: string, options: CheckOptions = {}): Diagnos
   const driver = options.driver ?? 'qemu';
   let model: DomainModel;
   try {
-    model = readDomain(parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined));
+    const { fileName, maxBytes, maxDepth, maxElements } = options;
+    model = readDomain(parseDocument(text, { fileName, maxBytes, maxDepth, maxElements }));
   } catch (e) {
     if (!isVirtPinError(e)) throw e;
     return [

@@ -19,13 +19,48 @@ const NAME_START = /[A-Za-z_:\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037
 const NAME_CHAR = /[-.0-9\u00B7\u0300-\u036F\u203F-\u2040A-Za-z_:\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDFFF]/;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
+/** The ASCII part of NAME_CHAR, tested without a regex (names are read a character at a time). */
+const isAsciiNameChar = (c: number): boolean =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x3a) || c === 0x2d || c === 0x2e || c === 0x5f;
+
 const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
+/**
+ * `text.indexOf(needle, from)` for positions that only move forward. A plain
+ * indexOf per attribute or text node runs to the end of the text whenever the
+ * needle is absent, which made a document without '&' quadratic; this one
+ * reuses its last hit while the scan has not passed it.
+ */
+function forwardFinder(text: string, needle: string): (from: number) => number {
+  let searchedFrom = Infinity;
+  let hit = -1;
+  return (from) => {
+    if (from < searchedFrom || (hit !== -1 && hit < from)) {
+      hit = text.indexOf(needle, from);
+      searchedFrom = from;
+    }
+    return hit;
+  };
+}
+
+/** Beyond this many attributes on one element, duplicates are found with a Set rather than a scan. */
+const ATTRS_SCANNED_LINEARLY = 16;
+
+/** A limit option: a non-negative integer, or Infinity for none (NaN would silently switch the check off). */
+function limitOf(name: keyof typeof DEFAULT_LIMITS, value: number | undefined): number {
+  if (value === undefined) return DEFAULT_LIMITS[name];
+  if (value === Infinity || (Number.isSafeInteger(value) && value >= 0)) return value;
+  throw new VirtPinError('XML_BAD_LIMIT', `${name} must be a non-negative integer or Infinity, not ${String(value)}`);
+}
+
 export function scanDocument(text: string, options: ParseOptions = {}): DocumentImpl {
-  const maxBytes = options.maxBytes ?? DEFAULT_LIMITS.maxBytes;
-  const maxDepth = options.maxDepth ?? DEFAULT_LIMITS.maxDepth;
-  const maxElements = options.maxElements ?? DEFAULT_LIMITS.maxElements;
+  const maxBytes = limitOf('maxBytes', options.maxBytes);
+  const maxDepth = limitOf('maxDepth', options.maxDepth);
+  const maxElements = limitOf('maxElements', options.maxElements);
   const doc = new DocumentImpl(text, options.fileName);
+  const nextAmp = forwardFinder(text, '&');
+  const nextLt = forwardFinder(text, '<');
+  const nextCdataEnd = forwardFinder(text, ']]>');
   const fail = (code: XmlErrorCode, message: string, offset: number, hint?: string): never => {
     throw new VirtPinError(code, message, { location: doc.locate(Math.max(0, Math.min(offset, text.length))), ...(hint ? { hint } : {}) });
   };
@@ -77,12 +112,14 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
   const readName = (from: number): number => {
     if (from >= n || !NAME_START.test(text[from]!)) return from;
     let j = from + 1;
+    while (j < n && isAsciiNameChar(text.charCodeAt(j))) j++;
     while (j < n && NAME_CHAR.test(text[j]!)) j++;
     return j;
   };
   const checkQName = (name: string, at: number): void => {
-    const parts = name.split(':');
-    if (parts.length > 2 || parts.some((p) => p === '')) fail('XML_BAD_NAME', `'${name}' is not a valid qualified name`, at);
+    const colon = name.indexOf(':');
+    if (colon === -1) return;
+    if (colon === 0 || colon === name.length - 1 || name.indexOf(':', colon + 1) !== -1) fail('XML_BAD_NAME', `'${name}' is not a valid qualified name`, at);
   };
   /** Decode references in [from, to) of text; errors at their offset. */
   const decode = (from: number, to: number, attribute = false): string => {
@@ -94,7 +131,7 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
     };
     let out = '';
     let last = from;
-    let amp = text.indexOf('&', from);
+    let amp = nextAmp(from);
     while (amp !== -1 && amp < to) {
       const semi = text.indexOf(';', amp);
       if (semi === -1 || semi > to || semi - amp > 12) fail('XML_UNDEFINED_ENTITY', "'&' starts no reference; write &amp; for a literal ampersand", amp, "write '&amp;'");
@@ -115,13 +152,13 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
       }
       out += plain(last, amp) + ch;
       last = semi + 1;
-      amp = text.indexOf('&', last);
+      amp = nextAmp(last);
     }
     return out + plain(last, to);
   };
 
   while (i < n) {
-    const lt = text.indexOf('<', i);
+    const lt = nextLt(i);
     const textEnd = lt === -1 ? n : lt;
     if (textEnd > i) {
       // Character data.
@@ -130,7 +167,7 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
           if (!isWs(text.charCodeAt(j))) fail('XML_MALFORMED', root ? 'text after the root element' : 'text before the root element', j);
         }
       } else {
-        const cdataEnd = text.indexOf(']]>', i);
+        const cdataEnd = nextCdataEnd(i);
         if (cdataEnd !== -1 && cdataEnd < textEnd) fail('XML_MALFORMED', "']]>' is not allowed in text", cdataEnd, "write ']]&gt;'");
       }
       const raw = text.slice(i, textEnd);
@@ -203,6 +240,7 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
     if (++elementCount > maxElements) fail('XML_TOO_MANY_ELEMENTS', `the document has more than ${maxElements} elements`, i);
 
     const attrs: AttrRecord[] = [];
+    let attrNames: Set<string> | undefined;
     let j = nameEnd;
     let selfClosing = false;
     for (;;) {
@@ -232,11 +270,13 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
       const vStart = j + 1;
       const vEnd = text.indexOf(quote!, vStart);
       if (vEnd === -1) fail('XML_UNCLOSED', `the value of '${aName}' is not closed`, j);
-      const ltAt = text.indexOf('<', vStart);
+      const ltAt = nextLt(vStart);
       if (ltAt !== -1 && ltAt < vEnd) fail('XML_BAD_ATTRIBUTE', `'<' is not allowed in the value of '${aName}'`, ltAt, "write '&lt;'");
-      if (attrs.some((a) => a.name === aName)) fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
+      if (attrs.length === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.map((a) => a.name));
+      if (attrNames ? attrNames.has(aName) : attrs.some((a) => a.name === aName)) fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
       // Attribute-value normalization: references decoded, each whitespace char → space.
       const value = decode(vStart, vEnd, true);
+      attrNames?.add(aName);
       attrs.push({ name: aName, value, raw: text.slice(vStart, vEnd), quote: quote as QuoteChar, span: { start: aStart, end: vEnd + 1 }, lead: text.slice(wsStart, aStart) });
       j = vEnd + 1;
     }

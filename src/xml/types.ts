@@ -201,4 +201,5 @@ export type XmlErrorCode =
   | 'XML_TOO_DEEP'
   | 'XML_TOO_MANY_ELEMENTS'
   | 'XML_BAD_NAME'
-  | 'XML_UNBOUND_PREFIX';
+  | 'XML_UNBOUND_PREFIX'
+  | 'XML_BAD_LIMIT';

@@ -35,6 +35,10 @@ const CASES: Record<string, Case[]> = {
   QEMU_VCPU_TOPOLOGY: [{ bad: "  <vcpu>4</vcpu>\n  <cpu><topology sockets='1' cores='2' threads='1'/></cpu>", line: 5, good: "  <vcpu>4</vcpu>\n  <cpu><topology sockets='1' cores='2' threads='2'/></cpu>" }],
   TOPOLOGY_OVERFLOW: [{ bad: "  <vcpu>4</vcpu>\n  <cpu><topology sockets='65536' cores='65536' threads='2'/></cpu>", line: 5, good: "  <vcpu>4</vcpu>\n  <cpu><topology sockets='2' cores='2' threads='1'/></cpu>", driver: 'generic' }],
   IOTHREADS_COUNT_INVALID: [{ bad: '  <vcpu>1</vcpu>\n  <iothreads>two</iothreads>', line: 5, good: '  <vcpu>1</vcpu>\n  <iothreads>2</iothreads>' }],
+  THREAD_COUNT_LIMIT: [
+    { bad: '  <vcpu>1</vcpu>\n  <iothreads>4294967295</iothreads>', line: 5, good: '  <vcpu>1</vcpu>\n  <iothreads>16384</iothreads>' },
+    { bad: '  <vcpu>16385</vcpu>', line: 4, good: '  <vcpu>16384</vcpu>' },
+  ],
   IOTHREAD_ID_INVALID: [{ bad: "  <vcpu>1</vcpu>\n  <iothreadids><iothread id='1'/><iothread id='1'/></iothreadids>", line: 5, good: "  <vcpu>1</vcpu>\n  <iothreadids><iothread id='1'/><iothread id='2'/></iothreadids>" }],
   IOTHREAD_POOL_INVALID: [{ bad: "  <vcpu>1</vcpu>\n  <iothreadids><iothread id='1' thread_pool_min='2'/></iothreadids>", line: 5, good: "  <vcpu>1</vcpu>\n  <iothreadids><iothread id='1' thread_pool_min='2' thread_pool_max='4'/></iothreadids>" }],
   CPUTUNE_VALUE_INVALID: [{ bad: '  <vcpu>1</vcpu>\n  <cputune>\n    <period>-100000</period>\n  </cputune>', line: 6, good: '  <vcpu>1</vcpu>\n  <cputune>\n    <quota>-1</quota>\n  </cputune>' }],

@@ -4,16 +4,25 @@
 import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import type { HostFacts } from '../../resolve/index.js';
 import type { FileResult } from '../format-diagnostics.js';
-import type { InputFile } from '../io.js';
+import type { ParseOptions } from '../../xml/index.js';
+import { oversizeMessage, type InputFile } from '../io.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface CheckOptions {
   driver: 'qemu' | 'generic';
   host?: HostFacts;
+  /** The parser's limits (--max-bytes, --max-depth, --max-elements); unset ones keep their defaults. */
+  limits?: ParseLimits;
 }
 
+export type ParseLimits = Pick<ParseOptions, 'maxBytes' | 'maxDepth' | 'maxElements'>;
+
 export function checkInput(input: InputFile, options: CheckOptions): FileResult {
+  if (input.oversize) {
+    const hint = 'raise --max-bytes if this really is one domain definition';
+    return { file: input.name, diagnostics: [{ code: 'XML_TOO_LARGE', severity: 'error', message: oversizeMessage(input), line: 1, column: 1, hint }], source: '' };
+  }
   let text: string;
   try {
     text = utf8.decode(input.bytes);
@@ -28,6 +37,6 @@ export function checkInput(input: InputFile, options: CheckOptions): FileResult 
     };
     return { file: input.name, diagnostics: [diagnostic], source: '' };
   }
-  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.host ? { host: options.host } : {}) });
+  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.host ? { host: options.host } : {}), ...options.limits });
   return { file: input.name, diagnostics, source: text };
 }

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FileResult } from '../format-diagnostics.js';
 import { readInput } from '../io.js';
-import { checkInput, type CheckOptions } from './check-one.js';
+import { checkInput, type CheckOptions, type ParseLimits } from './check-one.js';
 
 /** Below this many files a pool costs more (worker start-up) than it saves. */
 export const POOL_THRESHOLD = 24;
@@ -28,6 +28,7 @@ export interface CheckWorkerData {
 export interface SerializedCheckOptions {
   driver: CheckOptions['driver'];
   hostSpec?: string;
+  limits?: ParseLimits;
 }
 
 export async function checkInPool(
@@ -81,7 +82,9 @@ export function serveCheckRequests(
   port.on('message', ({ index, path }) => {
     let reply: WorkerReply;
     try {
-      const result = checkInput(readInput(path), options);
+      // The limits travel in workerData with the other serialized options.
+      const limits = data.options.limits;
+      const result = checkInput(readInput(path, limits?.maxBytes), { ...options, ...(limits ? { limits } : {}) });
       if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
       reply = { index, result };
     } catch (e) {

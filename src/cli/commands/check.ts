@@ -8,7 +8,7 @@ import { loadHost } from '../host-option.js';
 import { expandInputs, IoError, readInput } from '../io.js';
 import { version } from '../version.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
-import { checkInput } from './check-one.js';
+import { checkInput, type ParseLimits } from './check-one.js';
 import { checkInPool, PoolIoError, POOL_THRESHOLD } from './check-pool.js';
 
 export const usage = `usage: virt-pin check [options] FILE|DIR|- …
@@ -27,6 +27,10 @@ options:
   --strict         warnings also make the exit status 1
   --quiet          human format: no summary line
   --jobs N         worker threads for many files (default: one per core)
+  --max-bytes N    refuse files larger than N bytes, unread (default 4M;
+                   suffixes K, M, G are powers of 1024)
+  --max-depth N    refuse elements nested deeper than N (default 128)
+  --max-elements N refuse documents with more than N elements (default 1000000)
   -h, --help       this help
 
 exit status: 0 clean, 1 findings (errors; warnings too with --strict),
@@ -52,6 +56,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
 
+  const limits = limitsOf(values);
   const host = loadHost(values.host);
   const paths = expandInputs(positionals);
   const progress = process.stderr.isTTY && paths.length > 20;
@@ -63,14 +68,14 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
   if (usePool) {
     try {
-      results = await checkInPool(paths, { driver, ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
+      results = await checkInPool(paths, { driver, limits, ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
     } catch (e) {
       if (e instanceof PoolIoError) throw new IoError(e.message);
       throw e;
     }
   } else {
     results = paths.map((path, i) => {
-      const result = checkInput(readInput(path), { driver, ...(host ? { host } : {}) });
+      const result = checkInput(readInput(path, limits.maxBytes), { driver, limits, ...(host ? { host } : {}) });
       onProgress(i + 1);
       return result;
     });
@@ -92,6 +97,22 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   return failing ? EXIT_FINDINGS : EXIT_OK;
 }
 
+/** --max-bytes/--max-depth/--max-elements as parser limits; absent ones keep the library defaults. */
+function limitsOf(values: { 'max-bytes'?: string; 'max-depth'?: string; 'max-elements'?: string }): ParseLimits {
+  const count = (option: string, text: string, units: Record<string, number> = {}): number => {
+    const m = /^(\d{1,15})([A-Za-z]?)$/.exec(text);
+    const unit = m ? units[m[2]!.toUpperCase()] ?? (m[2] === '' ? 1 : undefined) : undefined;
+    const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+    if (!Number.isSafeInteger(n)) throw new UsageError(`--${option} takes a non-negative integer${Object.keys(units).length ? ' (suffix K, M or G)' : ''}, not '${text}'`);
+    return n;
+  };
+  const limits: ParseLimits = {};
+  if (values['max-bytes'] !== undefined) limits.maxBytes = count('max-bytes', values['max-bytes'], { K: 1024, M: 1024 ** 2, G: 1024 ** 3 });
+  if (values['max-depth'] !== undefined) limits.maxDepth = count('max-depth', values['max-depth']);
+  if (values['max-elements'] !== undefined) limits.maxElements = count('max-elements', values['max-elements']);
+  return limits;
+}
+
 function parseArgsOrUsage(argv: string[]) {
   try {
     return parseArgs({
@@ -104,6 +125,9 @@ function parseArgsOrUsage(argv: string[]) {
         strict: { type: 'boolean' },
         quiet: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
+        'max-bytes': { type: 'string' },
+        'max-depth': { type: 'string' },
+        'max-elements': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });

@@ -27,6 +27,7 @@ import { guestNuma } from './v25-guest-numa.js';
 import { hostdev } from './v26-hostdev.js';
 import { qemuIOThreadRefs } from './v27-qemu-iothread-refs.js';
 import { silentNormalization } from './s7-silent-normalization.js';
+import { threadCountLimit } from './limit-thread-count.js';
 import { startFailures } from './start-failures.js';
 import { sharedDedicated } from './lint-shared-dedicated.js';
 import { emulatorOnDedicated } from './lint-emulator-on-dedicated.js';
@@ -61,6 +62,7 @@ export const RULES: readonly Rule[] = [
   guestNuma,
   hostdev,
   qemuIOThreadRefs,
+  threadCountLimit,
   silentNormalization,
   startFailures,
   sharedDedicated,

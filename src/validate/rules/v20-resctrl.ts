@@ -12,7 +12,10 @@ export const resctrl: Rule = {
     const ct = ctx.model.cputune;
     if (!ct) return;
     const max = ctx.definition.maxVcpus;
-    const groups: { set: CpuSet; kind: string; line: number }[] = [];
+    // Groups by set, and the group each vCPU belongs to: every element is compared once, with the
+    // group(s) its vCPUs already belong to, not with every earlier element (10^4 tunes stay linear).
+    const groups = new Map<string, { set: CpuSet; kind: string; line: number; cachetunes: number }>();
+    const owner = new Map<number, { set: CpuSet; kind: string; line: number }>();
     for (const [kind, tunes] of [['cachetune', ct.cachetunes], ['memorytune', ct.memorytunes]] as const) {
       for (const t of tunes) {
         if (!t.vcpus) {
@@ -25,14 +28,21 @@ export const resctrl: Rule = {
         }
         const set = t.vcpus.value!.truncate(max - 1);
         if (set.isEmpty()) continue; // dropped silently (§7.12)
-        for (const g of groups) {
-          if (g.set.equals(set)) {
-            if (kind === 'cachetune' && g.kind === 'cachetune') ctx.report(t, `<cachetune vcpus='${t.vcpus.raw}'> repeats the vCPU set of the cachetune at line ${g.line}`, { hint: 'merge them into one <cachetune>' });
-          } else if (g.set.intersects(set)) {
-            ctx.report(t, `<${kind} vcpus='${t.vcpus.raw}'> partly overlaps the ${g.kind} at line ${g.line} (vCPUs ${g.set.intersect(set)})`, { hint: 'resctrl groups must have equal or disjoint vCPU sets' });
+        const key = set.toString();
+        const same = groups.get(key);
+        if (same) {
+          if (kind === 'cachetune' && same.cachetunes > 0) ctx.report(t, `<cachetune vcpus='${t.vcpus.raw}'> repeats the vCPU set of the cachetune at line ${same.line}`, { hint: 'merge them into one <cachetune>' });
+          if (kind === 'cachetune') same.cachetunes++;
+        } else {
+          const other = set.ids().map((v) => owner.get(v)).find((g) => g !== undefined);
+          if (other) {
+            ctx.report(t, `<${kind} vcpus='${t.vcpus.raw}'> partly overlaps the ${other.kind} at line ${other.line} (vCPUs ${other.set.intersect(set)})`, { hint: 'resctrl groups must have equal or disjoint vCPU sets' });
+          } else {
+            const group = { set, kind, line: t.loc.line, cachetunes: kind === 'cachetune' ? 1 : 0 };
+            groups.set(key, group);
+            for (const v of set.ids()) owner.set(v, group);
           }
         }
-        groups.push({ set, kind, line: t.loc.line });
         if (kind === 'cachetune') {
           const taken = new Map<string, string>();
           for (const c of (t as (typeof ct.cachetunes)[number]).caches) {
