@@ -129,6 +129,16 @@ export function threadMethod(prefer?: ThreadMethod): ThreadMethod {
   return loadLibc() ? 'ffi' : 'taskset';
 }
 
+/**
+ * libc through koffi for `prefer`, loaded on first use: loading koffi costs
+ * ~14 ms, which an apply or restore that touches only IRQs (the hook's
+ * `started begin`, `release end`) should not pay.
+ */
+function lazyLibc(prefer?: ThreadMethod): () => Libc | null {
+  let chosen: { libc: Libc | null } | undefined;
+  return () => (chosen ??= { libc: threadMethod(prefer) === 'ffi' ? loadLibc() : null }).libc;
+}
+
 function tasksetError(e: unknown, tid: number): AffinityWriteError {
   const err = e as { stderr?: Buffer | string; code?: string; message: string };
   const text = String(err.stderr ?? err.message);
@@ -138,11 +148,11 @@ function tasksetError(e: unknown, tid: number): AffinityWriteError {
 
 /** Thread affinity through sched_{set,get}affinity (koffi) or taskset. */
 export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readThreadAffinity' | 'writeThreadAffinity'> {
-  const method = threadMethod(prefer);
-  const libc = method === 'ffi' ? loadLibc() : null;
+  const libcFor = lazyLibc(prefer);
   return {
     readThreadAffinity(tid) {
       checkTaskId(tid);
+      const libc = libcFor();
       if (libc) {
         const b = Buffer.alloc(MASK_BYTES);
         if (libc.getaffinity(tid, MASK_BYTES, b) < 0) {
@@ -163,6 +173,7 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
     },
     writeThreadAffinity(tid, cpus) {
       checkTaskId(tid);
+      const libc = libcFor();
       if (libc) {
         if (libc.setaffinity(tid, MASK_BYTES, maskOf(cpus)) < 0) {
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
@@ -202,14 +213,15 @@ function parseChrt(out: string, tid: number): SchedState {
 
 /** Thread scheduler policy through sched_{get,set}scheduler (koffi) or chrt. */
 export function threadSchedIo(prefer?: ThreadMethod): SchedIo {
-  const libc = threadMethod(prefer) === 'ffi' ? loadLibc() : null;
+  const libcFor = lazyLibc(prefer);
   const fail = (call: string, tid: number): never => {
-    const code = ERRNO_NAMES.get(libc?.errno() ?? 0) ?? 'EIO';
+    const code = ERRNO_NAMES.get(libcFor()?.errno() ?? 0) ?? 'EIO';
     throw new AffinityWriteError(code, `${call}(${tid}): ${code}`);
   };
   return {
     readThreadSched(tid) {
       checkTaskId(tid);
+      const libc = libcFor();
       if (libc) {
         const n = libc.getscheduler(tid);
         if (n < 0) fail('sched_getscheduler', tid);
@@ -229,6 +241,7 @@ export function threadSchedIo(prefer?: ThreadMethod): SchedIo {
     writeThreadSched(tid, s) {
       checkTaskId(tid);
       if (s.policy === 'deadline') throw new AffinityWriteError('EINVAL', `thread ${tid}: SCHED_DEADLINE cannot be set through sched_setscheduler`);
+      const libc = libcFor();
       if (libc) {
         const policy = POLICY_NUMBER[s.policy] | (s.resetOnFork ? SCHED_RESET_ON_FORK : 0);
         if (libc.setscheduler(tid, policy, Int32Array.of(s.priority)) < 0) fail('sched_setscheduler', tid);

@@ -10,5 +10,5 @@ export type {
   PciAddress,
 } from './types.js';
 export { hostFromCapabilities, pciNumaFromNodedev, type HostXmlOptions } from './capabilities.js';
-export { hostFromSysfs, pciDeviceNuma } from './sysfs.js';
+export { hostFactsFromSysfs, hostFromSysfs, pciDeviceNuma, type SysfsHostFacts } from './sysfs.js';
 export { describeHost, hostCounts, type HostCounts } from './describe.js';

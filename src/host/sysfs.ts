@@ -196,9 +196,20 @@ function cacheSizeKiB(tree: SysfsTree, rel: string): number | undefined {
   return Number(m[1]) * scale;
 }
 
-/** Read the host topology from `${root}/sys/…`. */
-export function hostFromSysfs(root: string): HostTopology {
-  const tree = new SysfsTree(root);
+/** What checking and planning read from sysfs: CPU sets, NUMA nodes and PCI locality, not each CPU's topology and caches. */
+export type SysfsHostFacts = Pick<HostTopology, 'source' | 'onlineCpus' | 'isolatedCpus' | 'nohzFullCpus' | 'nodes' | 'pciDevices'>;
+
+/**
+ * The host facts `checkDocument` and `planDocument` use, from
+ * `${root}/sys/…`, without the per-CPU topology and cache files that make
+ * up most of a large server's sysfs (the hook's read; docs/performance.md).
+ */
+export function hostFactsFromSysfs(root: string): SysfsHostFacts {
+  return readFacts(new SysfsTree(root), root).facts;
+}
+
+/** `nodeIds`: the nodes sysfs lists (none on a kernel without NUMA, where `facts.nodes` is one node 0 with every online CPU). */
+function readFacts(tree: SysfsTree, root: string): { facts: SysfsHostFacts; nodeIds: number[] } {
   const onlineCpus = tree.cpuList(`${CPU_DIR}/online`);
   if (onlineCpus === undefined) {
     throw new VirtPinError('HOST_SYSFS_MISSING', `${tree.show(`${CPU_DIR}/online`)} does not exist: '${root}' is not a sysfs tree`, {
@@ -207,9 +218,6 @@ export function hostFromSysfs(root: string): HostTopology {
   }
   const isolatedCpus = tree.cpuList(`${CPU_DIR}/isolated`) ?? CpuSet.empty();
   const nohzFullCpus = tree.cpuList(`${CPU_DIR}/nohz_full`);
-  const present = (tree.cpuList(`${CPU_DIR}/present`) ?? CpuSet.empty()).union(onlineCpus);
-
-  // Nodes first: a CPU's node is the node whose cpulist holds it.
   const nodeIds = tree
     .list(NODE_DIR)
     .map((n) => /^node(\d{1,5})$/.exec(n))
@@ -233,6 +241,19 @@ export function hostFromSysfs(root: string): HostTopology {
     return node;
   });
   if (nodes.length === 0) nodes.push({ id: 0, cpus: onlineCpus });
+  const pciDevices = tree
+    .list(PCI_DIR)
+    .filter((name) => PCI_ADDRESS.test(name))
+    .map((address) => readPciDevice(tree, address));
+  return { facts: { source: 'sysfs', onlineCpus, isolatedCpus, ...(nohzFullCpus === undefined ? {} : { nohzFullCpus }), nodes, pciDevices }, nodeIds };
+}
+
+/** Read the host topology from `${root}/sys/…`. */
+export function hostFromSysfs(root: string): HostTopology {
+  const tree = new SysfsTree(root);
+  const { facts, nodeIds } = readFacts(tree, root);
+  const { onlineCpus, nodes } = facts;
+  const present = (tree.cpuList(`${CPU_DIR}/present`) ?? CpuSet.empty()).union(onlineCpus);
 
   const nodeOf = new Map<number, number>();
   for (const n of nodes) for (const c of n.cpus.ids()) nodeOf.set(c, n.id);
@@ -277,19 +298,6 @@ export function hostFromSysfs(root: string): HostTopology {
     }
   }
 
-  const pciDevices = tree
-    .list(PCI_DIR)
-    .filter((name) => PCI_ADDRESS.test(name))
-    .map((address) => readPciDevice(tree, address));
-
-  return {
-    source: 'sysfs',
-    onlineCpus,
-    isolatedCpus,
-    ...(nohzFullCpus === undefined ? {} : { nohzFullCpus }),
-    cpus,
-    nodes,
-    caches: sortCaches([...caches.values()]),
-    pciDevices,
-  };
+  const { source, isolatedCpus, nohzFullCpus, pciDevices } = facts;
+  return { source, onlineCpus, isolatedCpus, ...(nohzFullCpus === undefined ? {} : { nohzFullCpus }), cpus, nodes, caches: sortCaches([...caches.values()]), pciDevices };
 }

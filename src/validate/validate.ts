@@ -15,6 +15,8 @@ export interface ValidateOptions {
   driver?: Driver;
   /** Host facts enable the host-aware lints. */
   host?: HostFacts;
+  /** The model `resolve(definition, host)` already returned, so the lints do not resolve again. */
+  resolved?: ResolvedModel;
 }
 
 /** `maxBytes`, `maxDepth`, `maxElements`: the parser's limits (docs/security.md), defaults as parseDocument's. */
@@ -26,7 +28,7 @@ export interface CheckOptions extends ValidateOptions, Pick<ParseOptions, 'maxBy
 export function validate(model: DomainModel, definition: DomainDefinition, options: ValidateOptions = {}): Diagnostic[] {
   const driver = options.driver ?? definition.driver;
   const out: Diagnostic[] = [];
-  let resolved: ResolvedModel | undefined;
+  let resolved: ResolvedModel | undefined = options.resolved;
   for (const rule of RULES) {
     if (rule.driver && rule.driver !== driver) continue;
     if (rule.needsHost && !options.host) continue;

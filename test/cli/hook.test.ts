@@ -59,6 +59,17 @@ describe('virt-pin hook exec (as libvirt calls it)', () => {
     expect(strict.stderr).toMatch(/refusing to start: 1 error/);
   });
 
+  it('an oversized domain XML on stdin is not held or parsed: logged, refused at prepare only with enforce', () => {
+    const huge = `<domain>${' '.repeat(5 * 1024 * 1024)}</domain>`;
+    const relaxed = runCli(['hook', 'exec', 'vm', 'prepare', 'begin', '-'], { input: huge, env: { VIRT_PIN_CONFIG: config({}) } });
+    expect(relaxed).toMatchObject({ status: 0, stdout: '' });
+    expect(relaxed.stderr).toMatch(/vm prepare\/begin: the domain XML on stdin is over 4194304 bytes; virt-pin leaves this domain alone/);
+    const strict = runCli(['hook', 'exec', 'vm', 'prepare', 'begin', '-'], { input: huge, env: { VIRT_PIN_CONFIG: config({ enforce: true }) } });
+    expect(strict.status).toBe(1);
+    // migrate/restore copy the XML back to libvirt whatever its size.
+    expect(runCli(['hook', 'exec', 'vm', 'migrate', 'begin', '-'], { input: huge }).stdout).toBe(huge);
+  });
+
   it('unknown operations exit 0 silently; migrate passes the XML through unchanged', () => {
     expect(runCli(['hook', 'exec', 'vm', 'attach', 'begin', '-'], { input: bad })).toMatchObject({ status: 0, stdout: '', stderr: '' });
     expect(runCli(['hook', 'exec', 'vm', 'migrate', 'begin', '-'], { input: bad }).stdout).toBe(bad);

@@ -16,17 +16,17 @@
  * save), and then passes the XML through unchanged.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apply, pathsUnder, restore, watchPlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
-import { hostFromSysfs } from '../../host/index.js';
+import { hostFactsFromSysfs } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { checkDocument } from '../../validate/index.js';
 import { ConfigError, loadHookConfig, type HookConfig } from '../hook/config.js';
 import { HookInstallError, installHook, uninstallHook } from '../hook/install.js';
-import { IoError } from '../io.js';
+import { IoError, readInput } from '../io.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
 export const usage = `usage: virt-pin hook install [--dir DIR]
@@ -100,20 +100,21 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
     log(name ?? '?', op, 'refusing a domain name that is not a plain file name');
     return 1;
   }
-  const stdin = readStdin();
   if (PASS_THROUGH.has(op)) {
-    process.stdout.write(stdin);
+    // libvirt reads the (possibly changed) XML back: copy it through whatever its size.
+    process.stdout.write(readStdin());
     return EXIT_OK;
   }
   const phase = `${op}/${subop}`;
-  let config: HookConfig;
-  try {
-    config = loadHookConfig();
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    log(name, phase, `${e.message}; using defaults`);
-    config = loadHookConfig('/nonexistent/virt-pin/config.json');
+  // Capped like every other input (docs/security.md): an oversized document is never held whole.
+  const input = readInput('-');
+  if (input.oversize) {
+    drainStdin(); // libvirt writes the whole document; read it to the end, keeping none of it
+    log(name, phase, `the domain XML on stdin is over ${input.oversize.limit} bytes; virt-pin leaves this domain alone`);
+    return phase === 'prepare/begin' && loadConfigOrDefaults(name, phase).enforce ? 1 : EXIT_OK;
   }
+  const stdin = Buffer.from(input.bytes).toString('utf8');
+  const config = loadConfigOrDefaults(name, phase);
   const paths = hostPaths();
   try {
     switch (phase) {
@@ -140,7 +141,7 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
 function prepare(name: string, xml: string, config: HookConfig, paths: HostPaths): number {
   let host;
   try {
-    host = hostFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
+    host = hostFactsFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
   } catch {
     host = undefined; // host-aware checks are a bonus; never fail a start over reading sysfs
   }
@@ -155,7 +156,7 @@ function prepare(name: string, xml: string, config: HookConfig, paths: HostPaths
 }
 
 async function started(name: string, xml: string, config: HookConfig, paths: HostPaths, selfUrl: URL): Promise<number> {
-  const host = hostFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
+  const host = hostFactsFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
   // 'native' is the plan's own default, so only a non-native configuration overrides the metadata's default.
   const plan = planDocument(xml, { fileName: name, host, irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
   const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
@@ -192,6 +193,25 @@ async function lateIrqs(argv: string[]): Promise<number> {
     // the guest is gone (no pidfile / process): nothing to keep in force
   }
   return EXIT_OK;
+}
+
+function loadConfigOrDefaults(name: string, phase: string): HookConfig {
+  try {
+    return loadHookConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    log(name, phase, `${e.message}; using defaults`);
+    return loadHookConfig('/nonexistent/virt-pin/config.json');
+  }
+}
+
+function drainStdin(): void {
+  const sink = Buffer.allocUnsafe(64 * 1024);
+  try {
+    while (readSync(0, sink, 0, sink.length, null) > 0);
+  } catch {
+    // closed or not readable: nothing left to drain
+  }
 }
 
 function readStdin(): string {
