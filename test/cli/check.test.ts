@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { repoRoot } from '../support/corpus.js';
+import { corpusDir, repoRoot } from '../support/corpus.js';
 import { runCli } from '../support/cli.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -124,6 +124,16 @@ describe('virt-pin check', () => {
     expect(out.length).toBeGreaterThanOrEqual(1);
     expect(out.every((x) => x.file.endsWith('.xml'))).toBe(true);
   });
+
+  it('the worker pool (batches of files) reports exactly what one thread does, in input order, over the corpus', () => {
+    const dir = join(corpusDir(), 'libvirt');
+    const pooled = runCli(['check', '--format', 'json', '--jobs', '2', dir]);
+    const single = runCli(['check', '--format', 'json', '--jobs', '1', dir]);
+    expect(pooled.status).toBe(single.status);
+    const files = JSON.parse(pooled.stdout) as { file: string }[];
+    expect(files.length).toBeGreaterThan(2700);
+    expect(pooled.stdout).toBe(single.stdout);
+  }, 60_000);
 
   it('--help prints usage and exits 0; --version prints the version', () => {
     const h = runCli(['check', '--help']);

@@ -12,11 +12,15 @@ import { checkInput, type CheckOptions, type ParseLimits } from './check-one.js'
 /** Below this many files a pool costs more (worker start-up) than it saves. */
 export const POOL_THRESHOLD = 24;
 
+/** Files go to a worker in batches: one message per file cost more than checking a small file. */
+const BATCH = 32;
+
 export interface WorkerRequest {
+  /** Index of `paths[0]` in the caller's list. */
   index: number;
-  path: string;
+  paths: string[];
 }
-export type WorkerReply = { index: number; result: FileResult } | { index: number; ioError: string };
+export type WorkerReply = { index: number; results: FileResult[]; ioError?: string };
 
 export interface CheckWorkerData {
   role: 'check-worker';
@@ -53,13 +57,17 @@ export async function checkInPool(
           void worker.terminate();
           return;
         }
-        const index = next++;
-        worker.postMessage({ index, path: paths[index]! } satisfies WorkerRequest);
+        const index = next;
+        // Smaller batches at the end so both workers finish together.
+        const size = Math.max(1, Math.min(BATCH, Math.ceil((paths.length - next) / (count * 2))));
+        next += size;
+        worker.postMessage({ index, paths: paths.slice(index, index + size) } satisfies WorkerRequest);
       };
       worker.on('message', (reply: WorkerReply) => {
-        if ('ioError' in reply) failure ??= new PoolIoError(reply.ioError);
-        else results[reply.index] = reply.result;
-        onProgress(++done);
+        reply.results.forEach((r, i) => (results[reply.index + i] = r));
+        if (reply.ioError !== undefined) failure ??= new PoolIoError(reply.ioError);
+        done += reply.results.length;
+        onProgress(done);
         feed();
       });
       worker.on('error', reject);
@@ -79,16 +87,19 @@ export function serveCheckRequests(
   data: CheckWorkerData,
   options: CheckOptions,
 ): void {
-  port.on('message', ({ index, path }) => {
-    let reply: WorkerReply;
-    try {
-      // The limits travel in workerData with the other serialized options.
-      const limits = data.options.limits;
-      const result = checkInput(readInput(path, limits?.maxBytes), { ...options, ...(limits ? { limits } : {}) });
-      if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
-      reply = { index, result };
-    } catch (e) {
-      reply = { index, ioError: (e as Error).message };
+  port.on('message', ({ index, paths }) => {
+    const reply: WorkerReply = { index, results: [] };
+    // The limits travel in workerData with the other serialized options.
+    const limits = data.options.limits;
+    for (const path of paths) {
+      try {
+        const result = checkInput(readInput(path, limits?.maxBytes), { ...options, ...(limits ? { limits } : {}) });
+        if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
+        reply.results.push(result);
+      } catch (e) {
+        reply.ioError = (e as Error).message; // the first I/O error ends the run, as without a pool
+        break;
+      }
     }
     port.postMessage(reply);
   });
