@@ -90,3 +90,5 @@ export function newTally(): Tally;
 export function record(tally: Tally, fuzzCase: FuzzCase, result: CaseResult): void;
 export function mergeTally(a: Tally, b: Tally): Tally;
 export function normalizeViolations(lib: FuzzLibrary, text: string, driver?: 'qemu' | 'generic'): Violation[];
+/** mulberry32, shared with test/support/gen-domain.ts. */
+export function mulberry32(state: number): () => number;

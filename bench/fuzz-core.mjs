@@ -16,7 +16,7 @@ export const REPO_ROOT = resolvePath(dirname(fileURLToPath(import.meta.url)), '.
 // ---------------------------------------------------------------- PRNG
 
 /** mulberry32: a small, fast 32-bit generator; plenty for choosing mutations. */
-function mulberry32(state) {
+export function mulberry32(state) {
   let a = state >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

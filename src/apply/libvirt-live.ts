@@ -10,14 +10,14 @@
  * See docs/runtime-plan.md, "How threads are pinned".
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
 import type { RuntimePlan, ThreadAffinityAction } from '../plan/index.js';
 import { apply, type ApplyOptions, type ApplyReport } from './apply.js';
 import { checkDomainName, LIVE_PATHS } from './paths.js';
-import { statePath } from './state.js';
+import { readStateText, statePath, writeJsonAtomically } from './state.js';
 
 export interface LiveOptions {
   /** libvirt connection URI (default $LIBVIRT_DEFAULT_URI, else qemu:///system). */
@@ -231,30 +231,15 @@ export interface LiveStateFile {
 }
 
 function writeLiveState(path: string, state: LiveStateFile): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    const data = Buffer.from(JSON.stringify(state, null, 2) + '\n');
-    writeSync(fd, data, 0, data.length);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeJsonAtomically(path, state);
 }
 
 const CPULIST = /^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$/;
 
 /** Read and check a live state file; undefined when there is none. */
 export function readLiveStateFile(path: string): LiveStateFile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VirtPinError('APPLY_STATE_UNREADABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readStateText(path);
+  if (text === undefined) return undefined;
   const bad = (why: string): VirtPinError => new VirtPinError('APPLY_STATE_INVALID', `${path}: ${why}`, { hint: 'the file was not written by virt-pin or was edited; nothing was restored' });
   let s: Partial<LiveStateFile>;
   try {

@@ -88,6 +88,11 @@ export function lockPath(stateDir: string, name: string): string {
  * APPLY_STATE_UNWRITABLE.
  */
 export function writeStateFile(path: string, state: StateFile): void {
+  writeJsonAtomically(path, { ...state, schemaVersion: STATE_SCHEMA_VERSION });
+}
+
+/** The atomic write every virt-pin state file uses (this one and libvirt-live.ts's). */
+export function writeJsonAtomically(path: string, value: unknown): void {
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let created = false;
@@ -96,7 +101,7 @@ export function writeStateFile(path: string, state: StateFile): void {
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     created = true;
     try {
-      const data = Buffer.from(JSON.stringify({ ...state, schemaVersion: STATE_SCHEMA_VERSION }, null, 2) + '\n');
+      const data = Buffer.from(JSON.stringify(value, null, 2) + '\n');
       const n = writeSync(fd, data, 0, data.length);
       if (n !== data.length) throw Object.assign(new Error(`short write (${n} of ${data.length} bytes)`), { code: 'ENOSPC' });
       fsyncSync(fd);
@@ -111,6 +116,16 @@ export function writeStateFile(path: string, state: StateFile): void {
   }
 }
 
+/** A state file's text; undefined when there is none. */
+export function readStateText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new VirtPinError('APPLY_STATE_UNREADABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export function removeStateFile(path: string): void {
   rmSync(path, { force: true });
 }
@@ -119,13 +134,8 @@ const CPULIST = /^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)?$/;
 
 /** Read and check a state file; undefined when there is none. */
 export function readStateFile(path: string): StateFile | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VirtPinError('APPLY_STATE_UNREADABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const text = readStateText(path);
+  if (text === undefined) return undefined;
   const bad = (why: string): VirtPinError => new VirtPinError('APPLY_STATE_INVALID', `${path}: ${why}`, { hint: 'the file was not written by virt-pin or was edited; nothing was restored' });
   let raw: unknown;
   try {

@@ -5,18 +5,10 @@
  * minimal domain that libvirt's test driver accepts otherwise. The same
  * seed gives the same domains (VIRT_PIN_ORACLE_SEED overrides the default).
  */
+import { mulberry32 } from '../../bench/fuzz-core.mjs';
 
-/** mulberry32: small, fast, good enough for test generation. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the fuzzer's generator): small, fast, good enough for test generation. */
+export const rng: (seed: number) => () => number = mulberry32;
 
 export interface GeneratedDomain {
   name: string;
