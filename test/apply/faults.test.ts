@@ -8,7 +8,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import { acquireLock, AffinityWriteError, apply, defaultIo, irqAffinityIo, lockP
 import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, planDocument, type PlanInput, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, gpuVm, NS, PASSTHROUGH_ROOT, repoRoot } from '../plan/support.js';
-import { copyPassthroughHost, cpusAllowed, snapshotTree, startQemu, type Qemu } from './support.js';
+import { copyPassthroughHost, cpusAllowed, qmpExecute, snapshotTree, startQemu, type Qemu } from './support.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
 const IRQS = [120, 121, 122, 124, 130, 131, 132, 133];
@@ -55,39 +54,6 @@ function mountTmpfs(dir: string, options: string): () => void {
   // Needs root (CI runs as root); a failure here is a failure of the test, not a skip.
   execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
   return () => execFileSync('umount', [dir]);
-}
-
-/** One QMP command on a fresh connection (the applier does not hold the monitor here). */
-function qmp(socket: string, execute: string, args: Record<string, unknown>): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(socket);
-    let buf = '';
-    const sent: string[] = [];
-    sock.on('error', reject);
-    sock.on('data', (c) => {
-      buf += String(c);
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
-        buf = buf.slice(nl + 1);
-        if ('QMP' in msg) {
-          sock.write('{"execute":"qmp_capabilities"}\n');
-          sent.push('caps');
-        } else if ('error' in msg) {
-          sock.destroy();
-          reject(new Error(JSON.stringify(msg.error)));
-        } else if ('return' in msg) {
-          if (sent.length === 1) {
-            sock.write(JSON.stringify({ execute, arguments: args }) + '\n');
-            sent.push(execute);
-          } else {
-            sock.end();
-            resolve(msg.return);
-          }
-        }
-      }
-    });
-  });
 }
 
 async function until(what: string, ok: () => boolean, limitMs = 20_000): Promise<void> {
@@ -189,7 +155,7 @@ describe('faults during apply (issue 9)', () => {
       const io: Partial<HostIo> = {
         writeThreadAffinity: async (tid, cpus) => {
           if (tid === ioTid) {
-            await qmp(qemu.qmp, 'object-del', { id: 'iothread1' });
+            await qmpExecute(qemu.qmp, 'object-del', { id: 'iothread1' });
             await until('the IOThread to exit', () => !existsSync(`/proc/${qemu.pid}/task/${ioTid}`));
           }
           real.writeThreadAffinity(tid, cpus);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,4 +83,29 @@ export async function startQemu(): Promise<Qemu> {
     rmSync(dir, { recursive: true, force: true });
   };
   return { pid, qmp, proc, stop };
+}
+
+/** One QMP command on a fresh connection (the monitor takes one client at a time); its `return`, or a rejection. */
+export function qmpExecute(socket: string, execute: string, args?: Record<string, unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(socket);
+    let buf = '';
+    let sent = 0;
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error(`QMP ${execute}: no answer`))), 5000);
+    sock.on('error', (e) => (clearTimeout(timer), reject(e)));
+    sock.on('data', (chunk) => {
+      buf += String(chunk);
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+        buf = buf.slice(nl + 1);
+        if ('event' in msg) continue;
+        if ('error' in msg) return clearTimeout(timer), sock.destroy(), reject(new Error(`QMP ${execute}: ${JSON.stringify(msg.error)}`));
+        if (sent === 0) sock.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n');
+        else if (sent === 1) sock.write(JSON.stringify(args ? { execute, arguments: args } : { execute }) + '\n');
+        else return clearTimeout(timer), sock.end(), resolve(msg.return);
+        sent++;
+      }
+    });
+  });
 }

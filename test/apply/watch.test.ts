@@ -4,7 +4,6 @@
  * QEMU whose new threads are picked up and whose exit ends the watch.
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { pathsUnder, readStateFile, restore, watchPlan, type HostPaths, type Wat
 import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, planDocument, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, gpuVm, NS, PASSTHROUGH_ROOT } from '../plan/support.js';
-import { copyPassthroughHost, cpusAllowed, startQemu } from './support.js';
+import { copyPassthroughHost, cpusAllowed, qmpExecute, startQemu } from './support.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
 const AUTO = `    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`;
@@ -117,36 +116,6 @@ describe('late MSI-X vectors on the captured passthrough host', () => {
   });
 });
 
-/** Send one QMP command and wait for its answer. */
-function qmpExecute(socket: string, command: object): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(socket);
-    let buf = '';
-    let step = 0;
-    sock.on('error', reject);
-    sock.on('data', (chunk) => {
-      buf += String(chunk);
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
-        buf = buf.slice(nl + 1);
-        if ('event' in msg) continue;
-        if ('error' in msg) {
-          sock.destroy();
-          return reject(new Error(JSON.stringify(msg.error)));
-        }
-        if (step === 0) sock.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n');
-        else if (step === 1) sock.write(JSON.stringify(command) + '\n');
-        else {
-          sock.end();
-          return resolve(msg.return);
-        }
-        step++;
-      }
-    });
-  });
-}
-
 describe('a real QEMU', () => {
   it('binds a thread QEMU creates while watched, and ends when QEMU exits', async () => {
     const qemu = await startQemu();
@@ -173,7 +142,7 @@ describe('a real QEMU', () => {
           if (r.n === 1 && !added) {
             added = true;
             // A new IOThread the plan does not name: emulator-class, so it gets the emulator's CPUs.
-            void qmpExecute(qemu.qmp, { execute: 'object-add', arguments: { 'qom-type': 'iothread', id: 'iothread2' } });
+            void qmpExecute(qemu.qmp, 'object-add', { 'qom-type': 'iothread', id: 'iothread2' });
           }
           const t = r.report?.binding.targets.find((x) => x.comm === 'IO iothread2');
           if (r.applied && t?.tid && !seenNewThread.length) {

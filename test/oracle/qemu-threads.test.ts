@@ -13,13 +13,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bindPlan, classifyThread, discoverThreads, LIVE_PATHS, queryQmpThreads, threadAffinityIo, type QmpThreadIds } from '../../src/apply/index.js';
 import { CpuSet, parseKernelCpuList } from '../../src/cpuset/index.js';
 import { plan, type PlanInput } from '../../src/plan/index.js';
+import { qmpExecute } from '../apply/support.js';
 
 const QEMU = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) => existsSync(p));
 
@@ -85,31 +85,6 @@ async function startQemu(o: QemuOptions): Promise<RawQemu> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return { pid: proc.pid as number, qmp, stop };
-}
-
-/** One QMP command on a fresh connection (the monitor takes one client at a time). */
-function qmpExecute(socket: string, execute: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const sock = createConnection(socket);
-    let buf = '';
-    let sent = 0;
-    const timer = setTimeout(() => (sock.destroy(), reject(new Error(`QMP ${execute}: no answer`))), 5000);
-    sock.on('error', (e) => (clearTimeout(timer), reject(e)));
-    sock.on('data', (chunk) => {
-      buf += String(chunk);
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const msg = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
-        buf = buf.slice(nl + 1);
-        if ('event' in msg) continue;
-        if ('error' in msg) return clearTimeout(timer), sock.destroy(), reject(new Error(`QMP ${execute}: ${JSON.stringify(msg.error)}`));
-        if (sent === 0) sock.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n');
-        else if (sent === 1) sock.write(JSON.stringify({ execute }) + '\n');
-        else return clearTimeout(timer), sock.end(), resolve(msg.return);
-        sent++;
-      }
-    });
-  });
 }
 
 /**
