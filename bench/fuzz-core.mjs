@@ -50,21 +50,22 @@ function caseRandom(seed, index) {
 
 // ---------------------------------------------------------------- seeds
 
-/** The shared corpus; like test/support/corpus.ts, a missing corpus is an error, never a skip. */
+/** libvirt's test corpus, vendored in fixtures/libvirt; like test/support/corpus.ts, a missing corpus is an error, never a skip. */
 export function corpusDir(root = REPO_ROOT) {
-  const dir = process.env.VIRT_PIN_CORPUS ?? join(root, '..', 'shared', 'corpus');
+  const dir = process.env.VIRT_PIN_CORPUS ?? join(root, 'fixtures', 'libvirt');
   if (!existsSync(join(dir, 'libvirt'))) {
-    throw new Error(`libvirt corpus not found at ${dir} (set VIRT_PIN_CORPUS or place shared/ beside the repository)`);
+    throw new Error(`libvirt corpus not found at ${dir} (it is part of the repository: fixtures/libvirt; VIRT_PIN_CORPUS overrides it)`);
   }
   return dir;
 }
 
-function xmlFilesUnder(dir) {
+function xmlFilesUnder(dir, skip = new Set()) {
   const out = [];
   const walk = (d) => {
     // Dirent types do not follow symlinks: fixtures hold deliberately hostile ones.
     for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, entry.name);
+      if (skip.has(p)) continue;
       if (entry.isDirectory()) walk(p);
       else if (entry.isFile() && entry.name.endsWith('.xml')) out.push(p);
     }
@@ -73,10 +74,15 @@ function xmlFilesUnder(dir) {
   return out;
 }
 
-/** Seed documents: every domain XML of the libvirt corpus, then every XML file under fixtures/. */
+/**
+ * Seed documents: every domain XML of the libvirt corpus, then every other XML
+ * file under fixtures/ (the vendored corpus in fixtures/libvirt is not taken
+ * twice, so the seed order, and with it every seeded case, stays what it was).
+ */
 export function loadSeeds(root = REPO_ROOT) {
-  const files = [...xmlFilesUnder(join(corpusDir(root), 'libvirt')), ...xmlFilesUnder(join(root, 'fixtures'))];
-  return files.map((file) => ({ name: relative(join(root, '..'), file), text: readFileSync(file, 'utf8') }));
+  const corpus = corpusDir(root);
+  const files = [...xmlFilesUnder(join(corpus, 'libvirt')), ...xmlFilesUnder(join(root, 'fixtures'), new Set([join(root, 'fixtures', 'libvirt'), corpus]))];
+  return files.map((file) => ({ name: relative(root, file), text: readFileSync(file, 'utf8') }));
 }
 
 /** Host facts the cases are checked against: none, two sysfs fixtures, and the passthrough host (PCI devices for the IRQ plan). */

@@ -16,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const lib = await import(join(root, 'dist', 'index.js'));
 const require = createRequire(import.meta.url);
 const { XMLParser } = require('fast-xml-parser');
-const corpus = process.env.VIRT_PIN_CORPUS ?? join(root, '..', 'shared', 'corpus');
+const corpus = process.env.VIRT_PIN_CORPUS ?? join(root, 'fixtures', 'libvirt');
 const cli = join(root, 'dist', 'cli.js');
 
 function files(dir) {

@@ -1,6 +1,8 @@
 /**
- * Where the shared libvirt corpus lives. Tests that read it fail (never skip)
- * when it is missing: a green run must mean the corpus was checked.
+ * Where libvirt's test corpus lives: vendored in fixtures/libvirt/ (libvirt
+ * v10.7.0 tests/, LGPL-2.1-or-later; see its README). VIRT_PIN_CORPUS points
+ * the tests at another copy. Tests that read it fail (never skip) when it is
+ * missing: a green run must mean the corpus was checked.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function corpusDir(): string {
-  const dir = process.env.VIRT_PIN_CORPUS ?? join(repoRoot, '..', 'shared', 'corpus');
+  const dir = process.env.VIRT_PIN_CORPUS ?? join(repoRoot, 'fixtures', 'libvirt');
   if (!existsSync(join(dir, 'libvirt'))) {
-    throw new Error(`libvirt corpus not found at ${dir} (set VIRT_PIN_CORPUS or place shared/ beside the repository)`);
+    throw new Error(`libvirt corpus not found at ${dir} (it is part of the repository: fixtures/libvirt; VIRT_PIN_CORPUS overrides it)`);
   }
   return dir;
 }
