@@ -7,7 +7,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    reporters: ['default', 'json'],
+    // skip-reporter: after the default summary, one line per suite skipped for a
+    // missing system component (test/support/components.ts), with how to install it.
+    reporters: ['default', 'json', './test/support/skip-reporter.ts'],
     outputFile: { json: 'test-results/vitest.json' },
   },
 });

@@ -4,7 +4,7 @@
  * between two writes, a vector directory removed from the captured host,
  * read-only and full tmpfs mounts under the state file, two concurrent
  * processes — and must leave the host restored or untouched with a clear
- * code. Fails (never skips) without QEMU or without `mount -t tmpfs`.
+ * code. Gated on QEMU and root by test/support/components.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, planDocument, type PlanInput, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, gpuVm, NS, PASSTHROUGH_ROOT, repoRoot } from '../plan/support.js';
 import { copyPassthroughHost, cpusAllowed, qmpExecute, snapshotTree, startQemu, type Qemu } from './support.js';
+import { describeWith } from '../support/components.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
 const IRQS = [120, 121, 122, 124, 130, 131, 132, 133];
@@ -63,7 +64,7 @@ async function until(what: string, ok: () => boolean, limitMs = 20_000): Promise
   }
 }
 
-describe('faults during apply (issue 9)', () => {
+describeWith(['qemu', 'root'], 'faults during apply (issue 9)', () => {
   let fx: ReturnType<typeof copyPassthroughHost>;
   beforeAll(() => {
     fx = copyPassthroughHost();

@@ -1,6 +1,7 @@
 /**
  * Real components: a real QEMU process (TCG) for threads, and this
- * machine's own PCI device IRQs. Fails (never skips) without QEMU.
+ * machine's own PCI device IRQs. Gated by test/support/components.ts
+ * (skipped with the reason outside CI, failed in CI).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,12 @@ import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, renderPlanShell, type PlanInput, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, PASSTHROUGH_ROOT } from '../plan/support.js';
 import { copyPassthroughHost, cpusAllowed, startQemu, type Qemu } from './support.js';
+import { describeWith, requireComponents } from '../support/components.js';
 
 let qemu: Qemu;
 let work: string;
 beforeAll(async () => {
-  qemu = await startQemu();
+  if (requireComponents(['qemu']).available) qemu = await startQemu();
   work = mkdtempSync(join(tmpdir(), 'vp-live-'));
 });
 afterAll(async () => {
@@ -41,7 +43,7 @@ function threadsByComm(pid: number): Map<string, number[]> {
 }
 const allMasks = (pid: number) => new Map(readdirSync(`/proc/${pid}/task`).map((t) => [Number(t), cpusAllowed(pid, Number(t)).toString()]));
 
-describe('threads of a real QEMU', () => {
+describeWith(['qemu'], 'threads of a real QEMU', () => {
   it('uses the in-process FFI (koffi) path', () => {
     expect(threadMethod()).toBe('ffi');
   });
@@ -93,7 +95,7 @@ describe('threads of a real QEMU', () => {
   });
 });
 
-describe('fault injection: threads of a real QEMU + IRQs of the captured host', () => {
+describeWith(['qemu'], 'fault injection: threads of a real QEMU + IRQs of the captured host', () => {
   const host = hostFromSysfs(PASSTHROUGH_ROOT);
   const mixed = (): RuntimePlan => {
     const p = plan(resolved, host, {
@@ -180,7 +182,7 @@ describe('fault injection: threads of a real QEMU + IRQs of the captured host', 
   });
 });
 
-describe("this machine's own device IRQs", () => {
+describeWith(['root', 'writable-proc-irq'], "this machine's own device IRQs", () => {
   it('moves a non-managed vector, reads it back, restores it; a managed vector is reported as skipped', async () => {
     expect(statSync('/proc/irq').isDirectory()).toBe(true);
     const candidates: { address: string; writable: number[]; readOnly: number[] }[] = [];

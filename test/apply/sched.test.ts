@@ -13,12 +13,13 @@ import { apply, formatSched, parseSched, readStateFile, restore, threadSchedIo, 
 import { plan, type PlanInput, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema } from '../plan/support.js';
 import { startQemu, type Qemu } from './support.js';
+import { describeWith, requireComponents } from '../support/components.js';
 
 let qemu: Qemu;
 let work: string;
 let paths: HostPaths;
 beforeAll(async () => {
-  qemu = await startQemu();
+  if (requireComponents(['qemu']).available) qemu = await startQemu();
   work = mkdtempSync(join(tmpdir(), 'vp-sched-'));
   paths = { proc: '/proc', sys: '/sys', run: work };
 });
@@ -56,7 +57,7 @@ function schedPlan(emulator?: { scheduler: string; priority?: number }): Runtime
   return { ...p, actions: p.actions.filter((a) => a.kind === 'thread-sched') };
 }
 
-describe('scheduler settings on a real QEMU', () => {
+describeWith(['qemu', 'root', 'util-linux'], 'scheduler settings on a real QEMU', () => {
   it('RT scheduling is available on this machine (else the fifo cases below cannot run)', () => {
     // Recorded so a refusal elsewhere is explained: -1 = unlimited, 0 = RT disabled.
     const runtime = Number(readFileSync('/proc/sys/kernel/sched_rt_runtime_us', 'utf8'));

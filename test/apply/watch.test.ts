@@ -12,6 +12,7 @@ import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, planDocument, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, gpuVm, NS, PASSTHROUGH_ROOT } from '../plan/support.js';
 import { copyPassthroughHost, cpusAllowed, qmpExecute, startQemu } from './support.js';
+import { describeWith } from '../support/components.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
 const AUTO = `    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`;
@@ -116,7 +117,7 @@ describe('late MSI-X vectors on the captured passthrough host', () => {
   });
 });
 
-describe('a real QEMU', () => {
+describeWith(['qemu'], 'a real QEMU', () => {
   it('binds a thread QEMU creates while watched, and ends when QEMU exits', async () => {
     const qemu = await startQemu();
     const work = mkdtempSync(join(tmpdir(), 'vp-watch-'));

@@ -9,6 +9,7 @@ import { validate as validatePlan } from '../../src/generated/plan.validate.js';
 import { repoRoot } from '../support/corpus.js';
 import { cliPath, runCli } from '../support/cli.js';
 import { cpusAllowed, startQemu, type Qemu } from '../apply/support.js';
+import { describeWith, requireComponents } from '../support/components.js';
 
 const domain = `<domain type='kvm'>
   <name>vm</name>
@@ -59,7 +60,7 @@ function threads(pid: number): { tid: number; name: string }[] {
 let qemu: Qemu;
 let work: string;
 beforeAll(async () => {
-  qemu = await startQemu();
+  if (requireComponents(['qemu']).available) qemu = await startQemu();
   work = mkdtempSync(join(tmpdir(), 'vp-cli-apply-'));
   writeFileSync(join(work, 'vm.xml'), domain);
 });
@@ -68,7 +69,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe('virt-pin plan / apply / restore', () => {
+describeWith(['qemu'], 'virt-pin plan / apply / restore', () => {
   it('plan prints a table, schema-valid JSON and a readable shell script', () => {
     const table = runCli(['plan', join(work, 'vm.xml')]);
     expect(table.status).toBe(0);
@@ -117,7 +118,7 @@ describe('virt-pin plan / apply / restore', () => {
   });
 });
 
-describe('apply --wait-irqs / --watch', () => {
+describeWith(['qemu'], 'apply --wait-irqs / --watch', () => {
   it('--wait-irqs applies, keeps watching up to its bound, and exits 0', async () => {
     const before = masks(qemu.pid);
     const r = await runCliAsync(['apply', '--pid', String(qemu.pid), '--state-dir', work, '--wait-irqs', '1', '--interval', '100', join(work, 'vm.xml')]);
@@ -185,7 +186,7 @@ describe('apply --wait-irqs / --watch', () => {
   });
 });
 
-describe('apply --domain through libvirt', () => {
+describeWith(['virsh'], 'apply --domain through libvirt', () => {
   const file = () => join(work, 'vm.xml');
 
   it('asks libvirt (virsh) and reports what it says: no such domain, no daemon, no virsh', async () => {

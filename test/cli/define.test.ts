@@ -1,7 +1,8 @@
 /**
  * virt-pin define against the real virsh and libvirt's test driver
  * (test:///default: real parser, real --validate, state gone when virsh
- * exits). These tests fail, never skip, when virsh is missing.
+ * exits). Gated on virsh by test/support/components.ts (skipped with the
+ * reason outside CI, failed in CI).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/corpus.js';
 import { requireVirsh } from '../support/oracle-virsh.js';
+import { describeWith, requireComponents } from '../support/components.js';
 
 const TEST_URI = 'test:///default';
 const example = join(repoRoot, 'fixtures/examples/gaming-vfio.xml');
@@ -43,11 +45,12 @@ const changedLines = (diff: string): string[] => diff.split('\n').filter((l) => 
 let validateSupported = false;
 
 beforeAll(() => {
+  if (!requireComponents(['virsh']).available) return;
   requireVirsh();
   validateSupported = spawnSync('virsh', ['help', 'define'], { encoding: 'utf8' }).stdout.includes('--validate');
 });
 
-describe('virt-pin define: clean domains reach libvirt', () => {
+describeWith(['virsh'], 'virt-pin define: clean domains reach libvirt', () => {
   it('defines a clean file; libvirt stores the pins and virt-pin predicted them', () => {
     const r = runCli(['define', '--connect', TEST_URI, '--show-libvirt', example]);
     expect(r.stderr).toContain(`defined 'win11-gaming' on ${TEST_URI}`);
@@ -88,7 +91,7 @@ describe('virt-pin define: clean domains reach libvirt', () => {
   });
 });
 
-describe('virt-pin define: the gate', () => {
+describeWith(['virsh'], 'virt-pin define: the gate', () => {
   const duplicate = (): string => file('dup.xml', domain('dup-pin', "    <vcpupin vcpu='0' cpuset='1'/>\n    <vcpupin vcpu='0' cpuset='2'/>"));
 
   it('refuses a domain with a V16 error before virsh runs', () => {
@@ -128,7 +131,7 @@ describe('virt-pin define: the gate', () => {
   });
 });
 
-describe('virt-pin define --pin', () => {
+describeWith(['virsh'], 'virt-pin define --pin', () => {
   for (const host of ['desktop-smt', 'vfio-desktop', 'two-socket-smt', 'amd-multi-ccx']) {
     it(`pins ${host}: the diff touches only the affinity elements, and libvirt stores the new pins`, () => {
       const r = runCli(['define', '--pin', '--host', sysfsHost(host), '--connect', TEST_URI, '--show-libvirt', example]);
@@ -170,7 +173,7 @@ describe('virt-pin define --pin', () => {
   });
 });
 
-describe('virt-pin define: environment and usage', () => {
+describeWith(['virsh'], 'virt-pin define: environment and usage', () => {
   it('without virsh on PATH: exit 2, DEFINE_NO_VIRSH, and how to install it', () => {
     const empty = mkdtempSync(join(tmpdir(), 'virt-pin-no-virsh-'));
     const r = runCli(['define', '--connect', TEST_URI, example], { env: { PATH: empty } });

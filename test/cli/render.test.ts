@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { repoRoot } from '../support/corpus.js';
 import { runCli } from '../support/cli.js';
+import { describeWith, findProgram } from '../support/components.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const CHROMIUM = findProgram('chromium') ?? findProgram('chromium-browser');
 
 function screenshot(file: string, png: string): void {
   if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium); the render test needs a real browser');
@@ -66,7 +67,7 @@ function distinctColours(png: Buffer): number {
   return colours.size;
 }
 
-describe('pin map pictures in a real browser', () => {
+describeWith(['chromium'], 'pin map pictures in a real browser', () => {
   it('renders the SVG and the HTML page of the bundled example to non-trivial PNGs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vp-render-'));
     const svg = join(dir, 'map.svg');

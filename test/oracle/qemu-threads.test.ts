@@ -20,8 +20,9 @@ import { bindPlan, classifyThread, discoverThreads, LIVE_PATHS, queryQmpThreads,
 import { CpuSet, parseKernelCpuList } from '../../src/cpuset/index.js';
 import { plan, type PlanInput } from '../../src/plan/index.js';
 import { qmpExecute } from '../apply/support.js';
+import { describeWith, findProgram } from '../support/components.js';
 
-const QEMU = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) => existsSync(p));
+const QEMU = findProgram('qemu-system-x86_64');
 
 interface RawQemu {
   pid: number;
@@ -123,7 +124,7 @@ async function virtPinClasses(pid: number, o: QemuOptions, qmpSocket?: string): 
 
 const TCG: QemuOptions = { accel: 'tcg', smp: 3, iothreads: ['iothread1', 'iothread7'], debugThreads: true };
 
-describe('Oracle C: raw QEMU thread model vs libvirt placement', () => {
+describeWith(['qemu'], 'Oracle C: raw QEMU thread model vs libvirt placement', () => {
   it('TCG: every thread (vCPUs, sparse IOThreads, main, call_rcu, mon_iothread) is classified as libvirt places it', async () => {
     const q = await startQemu(TCG);
     try {

@@ -17,6 +17,7 @@ import { parseDocument, serializeDocument } from '../../src/xml/index.js';
 import { corpusDir, corpusXmlFiles } from '../support/corpus.js';
 import { generateDomains, type GeneratedDomain } from '../support/gen-domain.js';
 import { requireVirsh, runVirshBatch, type VirshResult } from '../support/oracle-virsh.js';
+import { describeWith } from '../support/components.js';
 
 const SEED = Number(process.env.VIRT_PIN_ORACLE_SEED ?? 20261123);
 const COUNT = Number(process.env.VIRT_PIN_ORACLE_COUNT ?? 5000);
@@ -31,7 +32,7 @@ function judge(cases: readonly GeneratedDomain[]): Map<string, VirshResult> {
 
 const errorsOf = (xml: string) => checkDocument(xml, { driver: 'generic' }).filter((d) => d.severity === 'error');
 
-describe('libvirt test driver as the judge', () => {
+describeWith(['virsh'], 'libvirt test driver as the judge', () => {
   let version = '';
   let cases: GeneratedDomain[] = [];
   let verdicts = new Map<string, VirshResult>();
@@ -177,7 +178,7 @@ const LIBVIRT_CRASHES: Record<string, string> = {
   'libvirt/tests/qemuxmlconfdata/hostdev-scsi-vhost-rawio-invalid.xml': 'virsh -c test:///default segfaults in define (libvirt 9.0.0)',
 };
 
-describe('libvirt 9.0 test-driver crashes found by the oracle', () => {
+describeWith(['virsh'], 'libvirt 9.0 test-driver crashes found by the oracle', () => {
   for (const [file, why] of Object.entries(LIBVIRT_CRASHES)) {
     it(`${file}: ${why}`, () => {
       requireVirsh();

@@ -17,6 +17,7 @@ import { parseDocument, serializeDocument } from '../../src/xml/index.js';
 import { guestOf } from '../../src/cli/commands/pin.js';
 import { repoRoot } from '../support/corpus.js';
 import { requireVirsh, runVirshBatch } from '../support/oracle-virsh.js';
+import { describeWith } from '../support/components.js';
 
 const HOSTS = ['desktop-smt', 'two-socket-smt', 'amd-multi-ccx', 'vfio-desktop', 'isolated'] as const;
 const guestXml = (name: string, vcpus: number, threads: number) => `<domain type='kvm'>
@@ -52,7 +53,7 @@ function policies(): PinPolicy[] {
   return out;
 }
 
-describe('pin: every host fixture × policy combination', () => {
+describeWith(['virsh'], 'pin: every host fixture × policy combination', () => {
   it('resolves back to the plan, passes check cleanly, and libvirt accepts it', () => {
     requireVirsh();
     const written: { name: string; xml: string }[] = [];
