@@ -1,23 +1,52 @@
-// Build: type-check and emit declarations with tsc, then bundle the library
-// entry and the CLI with esbuild. The CLI is bundled because cold start
-// matters in a libvirt hook (an unbundled fast-xml-parser ESM import alone
-// costs ~40 ms; see shared/spec/npm-deps-eval.md §6). It stays one file:
-// splitting it per command (esbuild `splitting`, main.ts already imports
-// commands dynamically) made `--version` ~20 ms faster but the hook phases
-// 5-15 ms slower, because the hook still reaches ~10 chunks and loading each
-// ESM file costs about what compiling the unused rest of the bundle saves.
+// Build dist/, which is what the npm package ships:
+//   index.js        the library, one ESM bundle (works from require() too)
+//   cli.js          the CLI, one ESM bundle
+//   xmlbuilder2.cjs xmlbuilder2 and its dependencies, required by both
+//                   bundles only when a new XML element is built
+//   index.d.ts, types/  declarations reachable from the library entry
+//   THIRD-PARTY-LICENSES.txt  licences of the packages bundled into the above
+//
+// The CLI is bundled because cold start matters in a libvirt hook (an
+// unbundled fast-xml-parser ESM import alone costs ~40 ms; see
+// shared/spec/npm-deps-eval.md §6). It stays one file: splitting it per
+// command (esbuild `splitting`, main.ts already imports commands
+// dynamically) made `--version` ~20 ms faster but the hook phases 5-15 ms
+// slower, because the hook still reaches ~10 chunks and loading each ESM
+// file costs about what compiling the unused rest of the bundle saves.
+//
+// xmlbuilder2 is a separate file because inlining it (760 kB with
+// @oozcitak/dom and js-yaml) cost every start ~10 ms of CPU (`--version`,
+// `check`, every hook call) while only `pin`, `import` and `normalize` of
+// elements that do not exist yet use it; loaded from node_modules instead
+// (~60 files) it cost `pin` ~40 ms more than one bundled file.
+//
+// No source maps: the bundles are unminified, so stack traces already name
+// the real functions and a search finds the line; maps with sourcesContent
+// doubled the package, and maps without it point at a src/ the package does
+// not ship.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
 const require = createRequire(import.meta.url);
-const esbuild = require('esbuild');
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-mkdirSync(join(root, 'dist'), { recursive: true });
+// Building needs the devDependencies; say so instead of a module-not-found trace.
+const tools = ['esbuild', 'typescript', 'ajv', 'ajv-draft-04', 'fast-xml-parser', 'xmlbuilder2'];
+const missing = tools.filter((name) => !(require.resolve.paths(name) ?? []).some((dir) => existsSync(join(dir, name, 'package.json'))));
+if (missing.length > 0) {
+  console.error(`virt-pin build: missing devDependencies ${missing.join(', ')}; run \`npm ci\` (without --omit=dev) in ${root}`);
+  process.exit(1);
+}
+const esbuild = require('esbuild');
+const ts = require('typescript');
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
 
 // Generated sources (precompiled JSON Schema validators) come first so that
 // tsc and esbuild both see them.
@@ -28,41 +57,115 @@ for (const g of generators) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-  cwd: root,
-  stdio: 'inherit',
-});
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// Type-check and emit declarations only (esbuild writes the JavaScript).
+const declDir = mkdtempSync(join(tmpdir(), 'virt-pin-decl-'));
+try {
+  const tsc = spawnSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--emitDeclarationOnly', '--declarationMap', 'false', '--sourceMap', 'false', '--outDir', declDir],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  copyReachableDeclarations(declDir, join(dist, 'types'));
+} finally {
+  rmSync(declDir, { recursive: true, force: true });
+}
+writeFileSync(join(dist, 'index.d.ts'), "export * from './types/index.js';\n");
 
-// Packages left out of the bundles: xmlbuilder2 is loaded lazily (only when a
-// new element is built) and must stay a runtime require.
-const external = ['xmlbuilder2'];
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const bundled = new Map(); // package directory → bytes bundled, for the licence file
 const common = {
   bundle: true,
-  define: { VIRT_PIN_VERSION: JSON.stringify(version) },
+  define: { VIRT_PIN_VERSION: JSON.stringify(version), VIRT_PIN_XMLBUILDER2: JSON.stringify('./xmlbuilder2.cjs') },
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external,
-  sourcemap: 'linked',
+  sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
+  metafile: true,
   // Bundled CJS dependencies call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __vpCreateRequire } from 'node:module'; const require = __vpCreateRequire(import.meta.url);",
   },
 };
 
-await esbuild.build({ ...common, entryPoints: [join(root, 'src/index.ts')], outfile: join(root, 'dist/index.js') });
-writeFileSync(join(root, 'dist/index.d.ts'), "export * from './lib/index.js';\n");
-
-if (existsSync(join(root, 'src/cli/main.ts'))) {
+noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/index.ts')], outfile: join(dist, 'index.js') }));
+noteBundled(
   await esbuild.build({
     ...common,
     entryPoints: [join(root, 'src/cli/main.ts')],
-    outfile: join(root, 'dist/cli.js'),
+    outfile: join(dist, 'cli.js'),
     banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
-  });
-  chmodSync(join(root, 'dist/cli.js'), 0o755);
+  }),
+);
+chmodSync(join(dist, 'cli.js'), 0o755);
+noteBundled(
+  await esbuild.build({
+    entryPoints: ['xmlbuilder2'],
+    absWorkingDir: root,
+    outfile: join(dist, 'xmlbuilder2.cjs'),
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  }),
+);
+writeThirdPartyLicenses();
+
+/**
+ * Copy index.d.ts and every declaration file it reaches through relative
+ * imports; report any import of another package, because a user's
+ * TypeScript would need that package's types installed.
+ */
+function copyReachableDeclarations(from, to) {
+  const seen = new Set();
+  const foreign = new Set();
+  const queue = [join(from, 'index.d.ts')];
+  while (queue.length > 0) {
+    const file = queue.pop();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, '').trimEnd() + '\n';
+    const info = ts.preProcessFile(text, true, true);
+    for (const spec of info.importedFiles.map((f) => f.fileName)) {
+      if (!spec.startsWith('.')) {
+        foreign.add(`${spec} (${relative(from, file)})`);
+        continue;
+      }
+      const target = resolvePath(dirname(file), spec.replace(/\.js$/, '.d.ts'));
+      if (!existsSync(target)) throw new Error(`declarations: ${relative(from, file)} imports ${spec}, which tsc did not emit`);
+      queue.push(target);
+    }
+    for (const ref of [...info.typeReferenceDirectives, ...info.referencedFiles, ...info.libReferenceDirectives]) foreign.add(`/// <reference ${ref.fileName}> (${relative(from, file)})`);
+    const out = join(to, relative(from, file));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, text);
+  }
+  if (foreign.size > 0) throw new Error(`declarations reach outside the package: ${[...foreign].join(', ')}`);
+}
+
+function noteBundled(result) {
+  for (const [input, info] of Object.entries(result.metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) bundled.set(m[1], (bundled.get(m[1]) ?? 0) + info.bytes);
+  }
+}
+
+function writeThirdPartyLicenses() {
+  const parts = [];
+  for (const dir of [...bundled.keys()].sort()) {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+    const licenceFile = readdirSync(join(root, dir)).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = licenceFile ? readFileSync(join(root, dir, licenceFile), 'utf8').trim() : `License: ${pkg.license}`;
+    parts.push(`${pkg.name} ${pkg.version} (${pkg.license})\n${'-'.repeat(60)}\n${text}\n`);
+  }
+  writeFileSync(
+    join(dist, 'THIRD-PARTY-LICENSES.txt'),
+    `virt-pin's bundles (dist/*.js, dist/xmlbuilder2.cjs) include code from these packages:\n\n${parts.join('\n')}`,
+  );
 }

@@ -4,6 +4,8 @@
  * docs/errors.md) and, where the input has a position, a `location`.
  * Callers branch on `code`, never on `message`.
  */
+import type { ErrorCode } from './codes.js';
+
 export interface SourceLocation {
   /** 1-based line number. */
   line: number;
@@ -13,13 +15,14 @@ export interface SourceLocation {
   offset: number;
 }
 
+/** The error the library throws for bad input: a stable `code`, a `location` when the input has positions, and usually a `hint`. */
 export class VirtPinError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly location: SourceLocation | undefined;
   /** A short hint on how to fix the input, when there is one. */
   readonly hint: string | undefined;
 
-  constructor(code: string, message: string, options: { location?: SourceLocation; hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { location?: SourceLocation; hint?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'VirtPinError';
     this.code = code;
@@ -27,7 +30,7 @@ export class VirtPinError extends Error {
     this.hint = options.hint;
   }
 
-  toJSON(): { code: string; message: string; line?: number; column?: number; hint?: string } {
+  toJSON(): { code: ErrorCode; message: string; line?: number; column?: number; hint?: string } {
     return {
       code: this.code,
       message: this.message,
@@ -37,6 +40,7 @@ export class VirtPinError extends Error {
   }
 }
 
+/** True for the library's own errors (bad input); false for bugs and anything else. */
 export function isVirtPinError(e: unknown): e is VirtPinError {
   return e instanceof VirtPinError;
 }

@@ -100,8 +100,12 @@ function loadLibc(): Libc | null {
       getparam: (pid, param) => getparam(pid, param) as number,
       errno: () => koffi.errno(),
     };
-  } catch {
+  } catch (e) {
     libcCache = null;
+    // koffi is an optional dependency: say once per process why threads go
+    // through one taskset/chrt process each instead.
+    const why = (e as { code?: string }).code === 'MODULE_NOT_FOUND' ? 'koffi is not installed' : `koffi did not load (${(e as Error).message.split('\n')[0]})`;
+    process.emitWarning(`${why}; thread affinity and scheduler settings go through taskset and chrt`, { type: 'VirtPinNotice' });
   }
   return libcCache;
 }

@@ -1,20 +1,11 @@
 /**
  * The pin policy as the command line spells it (`--policy FILE.json` and the
- * policy flags) and the pin pipeline behind it, shared by `pin` and `define`:
- * refuse a domain with errors, plan, write, then resolve the result back and
- * insist it gives exactly the planned masks.
+ * policy flags), shared by `pin` and `define`; the pipeline itself is the
+ * library's pinDomain (src/policy/pin.ts).
  */
 import { readFileSync } from 'node:fs';
-import { definitionOf, readDomain } from '../domain/index.js';
-import { VirtPinError } from '../errors.js';
 import { validate as validatePolicyJson } from '../generated/policy.validate.js';
-import type { HostTopology } from '../host/index.js';
-import { planPlacement } from '../policy/planner.js';
-import type { PinPlacement, PinPolicy, PlannerGuest } from '../policy/types.js';
-import { writePlacement } from '../policy/write.js';
-import { resolve } from '../resolve/index.js';
-import { checkDocument } from '../validate/index.js';
-import { parseDocument, serializeDocument, type XmlDocument } from '../xml/index.js';
+import type { PinPolicy } from '../policy/types.js';
 import { IoError } from './io.js';
 import { UsageError } from './usage.js';
 
@@ -92,57 +83,4 @@ export function policyFrom(v: PolicyValues): PinPolicy {
     policy.realtime = { scheduler: m[1] as 'fifo' | 'rr', priority: Number(m[2]), ...(m[3] !== undefined ? { vcpus: m[3] } : {}) };
   }
   return policy;
-}
-
-/**
- * Pin one domain text for a host. Throws PIN_INPUT_INVALID when the input
- * has errors libvirt would refuse, and PIN_RESULT_INVALID (an internal
- * error) when the written XML does not resolve to the plan.
- */
-export function pinDomainText(text: string, fileName: string, host: HostTopology, policy: PinPolicy): { out: string; placement: PinPlacement } {
-  const doc = parseDocument(text, { fileName });
-  const before = checkDocument(text, { fileName }).filter((d) => d.severity === 'error');
-  if (before.length) {
-    throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error(s) libvirt would refuse; first: ${before[0]!.code} ${before[0]!.message}`, {
-      location: { line: before[0]!.line, column: before[0]!.column, offset: 0 },
-      hint: 'run virt-pin check and fix them first',
-    });
-  }
-  const placement = planPlacement(guestOf(doc), host, policy);
-  writePlacement(doc, placement);
-  const out = serializeDocument(doc);
-  verify(out, placement, host, policy.realtime !== undefined || policy.emulator === 'share');
-  return { out, placement };
-}
-
-/** The guest shape the planner needs, from the domain as libvirt reads it. */
-export function guestOf(doc: XmlDocument): PlannerGuest {
-  const model = readDomain(doc);
-  const def = definitionOf(model, { driver: 'qemu' });
-  const memText = doc.root.element('memory');
-  const unit = memText?.attr('unit') ?? 'KiB';
-  const scale: Record<string, number> = { KiB: 1, k: 1, KB: 1000 / 1024, MiB: 1024, M: 1024, MB: 1e6 / 1024, GiB: 1024 ** 2, G: 1024 ** 2, GB: 1e9 / 1024, b: 1 / 1024, bytes: 1 / 1024 };
-  const memoryKiB = memText && /^\s*\d+\s*$/.test(memText.text()) ? Math.round(Number(memText.text()) * (scale[unit] ?? 1)) : undefined;
-  return {
-    vcpus: def.maxVcpus,
-    threadsPerCore: model.cpu?.topology?.threads?.value ?? 1,
-    iothreadIds: def.iothreads.map((t) => t.id),
-    hostdevs: def.hostdevs.flatMap((h) => (h.pciAddress ? [h.pciAddress] : [])),
-    ...(memoryKiB !== undefined ? { memoryKiB } : {}),
-  };
-}
-
-/** Resolve the written XML back and insist it gives exactly the planned masks and no errors. */
-function verify(out: string, placement: PinPlacement, host: HostTopology, emulatorMayShare: boolean): void {
-  const diagnostics = checkDocument(out, { host });
-  // Asked for: 'share' floats the emulator over the vCPUs' CPUs; realtime puts it beside vCPU 0 (kvm-realtime layout).
-  const errors = diagnostics.filter((d) => d.severity === 'error' || d.code === 'PIN_SHARED_SINGLE_CPU' || (!emulatorMayShare && d.code === 'EMULATOR_ON_DEDICATED_CPU'));
-  if (errors.length) throw new VirtPinError('PIN_RESULT_INVALID', `internal: the pinned domain fails check: ${errors[0]!.code} ${errors[0]!.message}`);
-  const doc = parseDocument(out);
-  const model = readDomain(doc);
-  const r = resolve(definitionOf(model, { driver: 'qemu' }), host, { model });
-  r.vcpus.forEach((v, i) => {
-    if (v.cpus.toString() !== placement.vcpuPins[i]!.toString()) throw new VirtPinError('PIN_RESULT_INVALID', `internal: vCPU ${i} resolves to ${v.cpus} instead of ${placement.vcpuPins[i]}`);
-  });
-  if (r.emulator.cpus.toString() !== placement.emulator.toString()) throw new VirtPinError('PIN_RESULT_INVALID', `internal: the emulator resolves to ${r.emulator.cpus} instead of ${placement.emulator}`);
 }

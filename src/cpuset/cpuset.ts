@@ -199,8 +199,18 @@ export class CpuSet implements Iterable<number> {
     return this.#ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
   }
 
+  /** The canonical string, so JSON.stringify writes `"0-3"`. */
   toJSON(): string {
     return this.toString();
+  }
+
+  /**
+   * `CpuSet [0-3,8]` in console.log and util.inspect instead of an empty
+   * object (the ranges live in a private field). Node finds the method
+   * through this registered symbol, so the pure core needs no node:util.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `CpuSet [${this.toString()}]`;
   }
 
   /** Kernel hex mask with 32-bit comma-separated words, as /proc/irq/N/smp_affinity prints it. */

@@ -5,14 +5,11 @@
  * anything, so `0-4294967295` costs nothing.
  */
 import { VirtPinError } from '../errors.js';
+import type { ErrorCode } from '../codes.js';
 import { CpuSet, MAX_CPUSET_ID, type CpuRange } from './cpuset.js';
 
-export type CpuSetErrorCode =
-  | 'CPUSET_EMPTY'
-  | 'CPUSET_SYNTAX'
-  | 'CPUSET_RANGE_REVERSED'
-  | 'CPUSET_ID_TOO_LARGE'
-  | 'CPUSET_EXCLUDE_RANGE';
+/** Why a cpuset was refused (the `CPUSET_` codes of src/codes.ts, but for CPUSET_BAD_MASK, which only CpuSet.fromMaskHex throws). */
+export type CpuSetErrorCode = Exclude<Extract<ErrorCode, `CPUSET_${string}`>, 'CPUSET_BAD_MASK'>;
 
 /** Why a list was refused; `position` is the 0-based index of the offending character in the input. */
 export interface CpuSetParseError {

@@ -11,6 +11,7 @@
  * choice where libvirt has one and skipping values libvirt would refuse
  * (validate reports those); it never throws for bad values.
  */
+import type { DiagnosticCode } from '../codes.js';
 import type { CpuSet } from '../cpuset/index.js';
 import type { ElementRef, NumaMode, Placement, Scheduler } from './types.js';
 
@@ -101,7 +102,7 @@ export interface HostdevState {
 /** One thing libvirt changes or drops without an error (spec §7). */
 export interface DefinitionChange {
   /** Stable code, e.g. `VCPUPIN_OUT_OF_RANGE_DROPPED`, `PLACEMENT_PROMOTED_AUTO`. */
-  code: string;
+  code: DiagnosticCode;
   /** Item number in spec §7 (1–17). */
   specItem: number;
   message: string;

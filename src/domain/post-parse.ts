@@ -4,6 +4,7 @@
  * the way libvirt would refuse them (validate reports those); every silent
  * change is recorded in `changes` with its spec §7 item.
  */
+import type { DiagnosticCode } from '../codes.js';
 import { CpuSet, MAX_CPUSET_ID } from '../cpuset/index.js';
 import type {
   DefinitionChange,
@@ -30,7 +31,7 @@ const refOf = (r: ElementRef): ElementRef => ({ loc: r.loc, path: r.path });
 export function definitionOf(model: DomainModel, options: DefinitionOptions): DomainDefinition {
   const { driver } = options;
   const changes: DefinitionChange[] = [];
-  const change = (code: string, specItem: number, message: string, from: ElementRef): void => {
+  const change = (code: DiagnosticCode, specItem: number, message: string, from: ElementRef): void => {
     changes.push({ code, specItem, message, from: refOf(from) });
   };
 

@@ -3,6 +3,7 @@
  * <cells>` and `<host><cache>`) and `virsh nodedev-dumpxml` for one PCI
  * device's NUMA node.
  */
+import type { ErrorCode } from '../codes.js';
 import { CpuSet, MAX_CPUSET_ID, tryParseCpuSet } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
 import type { HostCache, HostCacheType, HostCpu, HostNode, HostPciDevice, HostTopology } from './types.js';
@@ -43,7 +44,7 @@ const CACHE_TYPES: Record<string, HostCacheType> = { both: 'unified', code: 'ins
 export function hostFromCapabilities(text: string, options: HostXmlOptions = {}): HostTopology {
   const where = options.fileName ? `${options.fileName}: ` : '';
   const root = parseHostXml(text, 'HOST_CAPS', options.fileName);
-  const fail = (code: string, message: string, el: HostXmlElement, attr?: string, hint?: string): never => {
+  const fail = (code: ErrorCode, message: string, el: HostXmlElement, attr?: string, hint?: string): never => {
     throw new VirtPinError(code, where + message, {
       location: attr === undefined ? el.location : el.attrLocation(attr),
       ...(hint ? { hint } : {}),

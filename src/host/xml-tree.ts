@@ -49,7 +49,7 @@ class Locator {
  * Parse host XML; malformed input becomes VirtPinError `${codePrefix}_XML`
  * with the parser's line/column.
  */
-export function parseHostXml(text: string, codePrefix: string, fileName?: string): HostXmlElement {
+export function parseHostXml(text: string, codePrefix: 'HOST_CAPS' | 'HOST_NODEDEV', fileName?: string): HostXmlElement {
   const where = fileName ? `${fileName}: ` : '';
   if (text.length > MAX_HOST_XML_CHARS) {
     throw new VirtPinError(`${codePrefix}_XML`, `${where}host XML is ${text.length} characters; more than ${MAX_HOST_XML_CHARS} is refused`);

@@ -3,6 +3,7 @@
  * layout): each knows its stable code, severity, the spec item it
  * implements, whether it is QEMU-only, and how to check a domain.
  */
+import type { DiagnosticCode } from '../codes.js';
 import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index.js';
 import type { HostFacts, ResolvedModel } from '../resolve/index.js';
 
@@ -10,7 +11,7 @@ export type Severity = 'error' | 'warning' | 'info';
 
 export interface Diagnostic {
   /** Stable code; callers branch on it. */
-  code: string;
+  code: DiagnosticCode;
   severity: Severity;
   /** What is wrong and how to fix it. */
   message: string;
@@ -36,11 +37,11 @@ export interface RuleContext {
   host: HostFacts | undefined;
   /** Lazily resolved (host-aware lints only). */
   resolved(): ResolvedModel;
-  report(at: Loc | { loc: Loc; path?: string }, message: string, extra?: { hint?: string; code?: string; severity?: Severity; spec?: string }): void;
+  report(at: Loc | { loc: Loc; path?: string }, message: string, extra?: { hint?: string; code?: DiagnosticCode; severity?: Severity; spec?: string }): void;
 }
 
 export interface Rule {
-  code: string;
+  code: DiagnosticCode;
   severity: Severity;
   /** Only run for this driver. */
   driver?: 'qemu';

@@ -18,10 +18,14 @@ interface Builder {
 }
 let createBuilder: (() => Builder) | undefined;
 
+/** Set by scripts/build.mjs: the bundles load xmlbuilder2 from their own dist/xmlbuilder2.cjs. */
+declare const VIRT_PIN_XMLBUILDER2: string | undefined;
+
 function builder(): Builder {
   if (!createBuilder) {
     const require = createRequire(import.meta.url);
-    createBuilder = (require('xmlbuilder2') as { create: () => Builder }).create;
+    const from = typeof VIRT_PIN_XMLBUILDER2 === 'string' ? VIRT_PIN_XMLBUILDER2 : 'xmlbuilder2';
+    createBuilder = (require(from) as { create: () => Builder }).create;
   }
   return createBuilder();
 }

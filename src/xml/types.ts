@@ -7,6 +7,7 @@
  * touched (recast's "reprint only what changed"). An unedited document
  * therefore serializes byte-identical to its input by construction.
  */
+import type { ErrorCode } from '../codes.js';
 import type { SourceLocation } from '../errors.js';
 
 /** Half-open range [start, end) of UTF-16 code-unit indexes into the source text. */
@@ -183,23 +184,5 @@ export interface ParseOptions {
   maxElements?: number;
 }
 
-/** Stable error codes raised by the xml module. */
-export type XmlErrorCode =
-  | 'XML_TOO_LARGE'
-  | 'XML_BAD_ENCODING'
-  | 'XML_DOCTYPE'
-  | 'XML_ILLEGAL_CHAR'
-  | 'XML_MALFORMED'
-  | 'XML_UNCLOSED'
-  | 'XML_MISMATCHED_TAG'
-  | 'XML_DUPLICATE_ATTRIBUTE'
-  | 'XML_BAD_ATTRIBUTE'
-  | 'XML_UNDEFINED_ENTITY'
-  | 'XML_BAD_CHAR_REF'
-  | 'XML_MULTIPLE_ROOTS'
-  | 'XML_NO_ROOT'
-  | 'XML_TOO_DEEP'
-  | 'XML_TOO_MANY_ELEMENTS'
-  | 'XML_BAD_NAME'
-  | 'XML_UNBOUND_PREFIX'
-  | 'XML_BAD_LIMIT';
+/** Stable error codes raised by the xml module (the `XML_` ones of src/codes.ts). */
+export type XmlErrorCode = Extract<ErrorCode, `XML_${string}`>;

@@ -42,7 +42,7 @@ describe('fuzz slice', () => {
     };
     expect(properties({ resolve: untyped })).toEqual(['foreign-throw resolve']);
     const typed = (): never => {
-      throw new lib.VirtPinError('TEST', 'typed');
+      throw new lib.VirtPinError('XML_MALFORMED', 'typed');
     };
     expect(properties({ checkDocument: typed })).toEqual(['check-threw check']);
     let pass = 0;

@@ -18,12 +18,13 @@ import { affinitySubtrees, normalize } from '../../normalize/index.js';
 import type { PinPolicy } from '../../policy/types.js';
 import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
-import { unifiedDiff } from '../diff.js';
+import { unifiedDiff } from '../../policy/diff.js';
+import { pinDomain } from '../../policy/pin.js';
 import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
 import { formatHuman } from '../format-diagnostics.js';
 import { IoError } from '../io.js';
 import { loadHost } from '../host-option.js';
-import { pinDomainText, POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
+import { POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
 export const usage = `usage: virt-pin define [options] FILE|-
@@ -152,9 +153,9 @@ function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, dri
     process.stderr.write(`virt-pin define: cannot pin a domain with errors (${errors.length}); fix them first (--force does not pin)\n`);
     return EXIT_FINDINGS;
   }
-  const { out, placement } = withInputErrors(input.name, () => pinDomainText(input.text, input.name, host, policy));
+  const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
-  if (!values.quiet) process.stderr.write(unifiedDiff(input.text, out, input.name, `${input.name} (pinned)`) || `${input.name}: already pinned this way, nothing changed\n`);
+  if (!values.quiet) process.stderr.write(diff || `${input.name}: already pinned this way, nothing changed\n`);
   return { xml: out, shownName: `${input.name} (pinned)` };
 }
 

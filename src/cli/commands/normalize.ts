@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { normalize } from '../../normalize/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
-import { unifiedDiff } from '../diff.js';
+import { unifiedDiff } from '../../policy/diff.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { writeFileAtomic } from '../write-file.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';

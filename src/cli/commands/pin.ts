@@ -5,10 +5,10 @@
  * must pass check without errors.
  */
 import { parseArgs } from 'node:util';
-import { unifiedDiff } from '../diff.js';
+import { pinDomain } from '../../policy/pin.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
-import { pinDomainText, POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
+import { POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
 import { writeFileAtomic } from '../write-file.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
@@ -49,11 +49,11 @@ export function run(argv: string[]): number {
   const host = loadHost(values.host)!;
   const input = readDomainInput(positionals[0]!);
 
-  const { out, placement } = withInputErrors(input.name, () => pinDomainText(input.text, input.name, host, policy));
+  const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
 
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
   if (values['dry-run']) {
-    process.stdout.write(unifiedDiff(input.text, out, input.name, `${input.name} (pinned)`));
+    process.stdout.write(diff);
     return EXIT_OK;
   }
   if (values['in-place']) {
@@ -66,7 +66,7 @@ export function run(argv: string[]): number {
 }
 
 /** Kept here too: tests import the planner's view of a guest from the pin command. */
-export { guestOf } from '../pin-policy.js';
+export { guestOf } from '../../policy/pin.js';
 
 function parse(argv: string[]) {
   try {

@@ -6,11 +6,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveDocument, type ResolvedModel } from '../../resolve/index.js';
+import { resolveDocument } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { describeHostSource, loadHost } from '../host-option.js';
 import { IoError } from '../io.js';
-import { buildPinMap, type PinMapThread } from '../pinmap/model.js';
+import { buildPinMap, pinMapThreads } from '../pinmap/model.js';
 import { renderPinMapHtml, renderPinMapSvg, renderPinMapText } from '../pinmap/render.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 import { threadRows } from './resolve.js';
@@ -62,14 +62,6 @@ export function run(argv: string[]): number {
     writeOutput(values.html, renderPinMapHtml(map, title, rows));
   }
   return EXIT_OK;
-}
-
-export function pinMapThreads(r: ResolvedModel): PinMapThread[] {
-  return [
-    ...r.vcpus.map((v) => ({ kind: 'vcpu' as const, id: v.id, cpus: v.cpus.toString(), online: v.online })),
-    { kind: 'emulator' as const, id: 0, cpus: r.emulator.cpus.toString() },
-    ...r.iothreads.map((t) => ({ kind: 'iothread' as const, id: t.id, cpus: t.cpus.toString() })),
-  ];
 }
 
 function writeOutput(path: string, content: string): void {

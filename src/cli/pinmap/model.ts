@@ -5,6 +5,7 @@
  * topology), so the text, SVG and HTML renderers only draw.
  */
 import { CpuSet, parseCpuSet } from '../../cpuset/index.js';
+import type { ResolvedModel } from '../../resolve/index.js';
 
 /** The host facts the map needs (a HostTopology satisfies it). */
 export interface PinMapHost {
@@ -67,6 +68,20 @@ export function threadLabel(t: Pick<PinMapThread, 'kind' | 'id'>): string {
   return `irq ${String(t.id).replace(/^0000:/, '')}`;
 }
 
+/** The threads of a resolved domain, as the map draws them (vCPUs, the emulator, IOThreads). */
+export function pinMapThreads(r: ResolvedModel): PinMapThread[] {
+  return [
+    ...r.vcpus.map((v) => ({ kind: 'vcpu' as const, id: v.id, cpus: v.cpus.toString(), online: v.online })),
+    { kind: 'emulator' as const, id: 0, cpus: r.emulator.cpus.toString() },
+    ...r.iothreads.map((t) => ({ kind: 'iothread' as const, id: t.id, cpus: t.cpus.toString() })),
+  ];
+}
+
+/**
+ * Lay the host CPUs out node → core → sibling and place each thread on the
+ * CPUs it may use, flagging conflicts (two vCPUs pinned to one CPU, the
+ * emulator on a vCPU's dedicated CPU, offline or missing CPUs).
+ */
 export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[]): PinMap {
   const cellByCpu = new Map<number, PinMapCell>();
   const isolated = host.isolatedCpus ?? CpuSet.empty();

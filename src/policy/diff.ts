@@ -1,5 +1,6 @@
 /**
- * A unified diff of two texts, for `normalize --diff` and `pin --dry-run`.
+ * A unified diff of two texts, for `pinDomain`, `normalize --diff` and
+ * `pin --dry-run`.
  * Edits are local (only affinity elements change), so the common head and
  * tail are trimmed first and an LCS runs on the middle only.
  */
