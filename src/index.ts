@@ -52,8 +52,12 @@ export { renderPinMapText, renderPinMapSvg, renderPinMapHtml, type PinMapTitle }
 export type * from './plan/types.js';
 export { plan, planDocument, readIrqPolicy, IRQ_POLICY_NAMESPACE, renderPlanJson, renderPlanTable, renderPlanShell, type PlanDocumentOptions, type IrqPolicyReadResult, type ShellBinding } from './plan/index.js';
 
-// Applying a plan (root)
-export { apply, bindPlan, restore, watchPlan, DEFAULT_LEAVE_KINDS, pathsUnder } from './apply/index.js';
-export type { ApplyOptions, ApplyReport, Binding, BoundSched, BoundTarget, RestoreOptions, RestoreReport, TargetOptions, TargetResult, TargetStatus, HostPaths, WatchEnd, WatchOptions, WatchReport, WatchRound } from './apply/index.js';
-export { applyDomain, applyLive, restoreLive, type DomainApplyReport, type LiveApplyReport, type LiveOptions, type LivePin, type LiveRestoreReport, type LiveResult, type LiveStatus } from './apply/index.js';
-export { AffinityWriteError, isAffinityWriteError, defaultIo, irqAffinityIo, threadAffinityIo, threadSchedIo, threadMethod, type AffinityIo, type CgroupIo, type HostIo, type IrqAffinityState, type SchedIo, type ThreadMethod, type SchedPolicy, type SchedState } from './apply/index.js';
+// Applying a plan (root). Imported from the modules themselves, not
+// apply/index.ts, so the declarations do not reach watch.ts, whose
+// AbortSignal needs DOM or @types/node (watching is the CLI's `apply --watch`).
+export { apply, bindPlan, restore, DEFAULT_LEAVE_KINDS } from './apply/apply.js';
+export type { ApplyOptions, ApplyReport, Binding, BoundSched, BoundTarget, RestoreOptions, RestoreReport, TargetOptions, TargetResult, TargetStatus } from './apply/apply.js';
+export { pathsUnder, type HostPaths } from './apply/paths.js';
+export { applyDomain, applyLive, restoreLive, type DomainApplyReport, type LiveApplyReport, type LiveOptions, type LivePin, type LiveRestoreReport, type LiveResult, type LiveStatus } from './apply/libvirt-live.js';
+export { AffinityWriteError, isAffinityWriteError, defaultIo, irqAffinityIo, threadAffinityIo, threadSchedIo, threadMethod, type AffinityIo, type CgroupIo, type HostIo, type IrqAffinityState, type SchedIo, type ThreadMethod } from './apply/io.js';
+export type { SchedPolicy, SchedState } from './apply/sched.js';

@@ -231,7 +231,7 @@ try { vp.parseCpuSet('3-1'); } catch (e) { console.log(vp.isVirtPinError(e), e.c
     const check = run(bin, ['check', '--host', 'caps.xml', 'rt.xml'], project);
     expect(check.status).toBe(1);
     expect(check.stdout).toContain('rt.xml:10:16: error SCHED_INVALID');
-    expect(check.stdout).toContain('1 file checked: 1 error, 3 warnings, 0 info');
+    expect(check.stdout + check.stderr).toContain('1 file checked: 1 error, 3 warnings, 0 info');
     const show = run(bin, ['show', '--host', 'caps.xml', 'vm.xml'], project);
     expect(show.stderr).toBe('');
     expect(show.status).toBe(0);
