@@ -327,6 +327,7 @@ export function defaultIo(irqProc: string, prefer?: ThreadMethod): HostIo {
   return { ...threadAffinityIo(prefer), ...irqAffinityIo(irqProc), ...threadSchedIo(prefer), writeCgroupCpus };
 }
 
+/** True for a failed affinity or scheduler write (`code` is the errno name). */
 export function isAffinityWriteError(e: unknown): e is AffinityWriteError {
   return e instanceof AffinityWriteError;
 }

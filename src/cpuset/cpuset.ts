@@ -12,6 +12,10 @@ export const MAX_CPUSET_ID = 16383;
 /** An inclusive range `[first, last]`. */
 export type CpuRange = readonly [first: number, last: number];
 
+/**
+ * An immutable set of CPU (or NUMA node) ids 0..16383 kept as sorted
+ * ranges; `toString()` is libvirt's canonical cpuset (`0-3,8`).
+ */
 export class CpuSet implements Iterable<number> {
   /** Sorted, disjoint, non-adjacent inclusive ranges. */
   readonly #ranges: readonly CpuRange[];

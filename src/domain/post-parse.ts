@@ -28,6 +28,11 @@ export interface DefinitionOptions {
 const ok = <T>(f: Field<T> | undefined): T | undefined => (f && !f.error ? f.value : undefined);
 const refOf = (r: ElementRef): ElementRef => ({ loc: r.loc, path: r.path });
 
+/**
+ * The definition libvirt stores after post-parse for `options.driver`:
+ * defaults filled in, placement promoted, out-of-range pins dropped…, with
+ * every silent change listed in `changes`. Total: never throws.
+ */
 export function definitionOf(model: DomainModel, options: DefinitionOptions): DomainDefinition {
   const { driver } = options;
   const changes: DefinitionChange[] = [];

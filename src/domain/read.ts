@@ -104,6 +104,12 @@ function textField<T>(e: XmlElement | undefined, parse: (raw: string, loc: Loc) 
   return parse(raw, locOf(e));
 }
 
+/**
+ * Read a domain document as libvirt's parser does: every affinity-related
+ * element and attribute with its location and, where libvirt would refuse
+ * the value, the reason. Never throws for bad values (validation reports
+ * them); accepts `<domstatus>`-wrapped status XML too.
+ */
 export function readDomain(doc: XmlDocument): DomainModel {
   // Status XML (libvirt's /run/libvirt/qemu/NAME.xml, and what some hook
   // operations receive) wraps the definition in <domstatus>.

@@ -28,6 +28,7 @@ export interface HostCounts {
   nodes: number;
 }
 
+/** Sockets, cores, online CPUs, SMT threads per core and NUMA nodes of a host. */
 export function hostCounts(host: HostTopology): HostCounts {
   const online = host.cpus.filter((c) => c.online);
   const sockets = new Set(online.map((c) => c.socket));
@@ -41,6 +42,7 @@ export function hostCounts(host: HostTopology): HostCounts {
   };
 }
 
+/** A few lines for people: sockets, cores, CPUs, SMT and each NUMA node's CPUs and memory. */
 export function describeHost(host: HostTopology): string {
   const k = hostCounts(host);
   const unknownSockets = host.cpus.some((c) => c.online && c.socket < 0);

@@ -5,6 +5,7 @@
  */
 import type { ElementSpec, XmlDocument, XmlElement } from '../xml/index.js';
 
+/** The canonical text of an element subtree: attributes sorted, whitespace-only text and comments ignored. */
 export function canonicalOf(e: XmlElement): string {
   const attrs = e.attributes.map((a) => `${a.name}=${JSON.stringify(a.value)}`).sort();
   const kids = e.elements().map(canonicalOf);

@@ -14,6 +14,7 @@ import { tryParseCpuSet } from '../cpuset/index.js';
 import type { XmlDocument, XmlElement } from '../xml/index.js';
 import type { IrqPolicySet, PlanDiagnostic } from './types.js';
 
+/** The XML namespace of virt-pin's IRQ policy elements inside `<metadata>`. */
 export const IRQ_POLICY_NAMESPACE = 'https://virt-pin.dev/xmlns/irq/1';
 
 /** `DDDD:BB:SS.F` as sysfs names PCI devices (slot ≤ 0x1f, function ≤ 7). Case-insensitive; normalise with toLowerCase. */

@@ -5,6 +5,7 @@
  */
 import type { PlanAction, RuntimePlan, ThreadTarget } from './types.js';
 
+/** The plan as JSON text (schemas/plan.schema.json). */
 export function renderPlanJson(p: RuntimePlan): string {
   return JSON.stringify(p, null, 2) + '\n';
 }

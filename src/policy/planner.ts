@@ -35,6 +35,7 @@ interface Defaults {
   hostdev: NonNullable<PinPolicy['hostdev']>;
 }
 
+/** The policy fields a PinPolicy leaves out (the emulator's default depends on `vcpu`). */
 export const POLICY_DEFAULTS: Readonly<Omit<Defaults, 'emulator'>> = {
   vcpu: 'dedicated',
   threads: 'prefer',
@@ -42,6 +43,11 @@ export const POLICY_DEFAULTS: Readonly<Omit<Defaults, 'emulator'>> = {
   hostdev: 'local',
 };
 
+/**
+ * Choose host CPUs for every vCPU, the emulator and IOThreads (and memory
+ * nodes) under `policy`; throws a POLICY_* VirtPinError, saying what would
+ * fit, when the host cannot meet it. Pure: pinDomain writes and verifies.
+ */
 export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: PinPolicy = {}): PinPlacement {
   const given = stripUndefined(policy);
   const vcpuMode = given.vcpu ?? POLICY_DEFAULTS.vcpu;

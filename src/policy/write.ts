@@ -10,6 +10,7 @@ import type { PinPlacement } from './types.js';
 /** `<cputune>` children the planner owns; others (shares, period, cachetune…) are kept. */
 const OWNED_CPUTUNE = new Set(['vcpupin', 'emulatorpin', 'iothreadpin', 'vcpusched', 'iothreadsched', 'emulatorsched']);
 
+/** Write a placement into a domain document in place, touching only the affinity elements. */
 export function writePlacement(doc: XmlDocument, placement: PinPlacement): void {
   const domain = doc.root;
 

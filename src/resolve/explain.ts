@@ -8,6 +8,7 @@ import type { ResolvedModel, ResolvedThread } from './types.js';
 /** `vcpu N`, `emulator`, `iothread N` (case-insensitive; the space is optional). */
 export type ExplainTarget = string;
 
+/** One sentence on why a thread (`vcpu 3`, `emulator`, `iothread 1`) may run where it may; throws RESOLVE_BAD_TARGET / RESOLVE_UNKNOWN_THREAD. */
 export function explain(resolved: ResolvedModel, target: ExplainTarget): string {
   const t = target.trim().toLowerCase();
   let m: RegExpExecArray | null;

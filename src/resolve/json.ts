@@ -99,6 +99,7 @@ function mask(m: CpuSet | string): string {
   return typeof m === 'string' ? m : m.toString();
 }
 
+/** A bigint as JSON: a number when it is exactly representable, else its decimal string. */
 export function bigIntJson(v: bigint): BigIntJson {
   const n = Number(v);
   return Number.isSafeInteger(n) && BigInt(n) === v ? n : v.toString();

@@ -218,6 +218,12 @@ function effectiveModeOfCell(def: DomainDefinition, cellid: number): NumaMode | 
   return def.numatune.memnodes.find((m) => m.cellid === cellid)?.mode ?? def.numatune.memory?.mode;
 }
 
+/**
+ * Where every vCPU, the emulator and every IOThread may run, on which
+ * memory nodes, under which scheduler, and the rule that decided each —
+ * libvirt's runtime rules. Without `host`, masks stay symbolic (`all`,
+ * `numad`) where only the host can make them concrete.
+ */
 export function resolve(def: DomainDefinition, host?: HostFacts, context: ResolveContext = {}): ResolvedModel {
   const notes: ResolveNote[] = [];
   const model = context.model;

@@ -14,6 +14,7 @@ export interface JsonSchemaIssue {
 
 export type ValidateResolvedJsonResult = { ok: true; value: ResolvedModelJson } | { ok: false; issues: JsonSchemaIssue[] };
 
+/** Check a value against schemas/resolved-model.schema.json; the issues carry JSON Pointer paths. */
 export function validateResolvedJson(json: unknown): ValidateResolvedJsonResult {
   if (validate(json)) return { ok: true, value: json as ResolvedModelJson };
   const issues = (validate.errors ?? []).map((e) => ({

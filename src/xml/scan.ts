@@ -11,6 +11,7 @@ import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
 import { DocumentImpl, ElementImpl, type AttrRecord, type NodeImpl } from './tree.js';
 
+/** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
 
 // XML 1.0 Char production, minus what libvirt (libxml2) rejects too.

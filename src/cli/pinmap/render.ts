@@ -12,6 +12,7 @@ export interface PinMapTitle {
 
 const ansi = (on: boolean, code: string, s: string): string => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
+/** The pin map as terminal text, `virt-pin show`'s output; `color` adds ANSI colours. */
 export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean): string {
   const s = map.summary;
   const out: string[] = [];

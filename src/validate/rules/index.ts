@@ -35,6 +35,7 @@ import { hostCpusAvailable } from './lint-host-cpus.js';
 import { hostNodesAvailable } from './lint-host-nodes.js';
 import { isolatedFloating } from './lint-isolated-floating.js';
 
+/** Every validation rule, in report order (docs/validation.md is generated from it). */
 export const RULES: readonly Rule[] = [
   vcpuCount,
   vcpuAttributes,
