@@ -16,13 +16,13 @@ import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
 import type { PlanScheduler, RuntimePlan, ThreadTarget } from '../plan/index.js';
 import { cgroupCpusFile, planWidening, readCgroup, relParts, relText, threadCgroup, type CgroupWidening, type ThreadCgroup } from './cgroup.js';
-import { discoverDeviceIrqs, discoverThreads, processAlive, processStartTime, readInterrupts, readLibvirtPid, type DeviceIrqs, type QemuThread, type ThreadKind } from './discover.js';
+import { discoverDeviceIrqs, discoverThreads, processAlive, processStartTime, procIsCallers, readInterrupts, readLibvirtPid, threadComm, type DeviceIrqs, type QemuThread, type ThreadKind } from './discover.js';
 import { AffinityWriteError, defaultIo, type HostIo, type ThreadMethod } from './io.js';
-import { acquireLock } from './lock.js';
+import { acquireLockWaiting, type HeldLock } from './lock.js';
 import { checkTaskId, Confined, LIVE_PATHS, type HostPaths } from './paths.js';
 import { queryQmpThreads } from './qmp.js';
 import { explainSchedRefusal, formatSched, isRealtime, parseSched, sameSched, type SchedState } from './sched.js';
-import { entryKey, lockPath, readStateFile, removeStateFile, statePath, writeStateFile, type StateEntry, type StateFile } from './state.js';
+import { checkStateOwner, entryKey, legacyStatePath, lockPath, readStateFile, removeStateFile, statePath, writeStateFile, type StateEntry, type StateFile } from './state.js';
 
 /** Thread kinds the applier leaves where the kernel and libvirt put them unless told otherwise. */
 export const DEFAULT_LEAVE_KINDS: readonly ThreadKind[] = ['kvm-nx'];
@@ -45,6 +45,12 @@ export interface TargetOptions {
    * Oracle B); every other kind follows the emulator mask. `[]` moves it too.
    */
   leaveKinds?: ThreadKind[];
+  /**
+   * Also move an INTx line the device shares with host handlers
+   * (`ehci_hcd:usb1, vfio-intx(…)`): that moves the host device's interrupt
+   * too. Default off: such a line is reported as skipped.
+   */
+  sharedIrqs?: boolean;
 }
 
 export interface BoundTarget {
@@ -89,6 +95,8 @@ export interface Binding {
   sched: BoundSched[];
   /** Plan actions not carried out by this applier, and why. */
   notApplied: { actionId: string; why: string }[];
+  /** IRQs of the plan's devices that are not the guest's (host driver, shared line, no vfio handler): left alone. */
+  skipped: { key: string; actionId: string; label: string; requested: string; why: string }[];
   notes: string[];
 }
 
@@ -127,7 +135,7 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
     else if (name !== undefined) pid = readLibvirtPid(paths, name);
     else throw new VirtPinError('APPLY_NO_TARGET', 'the plan changes threads but names no domain and no pid was given', { hint: 'pass --pid or --domain' });
   }
-  const binding: Binding = { name: name ?? `pid-${pid}`, pid, threads: [], devices: [], targets: [], sched: [], notApplied: [], notes: [] };
+  const binding: Binding = { name: name ?? `pid-${pid}`, pid, threads: [], devices: [], targets: [], sched: [], notApplied: [], skipped: [], notes: [] };
   if (pid) {
     const st = processStartTime(paths, pid);
     if (st !== undefined) binding.startTime = st;
@@ -206,6 +214,11 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
       for (const i of found.irqs) {
         if (taken.has(i.irq)) continue;
         taken.add(i.irq);
+        if (i.ownership !== 'vfio' && !(i.ownership === 'shared' && options.sharedIrqs)) {
+          const why = i.ownership === 'shared' ? `${i.why ?? 'shared line'}; pass sharedIrqs (CLI --shared-irqs) to move it anyway` : (i.why ?? 'not a vfio vector of the device');
+          binding.skipped.push({ key: `irq:${i.irq}`, actionId: a.id, label: `IRQ ${i.irq} (${i.name ?? i.kind} of ${a.target.device})`, requested: a.cpus, why });
+          continue;
+        }
         binding.targets.push({ key: `irq:${i.irq}`, kind: 'irq', actionId: a.id, label: `IRQ ${i.irq} (${i.name ?? i.kind} of ${a.target.device})`, cpus, irq: i.irq, device: a.target.device, ...(i.name ? { name: i.name } : {}) });
       }
     }
@@ -237,9 +250,17 @@ export interface ApplyOptions extends TargetOptions {
    * state file; parents are never changed (APPLY_CGROUP_PARENT). Default off.
    */
   widenCgroups?: boolean;
+  /** Wait up to this long for another apply/restore of the same domain to finish (default 0: APPLY_LOCKED at once). */
+  lockWaitMs?: number;
+  /**
+   * Called once the domain's lock is held, before anything is read or
+   * written; throwing stops the apply with nothing changed. The late-IRQ
+   * waiter checks here that its domain has not been restored meanwhile.
+   */
+  whileLocked?: () => void;
 }
 
-export type TargetStatus = 'unchanged' | 'changed' | 'would-change' | 'managed-skipped' | 'vanished' | 'failed' | 'rolled-back' | 'not-reached';
+export type TargetStatus = 'unchanged' | 'changed' | 'would-change' | 'managed-skipped' | 'not-owned' | 'vanished' | 'failed' | 'rolled-back' | 'not-reached';
 
 export interface TargetResult {
   /** `thread:TID`, `irq:N`, `sched:TID` or `cgroup:PATH`. */
@@ -548,15 +569,49 @@ function snapshot(paths: HostPaths, io: HostIo, binding: Binding, options: Apply
  */
 export async function apply(plan: RuntimePlan, options: ApplyOptions = {}): Promise<ApplyReport> {
   const paths = options.paths ?? LIVE_PATHS;
+  const stateDir = options.stateDir ?? `${paths.run}/virt-pin`;
+  if (options.dryRun) return applyHeld(plan, options);
+  planErrors(plan);
+  // The lock goes by the name the state file will have: the domain, else the plan's, else the pid.
+  const threads = plan.actions.some((a) => a.kind === 'thread-affinity' || a.kind === 'thread-sched');
+  const name = options.domain ?? plan.domain?.name ?? `pid-${threads && options.pid !== undefined ? checkTaskId(options.pid) : 0}`;
+  const lock = await lockDomain(stateDir, name, options.lockWaitMs ?? 0);
+  try {
+    options.whileLocked?.();
+    return await applyHeld(plan, options);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The per-domain lock, shared by apply(), restore() and the libvirt path (applyDomain, restoreLive). */
+export function lockDomain(stateDir: string, name: string, waitMs = 0): Promise<HeldLock> {
+  return acquireLockWaiting(lockPath(stateDir, name), waitMs);
+}
+
+/** apply() for a caller that already holds the domain's lock (lockDomain). */
+export async function applyHeld(plan: RuntimePlan, options: ApplyOptions = {}): Promise<ApplyReport> {
+  const paths = options.paths ?? LIVE_PATHS;
   const binding = await bindPlan(plan, options);
   const stateDir = options.stateDir ?? `${paths.run}/virt-pin`;
   const path = statePath(stateDir, binding.name);
-  const lock = options.dryRun ? undefined : acquireLock(lockPath(stateDir, binding.name));
-  try {
-    return await applyBound(paths, binding, path, options);
-  } finally {
-    lock?.release();
-  }
+  refuseForeignThreads(paths, options, { affinity: binding.targets.some((t) => t.kind === 'thread'), sched: binding.sched.length > 0 });
+  return applyBound(paths, binding, path, options);
+}
+
+/**
+ * Thread ids come from `paths.proc`, but sched_setaffinity and
+ * sched_setscheduler act on the caller's PID namespace: under a /proc that
+ * is not the caller's (VIRT_PIN_HOST_ROOT, a container given the host's
+ * /proc) the same number names another thread. Refuse before anything is
+ * written, unless the caller supplies its own thread writers.
+ */
+function refuseForeignThreads(paths: HostPaths, options: { io?: Partial<HostIo> }, touches: { affinity: boolean; sched: boolean }): void {
+  const own = (!touches.affinity || options.io?.writeThreadAffinity !== undefined) && (!touches.sched || options.io?.writeThreadSched !== undefined);
+  if (own || procIsCallers(paths.proc)) return;
+  throw new VirtPinError('APPLY_FOREIGN_PROC', `${paths.proc} is not the /proc of this process's PID namespace: its thread ids would name other threads here; no thread was touched`, {
+    hint: 'thread affinity and scheduler settings are applied only under the real /proc (VIRT_PIN_HOST_ROOT unset or /); IRQs are still applied',
+  });
 }
 
 async function applyBound(paths: HostPaths, binding: Binding, path: string, options: ApplyOptions): Promise<ApplyReport> {
@@ -564,6 +619,7 @@ async function applyBound(paths: HostPaths, binding: Binding, path: string, opti
   const retry = options.retry ?? { attempts: 5, delayMs: 20 };
   const report: ApplyReport = { ok: true, name: binding.name, pid: binding.pid, dryRun: options.dryRun === true, statePath: path, changed: 0, results: [], notApplied: binding.notApplied, notes: binding.notes, warnings: [], binding };
 
+  for (const k of binding.skipped) report.results.push({ key: k.key, label: k.label, actionId: k.actionId, requested: k.requested, status: 'not-owned', message: `left alone: ${k.why}` });
   // 1. snapshot
   const steps = snapshot(paths, io, binding, options, report);
   const pending = steps.filter((s) => !s.inForce);
@@ -574,9 +630,10 @@ async function applyBound(paths: HostPaths, binding: Binding, path: string, opti
   }
 
   // 2. state file, before the first change (merged with an earlier apply to the same process: keep the original settings)
-  const previous = readStateFile(path);
+  const previous = checkStateOwner(path, readStateFile(path), binding.name);
   const samePid = previous !== undefined && previous.pid === binding.pid && previous.startTime === binding.startTime;
-  const entries: StateEntry[] = samePid ? previous.entries.map((e) => ({ ...e })) : [];
+  // Another process (QEMU restarted without a restore): its threads are gone, but the IRQ and cgroup originals are still the host's.
+  const entries: StateEntry[] = previous ? previous.entries.filter((e) => samePid || e.kind === 'irq' || e.kind === 'cgroup').map((e) => ({ ...e })) : [];
   const byKey = new Map(entries.map((e) => [entryKey(e), e]));
   const added = new Set<string>();
   for (const s of pending) {
@@ -592,7 +649,7 @@ async function applyBound(paths: HostPaths, binding: Binding, path: string, opti
     name: binding.name,
     pid: binding.pid,
     ...(binding.startTime !== undefined ? { startTime: binding.startTime } : {}),
-    createdAt: samePid ? previous.createdAt : new Date().toISOString(),
+    createdAt: previous ? previous.createdAt : new Date().toISOString(),
     phase: 'applying',
     entries,
   };
@@ -697,7 +754,7 @@ async function applyBound(paths: HostPaths, binding: Binding, path: string, opti
   if (!rollback.failed.length) {
     // Nothing of this apply is left on the host: the state file goes back to what it was.
     try {
-      if (samePid) writeStateFile(path, previous);
+      if (previous) writeStateFile(path, previous);
       else removeStateFile(path);
     } catch (e) {
       report.warnings.push(`${(e as Error).message}; the state file now records settings that are already back in force, restore will find them unchanged`);
@@ -716,6 +773,13 @@ export interface RestoreOptions {
   io?: Partial<HostIo>;
   threadMethod?: ThreadMethod;
   retry?: { attempts: number; delayMs: number };
+  /**
+   * Wait up to this long for an apply of the same domain (the hook's
+   * late-IRQ waiter) to finish its round, and take the lock even when no
+   * state file exists yet (that round may be writing one). Default: answer
+   * APPLY_LOCKED at once, and take no lock when nothing is recorded.
+   */
+  lockWaitMs?: number;
 }
 
 export interface RestoreReport {
@@ -724,7 +788,15 @@ export interface RestoreReport {
   statePath: string;
   /** False when there was no state file (nothing to restore). */
   found: boolean;
+  /**
+   * `gone`: the thread, process, IRQ or cgroup no longer exists; `reused`:
+   * it exists but is no longer what was recorded (another thread name, an
+   * IRQ no longer the device's vfio vector, a cgroup changed by someone
+   * else) and was left alone.
+   */
   results: { key: string; status: 'restored' | 'unchanged' | 'gone' | 'reused' | 'failed'; before: string; message?: string }[];
+  /** How many recorded targets were left alone (`gone` + `reused`), each with its reason in `results`. */
+  skipped: number;
 }
 
 /**
@@ -736,10 +808,14 @@ export interface RestoreReport {
 export async function restore(name: string, options: RestoreOptions = {}): Promise<RestoreReport> {
   const paths = options.paths ?? LIVE_PATHS;
   const stateDir = options.stateDir ?? `${paths.run}/virt-pin`;
-  const path = statePath(stateDir, name);
+  let path = statePath(stateDir, name);
   // No state file, nothing to do: do not even create the lock (the directory may be read-only).
-  if (!existsSync(path)) return { ok: true, name, statePath: path, found: false, results: [] };
-  const lock = acquireLock(lockPath(stateDir, name));
+  if (!existsSync(path) && options.lockWaitMs === undefined) {
+    const legacy = legacyStatePath(stateDir, name);
+    if (!legacy) return { ok: true, name, statePath: path, found: false, results: [], skipped: 0 };
+    path = legacy;
+  }
+  const lock = await lockDomain(stateDir, name, options.lockWaitMs ?? 0);
   try {
     return await restoreLocked(paths, name, path, options);
   } finally {
@@ -748,12 +824,13 @@ export async function restore(name: string, options: RestoreOptions = {}): Promi
 }
 
 async function restoreLocked(paths: HostPaths, name: string, path: string, options: RestoreOptions): Promise<RestoreReport> {
-  const state = readStateFile(path);
-  const report: RestoreReport = { ok: true, name, statePath: path, found: state !== undefined, results: [] };
+  const state = checkStateOwner(path, readStateFile(path), name);
+  const report: RestoreReport = { ok: true, name, statePath: path, found: state !== undefined, results: [], skipped: 0 };
   if (!state) return report;
+  const alive = state.pid > 0 && processAlive(paths, state.pid, state.startTime);
+  refuseForeignThreads(paths, options, { affinity: alive && state.entries.some((e) => e.kind === 'thread'), sched: alive && state.entries.some((e) => e.kind === 'sched') });
   const io = ioFor(paths, options);
   const retry = options.retry ?? { attempts: 5, delayMs: 20 };
-  const alive = state.pid > 0 && processAlive(paths, state.pid, state.startTime);
   const proc = new Confined(paths.proc);
   const ints = state.entries.some((e) => e.kind === 'irq') ? readInterrupts(paths) : undefined;
   // One discovery per device, not one per recorded vector (that is quadratic: 256 vectors, 65 536 sysfs reads).
@@ -779,6 +856,12 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           push('gone', 'the thread (or its process) no longer exists');
           continue;
         }
+        // Same pid, same start time, and the same thread name: a state file naming some other thread gets nothing written.
+        const comm = threadComm(paths, state.pid, e.tid);
+        if (comm !== e.comm) {
+          push(comm === undefined ? 'gone' : 'reused', comm === undefined ? 'the thread exited' : `thread ${e.tid} is now '${comm.slice(0, 16)}', not the recorded '${e.comm.slice(0, 16)}'; left alone`);
+          continue;
+        }
         if (e.kind === 'thread') {
           const before = parseKernelCpuList(e.before);
           if (io.readThreadAffinity(e.tid).equals(before)) push('unchanged');
@@ -796,9 +879,10 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           }
         }
       } else if (e.kind === 'irq') {
+        // Only an IRQ that is still the recorded device's vfio vector (or its shared vfio-intx line), under the recorded handler name.
         const owner = deviceIrqsOf(e.device).irqs.find((i) => i.irq === e.irq);
-        if (!owner || (e.name !== undefined && owner.name !== undefined && owner.name !== e.name)) {
-          push('reused', `IRQ ${e.irq} no longer belongs to ${e.device}${owner?.name ? ` as ${e.name}` : ''}; left alone`);
+        if (!owner || owner.ownership === 'not-vfio' || (e.name !== undefined && owner.name !== e.name)) {
+          push('reused', owner ? `IRQ ${e.irq} is no longer ${e.device}'s vfio vector${e.name ? ` ${e.name}` : ''} (${owner.why ?? `now ${owner.name ?? 'unnamed'}`}); left alone` : `IRQ ${e.irq} no longer belongs to ${e.device}; left alone`);
           continue;
         }
         const before = parseKernelCpuList(e.before);
@@ -830,6 +914,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
       }
     }
   }
+  report.skipped = report.results.filter((r) => r.status === 'gone' || r.status === 'reused').length;
   if (report.ok) removeStateFile(path);
   return report;
 }

@@ -138,6 +138,8 @@ export async function watchPlan(plan: RuntimePlan, options: WatchOptions = {}): 
         if (r.error) report.error = r.error;
       }
     } catch (e) {
+      // The domain was restored meanwhile (whileLocked said so): nothing left to keep in force.
+      if (e instanceof VirtPinError && e.code === 'WATCH_WITHDRAWN') return end(report, 'aborted');
       failures++;
       round.error = errorOf(e);
       report.error = round.error;

@@ -53,7 +53,8 @@ function mixedPlan(): RuntimePlan {
 function mountTmpfs(dir: string, options: string): () => void {
   mkdirSync(dir, { recursive: true });
   // Needs root (CI runs as root); a failure here is a failure of the test, not a skip.
-  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  // mode=0700: a tmpfs root is 1777 by default, and virt-pin refuses a state directory others can write (issue 14 item 4).
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `mode=0700,${options}`, 'tmpfs', dir]);
   return () => execFileSync('umount', [dir]);
 }
 

@@ -16,10 +16,9 @@
  * save), and then passes the XML through unchanged.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { apply, pathsUnder, restore, watchPlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
+import { apply, latePlanPath, latePlanPresent, pathsUnder, readLatePlan, restore, watchPlan, withdrawLatePlan, withdrawnError, writeLatePlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
 import { hostFactsFromSysfs } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
@@ -124,8 +123,10 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
         return await started(name, stdin, config, paths, selfUrl);
       case 'release/end':
       case 'stopped/end': {
-        const r = await restore(name, { paths, stateDir: config.stateDir });
-        if (r.found) log(name, phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)`);
+        // Withdraw the late-IRQ waiter's plan first; then wait (bounded) for a round it may be in, so its pins are restored too.
+        const waiter = withdrawLatePlan(config.stateDir, name);
+        const r = await restore(name, { paths, stateDir: config.stateDir, ...(waiter ? { lockWaitMs: STOP_LOCK_WAIT_MS } : {}) });
+        if (r.found) log(name, phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)${r.skipped ? `, ${r.skipped} left alone (${r.results.filter((x) => x.status === 'gone' || x.status === 'reused').map((x) => `${x.key}: ${x.message ?? x.status}`).slice(0, 8).join('; ')})` : ''}`);
         return EXIT_OK;
       }
       default:
@@ -167,11 +168,17 @@ async function started(name: string, xml: string, config: HookConfig, paths: Hos
   return EXIT_OK;
 }
 
+/**
+ * How long restore at stop waits for the late-IRQ waiter's round in progress
+ * (one apply of IRQ writes, milliseconds in practice) before it gives up
+ * with APPLY_LOCKED (docs/security.md, "Bounds").
+ */
+const STOP_LOCK_WAIT_MS = 5000;
+
 /** A detached, bounded process that re-applies the plan as MSI-X vectors appear; libvirt does not wait for it. */
 function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig, selfUrl: URL): void {
-  mkdirSync(config.stateDir, { recursive: true });
-  const planFile = join(config.stateDir, `${name}.plan.json`);
-  writeFileSync(planFile, JSON.stringify(plan));
+  // Written like a state file (O_EXCL temp, 0600, rename) under the same directory checks; the waiter re-checks it against the schema.
+  const planFile = writeLatePlan(config.stateDir, name, { ...plan, domain: { ...plan.domain, name } });
   const child = spawn(process.execPath, [selfUrl.pathname, 'hook', 'late-irqs', name, planFile, String(config.waitIrqsSeconds), config.stateDir], {
     detached: true,
     stdio: 'ignore',
@@ -183,14 +190,32 @@ function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig,
 async function lateIrqs(argv: string[]): Promise<number> {
   const [name, planFile, seconds, stateDir] = argv;
   if (!name || !planFile || !seconds || !stateDir) throw new UsageError('late-irqs NAME PLAN SECONDS STATE_DIR');
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as RuntimePlan;
+  // The plan comes only from NAME's own plan file, checked (owner, type, size, schema, domain name): never from a path given here.
+  if (planFile !== latePlanPath(stateDir, name)) throw new UsageError(`late-irqs: ${planFile} is not the plan file of '${name}'`);
   const limit = Math.min(600, Number(seconds));
   if (!(limit > 0)) return EXIT_OK;
   try {
-    // Until the deadline, the guest's exit, or every device has its vectors and nothing changed for 10 s.
-    await watchPlan(plan, { domain: name, paths: hostPaths(), stateDir, untilMs: Date.now() + limit * 1000, settleMs: 10_000 });
+    const plan = readLatePlan(stateDir, name);
+    if (!plan) return EXIT_OK; // withdrawn already: the domain stopped
+    // Until the deadline, the guest's exit, every device has its vectors and nothing changed for 10 s, or restore withdrew the plan.
+    await watchPlan(plan, {
+      domain: name,
+      paths: hostPaths(),
+      stateDir,
+      untilMs: Date.now() + limit * 1000,
+      settleMs: 10_000,
+      whileLocked: () => {
+        if (!latePlanPresent(stateDir, name)) throw withdrawnError(name);
+      },
+    });
   } catch {
-    // the guest is gone (no pidfile / process): nothing to keep in force
+    // the guest is gone (no pidfile / process), or the plan file was refused: nothing to keep in force
+  } finally {
+    try {
+      withdrawLatePlan(stateDir, name); // never left behind
+    } catch {
+      // unwritable now: the next run of this domain replaces it
+    }
   }
   return EXIT_OK;
 }
