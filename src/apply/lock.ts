@@ -165,7 +165,7 @@ const prefixOf = (lockPath: string): string => basename(lockPath).replace(/\.loc
  * `ENC.plan.json.tmp-PID-…`, `ENC.lock.tmp-PID-…`, `ENC.lock.stale-PID-…`
  * (also in the libvirt/ subdirectory), when PID no longer runs. Called with
  * the lock held, so no run of this domain is between its temp file and its
- * rename; a live PID (another domain's? never: the prefix is ours) is left.
+ * rename; files of a live PID are left to it.
  */
 function removeLeftovers(lockPath: string): void {
   const dir = dirname(lockPath);
@@ -181,9 +181,7 @@ function removeLeftovers(lockPath: string): void {
     for (const n of names) {
       const m = pattern.exec(n);
       if (!m?.[3]) continue;
-      const pid = Number(m[3]);
-      if (pid !== process.pid && pidRuns(pid)) continue;
-      if (pid === process.pid && m[1] === 'lock') continue; // our own temp link is removed by acquireLock itself
+      if (pidRuns(Number(m[3]))) continue; // a live run (this one included) removes its own
       rmSync(join(d, n), { force: true });
     }
   }
