@@ -16,27 +16,11 @@ import { latePlanPath } from '../../src/apply/late-plan.js';
 import { CpuSet, parseKernelCpuList } from '../../src/cpuset/index.js';
 import { hostFromSysfs } from '../../src/host/index.js';
 import { planDocument, type RuntimePlan } from '../../src/plan/index.js';
-import { cpusAllowed, copyPassthroughHost } from '../apply/support.js';
-import { NS, PASSTHROUGH_ROOT, repoRoot } from '../plan/support.js';
+import { cpusAllowed, copyPassthroughHost, dom } from '../apply/support.js';
+import { PASSTHROUGH_ROOT, repoRoot } from '../plan/support.js';
 import { cliPath, runCli } from '../support/cli.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
-
-/** A small domain: two vCPU pins, one PCI hostdev at BUS (slot 0, function 0), an IRQ policy for it. */
-export function dom(name: string, bus: string, policy: string): string {
-  const esc = name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
-  return `<domain type='kvm'>
-  <name>${esc}</name>
-  <metadata><vp:irq xmlns:vp='${NS}' affinity='${policy}'/></metadata>
-  <memory unit='GiB'>1</memory>
-  <vcpu placement='static'>2</vcpu>
-  <cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='0'/></cputune>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='${bus}' slot='0x00' function='0x0'/></source></hostdev>
-  </devices>
-</domain>`;
-}
 
 const planOf = (xml: string, threads = false): RuntimePlan => planDocument(xml, { host, threads });
 
