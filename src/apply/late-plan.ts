@@ -9,7 +9,7 @@
  * first, and the waiter checks, under the domain's lock, that its file is
  * still there before every round (WATCH_WITHDRAWN otherwise).
  */
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { validate as validatePlanJson } from '../generated/plan.validate.js';
@@ -40,7 +40,7 @@ function invalid(path: string, why: string): VirtPinError {
  * state directory, a runtime plan by the schema, and for NAME. Undefined
  * when the file is gone (withdrawn).
  */
-export function readLatePlan(stateDir: string, name: string): RuntimePlan | undefined {
+export function readLatePlan(stateDir: string, name: string): { plan: RuntimePlan; id: string } | undefined {
   const path = latePlanPath(stateDir, name);
   checkStateDir(stateDir);
   const r = readStateFileSafely(path, PLAN_FILE_MAX_BYTES);
@@ -54,17 +54,37 @@ export function readLatePlan(stateDir: string, name: string): RuntimePlan | unde
   if (!validatePlanJson(json)) throw invalid(path, `not a virt-pin runtime plan (${validatePlanJson.errors?.[0]?.instancePath || '/'} ${validatePlanJson.errors?.[0]?.message ?? ''})`);
   const plan = json as RuntimePlan;
   if (plan.domain?.name !== name) throw invalid(path, `a plan for '${String(plan.domain?.name).slice(0, 200)}', not for '${name.slice(0, 200)}'`);
-  return plan;
+  return { plan, id: r.id };
 }
 
-/** Whether the waiter's plan file is still there (not withdrawn). */
-export function latePlanPresent(stateDir: string, name: string): boolean {
-  return 'text' in readStateFileSafely(latePlanPath(stateDir, name), PLAN_FILE_MAX_BYTES);
+/** The identity (`dev:ino`) of the plan file now; undefined when there is none. */
+function planFileId(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
-/** Withdraw the plan (the domain stops, or the waiter ends). Returns whether there was one. */
-export function withdrawLatePlan(stateDir: string, name: string): boolean {
+/**
+ * Whether the waiter's plan file is still there (not withdrawn) and, given
+ * `id`, still the file the waiter read: a later start of the domain replaces
+ * it, and then the older waiter stops.
+ */
+export function latePlanPresent(stateDir: string, name: string, id?: string): boolean {
+  const now = planFileId(latePlanPath(stateDir, name));
+  return now !== undefined && (id === undefined || now === id);
+}
+
+/**
+ * Withdraw the plan (the domain stops, or the waiter ends). With `id`,
+ * only if the file is still that one (a waiter ending leaves a newer
+ * waiter's plan alone). Returns whether a file was removed.
+ */
+export function withdrawLatePlan(stateDir: string, name: string, id?: string): boolean {
   const path = latePlanPath(stateDir, name);
+  if (id !== undefined && planFileId(path) !== id) return false;
   try {
     rmSync(path);
     return true;

@@ -72,7 +72,8 @@ export function checkStateDir(dir: string): boolean {
   return self !== undefined;
 }
 
-export type SafeRead = { text: string } | { missing: true };
+/** The text, and the file's identity (`dev:ino`) to tell it from a file later put under the same name. */
+export type SafeRead = { text: string; id: string } | { missing: true };
 
 /**
  * Read a state, lock or plan file without following a symlink, without
@@ -105,7 +106,7 @@ export function readStateFileSafely(path: string, maxBytes = STATE_FILE_MAX_BYTE
       n += got;
       if (n > maxBytes) throw notRegular(path, `holds more than ${maxBytes} bytes`);
     }
-    return { text: buf.subarray(0, n).toString('utf8') };
+    return { text: buf.subarray(0, n).toString('utf8'), id: `${st.dev}:${st.ino}` };
   } catch (e) {
     if (e instanceof VirtPinError) throw e;
     throw new VirtPinError('APPLY_STATE_UNREADABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

@@ -194,9 +194,12 @@ async function lateIrqs(argv: string[]): Promise<number> {
   if (planFile !== latePlanPath(stateDir, name)) throw new UsageError(`late-irqs: ${planFile} is not the plan file of '${name}'`);
   const limit = Math.min(600, Number(seconds));
   if (!(limit > 0)) return EXIT_OK;
+  let id: string | undefined;
   try {
-    const plan = readLatePlan(stateDir, name);
-    if (!plan) return EXIT_OK; // withdrawn already: the domain stopped
+    const read = readLatePlan(stateDir, name);
+    if (!read) return EXIT_OK; // withdrawn already: the domain stopped
+    const { plan } = read;
+    id = read.id;
     // Until the deadline, the guest's exit, every device has its vectors and nothing changed for 10 s, or restore withdrew the plan.
     await watchPlan(plan, {
       domain: name,
@@ -205,14 +208,14 @@ async function lateIrqs(argv: string[]): Promise<number> {
       untilMs: Date.now() + limit * 1000,
       settleMs: 10_000,
       whileLocked: () => {
-        if (!latePlanPresent(stateDir, name)) throw withdrawnError(name);
+        if (!latePlanPresent(stateDir, name, id)) throw withdrawnError(name);
       },
     });
   } catch {
     // the guest is gone (no pidfile / process), or the plan file was refused: nothing to keep in force
   } finally {
     try {
-      withdrawLatePlan(stateDir, name); // never left behind
+      if (id !== undefined) withdrawLatePlan(stateDir, name, id); // never left behind; a newer waiter's plan stays
     } catch {
       // unwritable now: the next run of this domain replaces it
     }
