@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AffinityWriteError, apply, applyDomain, lockPath, pathsUnder, readStateFile, restore, restoreLive, statePath, type HostIo, type HostPaths } from '../../src/apply/index.js';
+import { AffinityWriteError, apply, applyDomain, fileBase, lockPath, nameOfFileBase, pathsUnder, readStateFile, restore, restoreLive, statePath, type HostIo, type HostPaths } from '../../src/apply/index.js';
 import { latePlanPath } from '../../src/apply/late-plan.js';
 import { CpuSet, parseKernelCpuList } from '../../src/cpuset/index.js';
 import { hostFromSysfs } from '../../src/host/index.js';
@@ -79,6 +79,12 @@ describe('item 1: state files of different domains never collide', () => {
     const own = new Set([...names.map((n) => statePath(stateDir, n)), ...names.map((n) => lockPath(stateDir, n))]);
     for (const n of names) expect(own.has(latePlanPath(stateDir, n))).toBe(false); // no domain's state or lock file is a plan file
     for (const f of files) expect(f.slice(stateDir.length + 1).split('.').length).toBe(2); // ENC.json: the encoded name holds no '.'
+    for (const n of names) expect(nameOfFileBase(fileBase(n))).toBe(n); // reversible
+    // Names whose encoding would pass NAME_MAX: a readable prefix plus the hash of the whole name, still distinct.
+    const long = ['é'.repeat(200), 'é'.repeat(199) + 'è'];
+    const bases = long.map((n) => fileBase(n));
+    expect(bases[0]).not.toBe(bases[1]);
+    for (const b of bases) expect([b.length <= 180, b.startsWith('%C3%A9'), /~[0-9a-f]{64}$/.test(b)]).toEqual([true, true, true]);
 
     // A state file copied to another domain's name is not acted on.
     writeFileSync(statePath(stateDir, 'web 1'), readFileSync(statePath(stateDir, 'web_1')), { mode: 0o600 });
