@@ -8,31 +8,30 @@
  * is a typed code. Needs root and setpriv (util-linux): CI runs as root.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pathsUnder, restore, statePath } from '../../src/apply/index.js';
 import { latePlanPath } from '../../src/apply/late-plan.js';
 import { copyPassthroughHost, cpusAllowed, dom, snapshotTree } from '../apply/support.js';
 import { cliPath } from '../support/cli.js';
+import { describeWith, findProgram } from '../support/components.js';
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-const missing = process.getuid?.() !== 0 ? 'it needs root (CI runs as root)' : !SETPRIV ? 'it needs setpriv: apt-get install -y util-linux' : undefined;
-if (missing && process.env.CI === 'true') throw new Error(`the local-attacker suite cannot run: ${missing}`);
-if (missing) console.warn(`local-attacker suite skipped: ${missing}`);
+/** setpriv is util-linux's, like taskset and chrt (the 'util-linux' component). */
+const SETPRIV = findProgram('setpriv') ?? 'setpriv';
 
 const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
 /** Run a shell script as the unprivileged attacker; paths come in through the environment, never interpolated. */
 function attacker(script: string, env: Record<string, string>): { status: number | null; stderr: string } {
-  const r = spawnSync(SETPRIV as string, [...NOBODY, 'sh', '-c', script], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(SETPRIV, [...NOBODY, 'sh', '-c', script], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 20_000 });
   return { status: r.status, stderr: r.stderr };
 }
 
 /** The same, in the background for `seconds`, repeating its planting while root works. */
 function attackerLoop(script: string, env: Record<string, string>, seconds: number): Promise<void> {
   const loop = `end=$(( $(date +%s) + ${seconds} )); while [ "$(date +%s)" -lt "$end" ]; do ${script}; done 2>/dev/null; exit 0`;
-  const child = spawn(SETPRIV as string, [...NOBODY, 'sh', '-c', loop], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: 'ignore' });
+  const child = spawn(SETPRIV, [...NOBODY, 'sh', '-c', loop], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: 'ignore' });
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
@@ -41,7 +40,7 @@ function rootCli(args: string[], env: NodeJS.ProcessEnv, input = ''): { status: 
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-describe.skipIf(missing !== undefined)('a local attacker (uid 65534) against the state directory', () => {
+describeWith(['root', 'util-linux'], 'a local attacker (uid 65534) against the state directory', () => {
   let fx: ReturnType<typeof copyPassthroughHost>;
   let victim: string;
   let sleeper: ReturnType<typeof spawn>;

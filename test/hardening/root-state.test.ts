@@ -19,6 +19,7 @@ import { planDocument, type RuntimePlan } from '../../src/plan/index.js';
 import { cpusAllowed, copyPassthroughHost, dom } from '../apply/support.js';
 import { PASSTHROUGH_ROOT, repoRoot } from '../plan/support.js';
 import { cliPath, runCli } from '../support/cli.js';
+import { describeWith } from '../support/components.js';
 
 const host = hostFromSysfs(PASSTHROUGH_ROOT);
 
@@ -94,7 +95,8 @@ describe('item 1: state files of different domains never collide', () => {
 
 // ---------------------------------------------------------------- 4
 
-describe('item 4: the state directory and its files are checked before use', () => {
+// chown to another user and chrt: root and util-linux (test/support/components.ts).
+describeWith(['root', 'util-linux'], 'item 4: the state directory and its files are checked before use', () => {
   // On main: a group/other-writable state dir was used as it was.
   it('item 4: a state dir (or parent) writable by others, or owned by another user, is refused before anything changes', async () => {
     const p = planOf(dom('vm', '0x0a', '4-5'));
