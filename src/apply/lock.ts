@@ -182,7 +182,11 @@ function removeLeftovers(lockPath: string): void {
       const m = pattern.exec(n);
       if (!m?.[3]) continue;
       if (pidRuns(Number(m[3]))) continue; // a live run (this one included) removes its own
-      rmSync(join(d, n), { force: true });
+      try {
+        rmSync(join(d, n), { force: true });
+      } catch {
+        // not a file virt-pin left (a directory by that name): not ours to remove, and no reason to fail the lock
+      }
     }
   }
 }
