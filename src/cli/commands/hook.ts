@@ -126,7 +126,9 @@ async function execHook(argv: string[], selfUrl: URL): Promise<number> {
         // Withdraw the late-IRQ waiter's plan first; then wait (bounded) for a round it may be in, so its pins are restored too.
         const waiter = withdrawLatePlan(config.stateDir, name);
         const r = await restore(name, { paths, stateDir: config.stateDir, ...(waiter ? { lockWaitMs: STOP_LOCK_WAIT_MS } : {}) });
-        if (r.found) log(name, phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)${r.skipped ? `, ${r.skipped} left alone (${r.results.filter((x) => x.status === 'gone' || x.status === 'reused').map((x) => `${x.key}: ${x.message ?? x.status}`).slice(0, 8).join('; ')})` : ''}`);
+        // Threads 'gone' are the normal case at stop (QEMU exited); what is 'reused' (no longer what was recorded) is worth a word.
+        const reused = r.results.filter((x) => x.status === 'reused');
+        if (r.found) log(name, phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)${reused.length ? `, ${reused.length} left alone (${reused.map((x) => `${x.key}: ${x.message ?? x.status}`).slice(0, 8).join('; ')})` : ''}`);
         return EXIT_OK;
       }
       default:
