@@ -19,6 +19,8 @@ import { emulatorpin } from './v17-emulatorpin.js';
 import { iothreadpin } from './v18-iothreadpin.js';
 import { sched } from './v19-sched.js';
 import { resctrl } from './v20-resctrl.js';
+import { memorytuneNodes } from './v20-memorytune-nodes.js';
+import { resctrlMonitors } from './v20-resctrl-monitors.js';
 import { qemuResctrlKvm } from './v21-qemu-resctrl-kvm.js';
 import { numatune } from './v22-numatune.js';
 import { memnode } from './v23-memnode.js';
@@ -56,6 +58,8 @@ export const RULES: readonly Rule[] = [
   iothreadpin,
   sched,
   resctrl,
+  memorytuneNodes,
+  resctrlMonitors,
   qemuResctrlKvm,
   numatune,
   memnode,
