@@ -65,6 +65,12 @@ const CASES: Record<string, Case[]> = {
   MEMNODE_INVALID: [{ bad: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory nodeset='0'/>\n    <memnode cellid='0' nodeset='0'/>\n  </numatune>", line: 7, good: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory nodeset='0'/>\n  </numatune>" }],
   NUMATUNE_RESTRICTIVE_MIXED: [{ bad: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='restrictive' nodeset='0'/>\n    <memnode cellid='0' mode='strict' nodeset='0'/>\n  </numatune>\n  <cpu><numa><cell id='0' cpus='0-1' memory='1048576'/></numa></cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='restrictive' nodeset='0'/>\n    <memnode cellid='0' mode='restrictive' nodeset='0'/>\n  </numatune>\n  <cpu><numa><cell id='0' cpus='0-1' memory='1048576'/></numa></cpu>" }],
   GUEST_NUMA_INVALID: [{ bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='1'/><cell id='1' cpus='1' memory='1'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0' memory='1'/><cell id='1' cpus='1' memory='1'/></numa>\n  </cpu>" }],
+  GUEST_NUMA_MEMORY_INVALID: [
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='0'/></numa>\n  </cpu>" },
+    // libvirt reads a cell's memory before it looks at the next cell: the missing memory is its reason, not the overlap below
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0'/>\n      <cell id='1' cpus='0-1' memory='10'/>\n    </numa>\n  </cpu>", line: 7, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0' memory='10'/>\n      <cell id='1' cpus='1' memory='10'/>\n    </numa>\n  </cpu>" },
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='10' unit='zz'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory=' 10' unit='MB'/></numa>\n  </cpu>" },
+  ],
   HOSTDEV_INVALID: [{ bad: "  <vcpu>1</vcpu>\n  <devices>\n    <hostdev mode='subsystem' type='pci'><source><address domain='0' bus='0x100' slot='0' function='0'/></source></hostdev>\n  </devices>", line: 6, good: "  <vcpu>1</vcpu>\n  <devices>\n    <hostdev mode='subsystem' type='pci'><source><address domain='0' bus='0x10' slot='0' function='0'/></source></hostdev>\n  </devices>" }],
   QEMU_IOTHREAD_REFERENCE: [{ bad: "  <vcpu>1</vcpu>\n  <devices>\n    <disk type='file'><driver name='qemu' iothread='1'/><target dev='vda' bus='virtio'/></disk>\n  </devices>", line: 6, good: "  <vcpu>1</vcpu>\n  <iothreads>1</iothreads>\n  <devices>\n    <disk type='file'><driver name='qemu' iothread='1'/><target dev='vda' bus='virtio'/></disk>\n  </devices>" }],
   FAILS_AT_START: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpusched vcpus='1' scheduler='fifo' priority='0'/>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpusched vcpus='1' scheduler='fifo' priority='1'/>\n  </cputune>" }],
@@ -91,6 +97,11 @@ describe('every rule fires on its bad case, at the right line, and not on the go
       });
     }
   }
+
+  it("a cell without memory is reported first, as libvirt does (not the later cell's overlap)", () => {
+    const d = checkDocument(dom("  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0'/>\n      <cell id='1' cpus='0-1' memory='10'/>\n    </numa>\n  </cpu>"), { driver: 'generic' }).filter((x) => x.severity === 'error');
+    expect(d.map((x) => x.code)).toEqual(['GUEST_NUMA_MEMORY_INVALID', 'GUEST_NUMA_INVALID']);
+  });
 
   it('has cases for every rule', () => {
     expect(RULES.map((r) => r.code).filter((code) => !CASES[code])).toEqual([]);

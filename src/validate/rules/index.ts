@@ -26,6 +26,7 @@ import { numatune } from './v22-numatune.js';
 import { memnode } from './v23-memnode.js';
 import { restrictive } from './v24-restrictive.js';
 import { guestNuma } from './v25-guest-numa.js';
+import { guestNumaMemory } from './v25-guest-numa-memory.js';
 import { hostdev } from './v26-hostdev.js';
 import { qemuIOThreadRefs } from './v27-qemu-iothread-refs.js';
 import { silentNormalization } from './s7-silent-normalization.js';
@@ -65,6 +66,7 @@ export const RULES: readonly Rule[] = [
   memnode,
   restrictive,
   guestNuma,
+  guestNumaMemory,
   hostdev,
   qemuIOThreadRefs,
   threadCountLimit,
