@@ -75,7 +75,12 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       delete (v as VcpuState & { hotSet?: boolean }).hotSet;
       if (!explicit) v.hotpluggable = !v.online;
     }
-    if (vcpuEl?.current) change('VCPU_CURRENT_IGNORED', 11, "current= is ignored because <vcpus> lists each vCPU's state", vcpuEl);
+    // libvirt writes current= as the number of enabled vCPUs: only a different number is a change.
+    const current = ok(vcpuEl?.current);
+    const enabled = vcpus.filter((v) => v.online).length;
+    if (vcpuEl?.current && current !== undefined && current !== enabled) {
+      change('VCPU_CURRENT_IGNORED', 11, `current='${vcpuEl.current.raw}' is ignored because <vcpus> lists each vCPU's state; libvirt stores current='${enabled}' (the enabled vCPUs)`, vcpuEl);
+    }
   } else {
     const current = vcpuEl ? ok(vcpuEl.current) : undefined;
     const online = current === undefined ? maxVcpus : Math.min(current, maxVcpus);
@@ -228,6 +233,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   // resctrl (spec §3.4.6): truncate to the maximum, drop what empties, merge equal sets.
   const resctrl: ResctrlGroupState[] = [];
   const groupBySet = new Map<string, ResctrlGroupState>(); // thousands of equal sets stay linear
+  const withMemorytune = new Set<ResctrlGroupState>();
   const tune = (kind: ResctrlGroupState['kind'], t: { vcpus?: Field<CpuSet>; monitors: unknown[] } & ElementRef, hasAllocations: boolean): void => {
     const set = ok(t.vcpus);
     if (!set) return; // missing or unparsable list: V20
@@ -239,11 +245,15 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     }
     const same = groupBySet.get(kept.toString());
     if (same) {
-      // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set.
-      if (kind === 'memorytune') change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> joins the <${same.kind}> with the same vCPUs`, t);
+      // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set. Beside a
+      // cachetune it is still written as its own <memorytune> (libvirt's own output has that shape); a second
+      // memorytune of a group disappears into the first, which is the change worth a warning.
+      if (kind === 'memorytune' && withMemorytune.has(same)) change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> is merged into the <memorytune> with the same vCPUs`, t);
+      if (kind === 'memorytune') withMemorytune.add(same);
       return;
     }
     const group: ResctrlGroupState = { kind, vcpus: kept, from: refOf(t) };
+    if (kind === 'memorytune') withMemorytune.add(group);
     resctrl.push(group);
     groupBySet.set(kept.toString(), group);
   };
