@@ -20,6 +20,7 @@ import type {
   VcpuState,
 } from './definition.js';
 import type { DomainModel, ElementRef, Field, SchedDef } from './types.js';
+import { scaledBytes } from './grammar.js';
 
 export interface DefinitionOptions {
   driver: Driver;
@@ -361,15 +362,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   return def;
 }
 
-const UNIT_SCALE: Record<string, bigint> = {
-  b: 1n, byte: 1n, bytes: 1n, k: 1024n, kib: 1024n, kb: 1000n, m: 1024n ** 2n, mib: 1024n ** 2n, mb: 1000n ** 2n,
-  g: 1024n ** 3n, gib: 1024n ** 3n, gb: 1000n ** 3n, t: 1024n ** 4n, tib: 1024n ** 4n, tb: 1000n ** 4n,
-  p: 1024n ** 5n, pib: 1024n ** 5n, pb: 1000n ** 5n, e: 1024n ** 6n, eib: 1024n ** 6n, eb: 1000n ** 6n,
-};
-
-/** Cell memory is in KiB unless `unit` says otherwise (virParseScaledValue with a 1024 default). */
+/** virDomainParseMemory: the size in bytes, then whole KiB rounded up (`1000 KB` → 977, `1025 b` → 2). */
 function scaleToKiB(value: bigint, unit: string | undefined): bigint {
-  const scale = unit === undefined ? 1024n : UNIT_SCALE[unit.toLowerCase()];
-  if (scale === undefined) return value;
-  return (value * scale) / 1024n;
+  const scaled = scaledBytes(value, unit);
+  if ('error' in scaled) return value; // refused by V25; nothing is stored
+  return (scaled.bytes + 1023n) / 1024n;
 }

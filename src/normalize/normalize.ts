@@ -41,7 +41,7 @@ export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): Xml
   const root = doc.root.name === 'domstatus' ? (doc.root.element('domain') ?? doc.root) : doc.root;
   const specs = specsOf(def, root);
   for (const name of AFFINITY_ELEMENTS) place(root, name, specs[name]);
-  normalizeCells(root, def);
+  normalizeCells(root, def, (model.cpu?.numa?.cells ?? []).map((c) => (c.id ? c.id.value : c.index)));
   return doc;
 }
 
@@ -159,15 +159,17 @@ function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeo
 }
 
 /** Guest cells: sorted by id, `cpus` canonical (with QEMU's cell-0 absorption), memory in KiB. Other attributes and children stay. */
-function normalizeCells(root: XmlElement, def: DomainDefinition): void {
+function normalizeCells(root: XmlElement, def: DomainDefinition, ids: readonly (number | undefined)[]): void {
   const numa = root.findFirst('cpu/numa');
   if (!numa || def.guestCells.length === 0) return;
   const cells = numa.elements('cell');
+  // The id as libvirt parses it (' 1' and '+1' are 1; no id is the position): the reader's, never a second grammar here.
+  const cellId = (cell: XmlElement): number => ids[cells.indexOf(cell)] ?? cells.indexOf(cell);
   const byId = new Map(def.guestCells.map((c) => [c.id, c]));
-  const sorted = [...cells].sort((a, b) => cellId(a, cells) - cellId(b, cells));
+  const sorted = [...cells].sort((a, b) => cellId(a) - cellId(b));
   const reorder = sorted.some((c, i) => c !== cells[i]);
   for (const cell of cells) {
-    const state = byId.get(cellId(cell, cells));
+    const state = byId.get(cellId(cell));
     if (!state) continue;
     if (cell.attr('id') !== String(state.id)) cell.setAttr('id', String(state.id));
     // libvirt prints cpus only when the cell has some (cpus='^1' parses to none and is left out).
@@ -193,11 +195,6 @@ function truncatedVcpus(el: XmlElement, maxVcpus: number): string | undefined {
   if (!r.ok) return undefined;
   const kept = r.set.truncate(maxVcpus - 1);
   return kept.isEmpty() ? undefined : kept.toString();
-}
-
-function cellId(cell: XmlElement, cells: XmlElement[]): number {
-  const id = cell.attr('id');
-  return id !== undefined && /^\d+$/.test(id) ? Number(id) : cells.indexOf(cell);
 }
 
 /**

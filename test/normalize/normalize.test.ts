@@ -52,3 +52,27 @@ describe('normalize', () => {
     expect(() => normalize(parseDocument("<domain type='kvm'><vcpu cpuset='3-1'>2</vcpu></domain>"))).toThrow(expect.objectContaining({ code: 'NORMALIZE_REFUSED' }));
   });
 });
+
+/** The <numa> of normalize(body) for a 2-vCPU generic domain. */
+const numaOf = (cells: string): string => {
+  const xml = `<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>2</vcpu><cpu><numa>${cells}</numa></cpu><os><type>hvm</type></os></domain>`;
+  const out = serializeDocument(normalize(parseDocument(xml), { driver: 'generic' }));
+  return /<numa>.*<\/numa>/.exec(out)![0];
+};
+
+describe('normalize: guest NUMA cells as libvirt stores them (virsh -c test:///default, libvirt 9.0)', () => {
+  it("cell ids spelled ' 1' or '+1' are 1: cells sorted by that id, never two id='0' cells", () => {
+    expect(numaOf("<cell id=' 1' cpus='1' memory='1024'/><cell id='0' cpus='0' memory='1024'/>")).toBe(
+      "<numa><cell id='0' cpus='0' memory='1024' unit='KiB'/><cell id='1' cpus='1' memory='1024' unit='KiB'/></numa>",
+    );
+    expect(numaOf("<cell id='+1' cpus='1' memory='1024'/><cell id='0' cpus='0' memory='1024'/>")).toBe(
+      "<numa><cell id='0' cpus='0' memory='1024' unit='KiB'/><cell id='1' cpus='1' memory='1024' unit='KiB'/></numa>",
+    );
+  });
+
+  it('cell memory is rounded up to whole KiB', () => {
+    expect(numaOf("<cell id='0' cpus='0' memory='1000' unit='KB'/><cell id='1' cpus='1' memory='1025' unit='b'/>")).toBe(
+      "<numa><cell id='0' cpus='0' memory='977' unit='KiB'/><cell id='1' cpus='1' memory='2' unit='KiB'/></numa>",
+    );
+  });
+});
