@@ -21,6 +21,8 @@ export interface ResctrlGroup {
   allocates: boolean;
   /** Monitors accepted so far, with their cut vCPU sets. */
   monitors: { tag: 'cache' | 'membw'; vcpus: CpuSet; def: ResctrlMonitorDef }[];
+  /** Every tune that joined the group, in parse order (the first made it). */
+  members: (CacheTuneDef | MemoryTuneDef)[];
 }
 
 export type TuneStep =
@@ -35,6 +37,8 @@ export type MonitorVerdict =
 
 export interface ResctrlWalk {
   steps: TuneStep[];
+  /** The groups libvirt keeps (appended to def->resctrls), in its order: what it formats. */
+  groups: ResctrlGroup[];
   /** Verdict per monitor element of a grouped tune. */
   monitors: Map<ResctrlMonitorDef, MonitorVerdict>;
 }
@@ -71,7 +75,8 @@ function compute(model: DomainModel, maxVcpus: number): ResctrlWalk {
     } else if (kind === 'cachetune') {
       return void steps.push({ element: t, kind, outcome: 'identical-cachetune', vcpus, other: same });
     }
-    const group: ResctrlGroup = same ?? { vcpus, first: t, kind, nodeIds: new Set(), allocates: false, monitors: [] };
+    const group: ResctrlGroup = same ?? { vcpus, first: t, kind, nodeIds: new Set(), allocates: false, monitors: [], members: [] };
+    group.members.push(t);
     if (kind === 'cachetune') {
       if ((t as CacheTuneDef).caches.length) group.allocates = true;
     } else {
@@ -95,7 +100,7 @@ function compute(model: DomainModel, maxVcpus: number): ResctrlWalk {
   };
   for (const t of ct?.cachetunes ?? []) visit('cachetune', t);
   for (const t of ct?.memorytunes ?? []) visit('memorytune', t);
-  return { steps, monitors };
+  return { steps, groups, monitors };
 }
 
 /** virDomainResctrlMonDefParse + virDomainResctrlValidateMonitor for one monitor. */

@@ -60,6 +60,12 @@ describeWith(['virsh'], 'libvirt test driver as the judge', () => {
       }
     }
     console.log(`oracle (virsh ${version}, seed ${SEED}): ${JSON.stringify(matrix)}`);
+    // The generator's resctrl and odd-spelling parts must reach both verdicts, or they compare nothing.
+    const resctrl = cases.filter((c) => /<(cache|memory)tune/.test(c.xml));
+    const resctrlAccepted = resctrl.filter((c) => verdicts.get(c.name)!.defined).length;
+    console.log(`oracle resctrl: ${resctrl.length} domains with cachetune/memorytune, ${resctrlAccepted} accepted by libvirt`);
+    expect(resctrlAccepted).toBeGreaterThan(100);
+    expect(resctrl.length - resctrlAccepted).toBeGreaterThan(100);
     expect(disagreements.slice(0, 5)).toEqual([]);
     expect(matrix.bothRefuse).toBeGreaterThan(COUNT / 5);
     expect(matrix.bothAccept).toBeGreaterThan(COUNT / 5);
