@@ -88,6 +88,8 @@ export interface ResctrlGroupState {
   /** After truncation to the vCPU maximum. */
   vcpus: CpuSet;
   from: ElementRef;
+  /** A cachetune group that a <memorytune> with the same vCPUs joined: that memorytune (one allocation, both sides). */
+  memorytune?: ElementRef;
 }
 
 export interface HostdevState {

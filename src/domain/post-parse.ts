@@ -250,6 +250,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       // cachetune it is still written as its own <memorytune> (libvirt's own output has that shape); a second
       // memorytune of a group disappears into the first, which is the change worth a warning.
       if (kind === 'memorytune' && withMemorytune.has(same)) change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> is merged into the <memorytune> with the same vCPUs`, t);
+      if (kind === 'memorytune' && same.kind === 'cachetune' && !same.memorytune) same.memorytune = refOf(t);
       if (kind === 'memorytune') withMemorytune.add(same);
       return;
     }

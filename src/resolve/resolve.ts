@@ -306,14 +306,16 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     if (s) out.sched = s;
     const b = bandwidth(def.bandwidth.period, def.bandwidth.quota, 'vcpu-bandwidth', 'every vCPU thread gets <cputune><period>/<quota>');
     if (b) out.bandwidth = b;
+    // A memorytune that joined a cachetune's group is one allocation with both sides: show each side.
     const groups: ResolvedResctrl[] = def.resctrl
       .filter((g) => g.vcpus.has(v.id))
-      .map((g) => {
-        const element = pointer(g.from);
+      .flatMap((g) => [{ kind: g.kind, vcpus: g.vcpus, from: g.from }, ...(g.memorytune ? [{ kind: 'memorytune' as const, vcpus: g.vcpus, from: g.memorytune }] : [])])
+      .map((side) => {
+        const element = pointer(side.from);
         return {
-          kind: g.kind,
-          vcpus: g.vcpus,
-          provenance: { rule: g.kind, ...(element ? { element } : {}), because: `the <${g.kind}> vcpus list contains ${who}` },
+          kind: side.kind,
+          vcpus: side.vcpus,
+          provenance: { rule: side.kind, ...(element ? { element } : {}), because: `the <${side.kind}> vcpus list contains ${who}` },
         };
       });
     if (groups.length > 0) out.resctrl = groups;
