@@ -84,7 +84,8 @@ export async function main(argv: string[]): Promise<number> {
 async function serveAsCheckWorker(data: CheckWorkerData): Promise<void> {
   const [{ serveCheckRequests }, { loadHost }] = await Promise.all([import('./commands/check-pool.js'), import('./host-option.js')]);
   const host = loadHost(data.options.hostSpec);
-  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(host ? { host } : {}) });
+  const { libvirtVersion } = data.options;
+  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
 }
 
 if (!isMainThread && (workerData as Partial<CheckWorkerData> | undefined)?.role === 'check-worker') {

@@ -12,6 +12,7 @@
  * (validate reports those); it never throws for bad values.
  */
 import type { DiagnosticCode } from '../codes.js';
+import type { LibvirtVersion } from './libvirt-version.js';
 import type { CpuSet } from '../cpuset/index.js';
 import type { ElementRef, NumaMode, Placement, Scheduler } from './types.js';
 
@@ -140,6 +141,8 @@ export interface DomainDefinition {
     iothreadPeriod?: bigint;
     iothreadQuota?: bigint;
   };
+  /** The libvirt modelled (DefinitionOptions.libvirtVersion); absent: the newest modelled. */
+  libvirtVersion?: LibvirtVersion;
   resctrl: ResctrlGroupState[];
   numatune: { memory?: NumaMemoryState; memnodes: MemnodeState[] };
   guestCells: GuestCellState[];

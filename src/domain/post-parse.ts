@@ -21,9 +21,12 @@ import type {
 } from './definition.js';
 import type { DomainModel, ElementRef, Field, SchedDef } from './types.js';
 import { scaledBytes } from './grammar.js';
+import { hasChange, toLibvirtVersion, type LibvirtVersion } from './libvirt-version.js';
 
 export interface DefinitionOptions {
   driver: Driver;
+  /** The libvirt whose behaviour to model, e.g. '9.0' (default: the newest modelled, 10.7); see LIBVIRT_CHANGES. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 const ok = <T>(f: Field<T> | undefined): T | undefined => (f && !f.error ? f.value : undefined);
@@ -36,6 +39,7 @@ const refOf = (r: ElementRef): ElementRef => ({ loc: r.loc, path: r.path });
  */
 export function definitionOf(model: DomainModel, options: DefinitionOptions): DomainDefinition {
   const { driver } = options;
+  const libvirtVersion = toLibvirtVersion(options.libvirtVersion);
   const changes: DefinitionChange[] = [];
   const change = (code: DiagnosticCode, specItem: number, message: string, from: ElementRef): void => {
     changes.push({ code, specItem, message, from: refOf(from) });
@@ -115,7 +119,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const min = ok(e.threadPoolMin);
     const max = ok(e.threadPoolMax);
     const t: IOThreadDef = { id, autofilled: false, threadPoolMin: min !== undefined && min >= 0 ? min : -1, threadPoolMax: max !== undefined && max >= 0 ? max : -1, from: refOf(e) };
-    if (e.poll) {
+    if (e.poll && !hasChange(libvirtVersion, 'iothread-poll')) {
+      change('IOTHREAD_POLL_DROPPED', 8, `<iothread id='${id}'><poll> is not read by libvirt before 9.4 and disappears`, e.poll);
+    } else if (e.poll) {
       const poll: NonNullable<IOThreadDef['poll']> = {};
       for (const k of ['max', 'grow', 'shrink'] as const) {
         const v = ok(e.poll[k]);
@@ -357,6 +363,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   };
   if (model.type?.value !== undefined) def.domainType = model.type.value;
   if (cpuset) def.cpuset = cpuset;
+  if (libvirtVersion) def.libvirtVersion = libvirtVersion;
   if (defaultIOThread) def.defaultIOThread = defaultIOThread;
   if (emulatorPin) def.emulatorPin = emulatorPin;
   if (emulatorSched) def.emulatorSched = emulatorSched;

@@ -6,7 +6,7 @@
  * back byte-identical).
  */
 import { MAX_CPUSET_ID } from '../cpuset/index.js';
-import type { DomainDefinition, DomainModel, Driver } from '../domain/index.js';
+import type { DomainDefinition, DomainModel, Driver, LibvirtVersion } from '../domain/index.js';
 import { definitionOf, prettyBytes, readDomain, scaledBytes } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
 import { validate } from '../validate/index.js';
@@ -17,6 +17,8 @@ import { canonicalOf, canonicalOfSpec } from './compare.js';
 export interface NormalizeOptions {
   /** Default `qemu`. */
   driver?: Driver;
+  /** The libvirt whose stored form to produce, e.g. '9.0' (default: the newest modelled, 10.7). */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** The top-level elements normalize owns, in libvirt's order. */
@@ -30,7 +32,7 @@ export const AFFINITY_ELEMENTS = ['vcpu', 'vcpus', 'iothreads', 'iothreadids', '
 export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): XmlDocument {
   const driver = options.driver ?? 'qemu';
   const model = readDomain(doc);
-  const def = definitionOf(model, { driver });
+  const def = definitionOf(model, { driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   const errors = validate(model, def, { driver }).filter((d) => d.severity === 'error');
   if (errors.length) {
     const first = errors[0]!;

@@ -136,6 +136,8 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
     // resctrl groups (cachetune: caches + monitors; memorytune: nodes + monitors) with overlaps, duplicates,
     // merges and odd integer spellings, from a third stream so every domain above stays as it was.
     if (chance3(0.25)) ct.push(...resctrl(max));
+    // <shares>: libvirt 9.0 refuses non-zero values outside 2..262144 at define (a version difference).
+    if (chance3(0.05)) ct.unshift(`    <shares>${pick3(['0', '1', '2', '1024', '262144', '262145', ' 5'])}</shares>`);
     if (ct.length) lines.push('  <cputune>', ...ct, '  </cputune>');
     // guest NUMA cells
     let cells = 0;

@@ -11,6 +11,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface CheckOptions {
   driver: 'qemu' | 'generic';
+  /** The libvirt release to judge for (--libvirt, or the local one). */
+  libvirtVersion?: string;
   host?: HostFacts;
   /** The parser's limits (--max-bytes, --max-depth, --max-elements); unset ones keep their defaults. */
   limits?: ParseLimits;
@@ -37,6 +39,6 @@ export function checkInput(input: InputFile, options: CheckOptions): FileResult 
     };
     return { file: input.name, diagnostics: [diagnostic], source: '' };
   }
-  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.host ? { host: options.host } : {}), ...options.limits });
+  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}), ...(options.host ? { host: options.host } : {}), ...options.limits });
   return { file: input.name, diagnostics, source: text };
 }

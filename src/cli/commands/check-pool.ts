@@ -31,6 +31,7 @@ export interface CheckWorkerData {
 /** Host facts hold CpuSets, which do not survive structured cloning: workers get the `--host` argument and load it themselves. */
 export interface SerializedCheckOptions {
   driver: CheckOptions['driver'];
+  libvirtVersion?: string;
   hostSpec?: string;
   limits?: ParseLimits;
 }

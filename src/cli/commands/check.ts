@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { formatGithub, formatHuman, formatJson, formatSarif, summaryLine, type FileResult } from '../format-diagnostics.js';
 import { loadHost } from '../host-option.js';
+import { libvirtVersionOption } from '../libvirt-option.js';
 import { expandInputs, IoError, readInput } from '../io.js';
 import { version } from '../version.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
@@ -24,6 +25,8 @@ options:
   --host SRC       host facts for host-aware lints: a capabilities XML file
                    (virsh capabilities), sysfs[:ROOT], or local
   --driver DRV     qemu (default) or generic: which driver's checks apply
+  --libvirt VER    judge as this libvirt release does, e.g. 9.0 (default: the
+                   local libvirt's version from virsh/libvirtd, else 10.7)
   --strict         warnings also make the exit status 1
   --quiet          human format: no summary line
   --jobs N         worker threads for many files (default: one per core)
@@ -57,6 +60,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
 
   const limits = limitsOf(values);
+  const libvirtVersion = libvirtVersionOption(values.libvirt);
   const host = loadHost(values.host);
   const paths = expandInputs(positionals);
   const progress = process.stderr.isTTY && paths.length > 20;
@@ -68,14 +72,14 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
   if (usePool) {
     try {
-      results = await checkInPool(paths, { driver, limits, ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
+      results = await checkInPool(paths, { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
     } catch (e) {
       if (e instanceof PoolIoError) throw new IoError(e.message);
       throw e;
     }
   } else {
     results = paths.map((path, i) => {
-      const result = checkInput(readInput(path, limits.maxBytes), { driver, limits, ...(host ? { host } : {}) });
+      const result = checkInput(readInput(path, limits.maxBytes), { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
       onProgress(i + 1);
       return result;
     });
@@ -122,6 +126,7 @@ function parseArgsOrUsage(argv: string[]) {
         format: { type: 'string' },
         host: { type: 'string' },
         driver: { type: 'string' },
+        libvirt: { type: 'string' },
         strict: { type: 'boolean' },
         quiet: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
