@@ -30,6 +30,7 @@ export function parseLibvirtVersion(text: string): LibvirtVersion {
   return { major: Number(m[1]), minor: Number(m[2]), micro: Number(m[3] ?? 0) };
 }
 
+/** `MAJOR.MINOR.MICRO`, as libvirt prints its own version. */
 export function formatLibvirtVersion(v: LibvirtVersion): string {
   return `${v.major}.${v.minor}.${v.micro}`;
 }
@@ -51,6 +52,7 @@ export interface LibvirtChange {
 
 const v = (major: number, minor: number, micro = 0): LibvirtVersion => ({ major, minor, micro });
 
+/** Every libvirt behaviour change virt-pin models, oldest first by release (docs/fidelity.md shows it as a table). */
 export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
   {
     id: 'shares-range',
