@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { DiagnosticCode } from '../../src/codes.js';
 import { checkDocument, RULES } from '../../src/validate/index.js';
 import { corpusDir, corpusXmlFiles } from '../support/corpus.js';
 
@@ -29,7 +30,7 @@ const NOT_CHECKED: Record<string, string> = {
  * only when virt-pin's first error has one of these codes; an error with any
  * other code is a failure (it would send the user after the wrong problem).
  */
-const REASON_CODES: Record<string, readonly string[]> = {
+const REASON_CODES: Record<string, readonly DiagnosticCode[]> = {
   "unsupported configuration: vCPUs count must be a multiple of the vCPU hotplug granularity (4)": ['QEMU_VCPU_TOPOLOGY'],
   "XML error: Exactly one 'cell' element per guest NUMA cell allowed, non-contiguous ranges or ranges not starting from 0 are not allowed": ['GUEST_NUMA_INVALID'],
   "invalid argument: Failed to parse bitmap 'aaa'": ['VCPU_CPUSET_INVALID'],
