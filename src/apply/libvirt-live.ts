@@ -87,7 +87,7 @@ export function liveStatePath(stateDir: string, name: string): string {
 
 // ---------------------------------------------------------------- virsh
 
-interface Virsh {
+export interface Virsh {
   program: string;
   uri: string;
   timeoutMs: number;
@@ -100,7 +100,7 @@ interface VirshRun {
 }
 
 /** One virsh process running a `;`-separated script (virsh carries on after a failed command). */
-function runVirsh(v: Virsh, script: string): Promise<VirshRun> {
+export function runVirsh(v: Virsh, script: string): Promise<VirshRun> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
     execFile(v.program, ['-c', v.uri, script], { env, timeout: v.timeoutMs, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
@@ -117,17 +117,17 @@ function runVirsh(v: Virsh, script: string): Promise<VirshRun> {
   });
 }
 
-function firstError(stderr: string): string {
+export function firstError(stderr: string): string {
   return (stderr.split('\n').find((l) => l.startsWith('error: ') && !/^error: failed to connect/i.test(l)) ?? stderr.split('\n').find((l) => l.trim()) ?? '').replace(/^error: /, '').trim();
 }
 
 /** A word for virsh's command-string parser: single quotes, with `'` written as `'\''` (as in sh). */
-function quoteArg(text: string): string {
+export function quoteArg(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The live pins of a running domain as libvirt reports them. */
-interface LiveSnapshot {
+export interface LiveSnapshot {
   domainId: number;
   vcpus: Map<number, CpuSet>;
   iothreads: Map<number, CpuSet>;
@@ -169,7 +169,7 @@ function parseSnapshot(stdout: string): Partial<LiveSnapshot> & Pick<LiveSnapsho
   return out;
 }
 
-async function readLivePins(v: Virsh, name: string): Promise<LiveSnapshot> {
+export async function readLivePins(v: Virsh, name: string): Promise<LiveSnapshot> {
   const run = await runVirsh(v, readScript(name));
   const snap = parseSnapshot(run.stdout);
   if (snap.domainId === undefined || snap.emulator === undefined) {
@@ -290,7 +290,7 @@ function pinOfEntry(e: LiveStateEntry): LivePin {
   return e.target === 'emulator' ? { target: 'emulator' } : { target: e.target, id: e.id };
 }
 
-function virshOf(options: { uri?: string; virsh?: string; timeoutMs?: number }): Virsh {
+export function virshOf(options: { uri?: string; virsh?: string; timeoutMs?: number }): Virsh {
   const uri = options.uri ?? defaultLibvirtUri();
   if (!/^[^\0\n]{1,1024}$/.test(uri)) throw new VirtPinError('LIVE_BAD_URI', `'${uri.slice(0, 64)}' is not a libvirt URI`);
   return { program: options.virsh ?? 'virsh', uri, timeoutMs: options.timeoutMs ?? 60_000 };

@@ -27,6 +27,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
         out.push(`  ${d.line} | ${text}`);
         out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(caret)}${paint('32;1', '^')}`);
       }
+      for (const r of d.related ?? []) out.push(`  also: ${paint('1', `${r.file}:${r.line}:${r.column}`)}: ${r.message}`);
       if (d.hint) out.push(`  hint: ${d.hint}`);
     }
   }
@@ -104,6 +105,15 @@ export function formatSarif(results: readonly FileResult[], toolVersion: string)
             },
           },
         ],
+        ...(d.related?.length
+          ? {
+              relatedLocations: d.related.map((x, id) => ({
+                id,
+                physicalLocation: { artifactLocation: { uri: x.file.replace(/\\/g, '/') }, region: { startLine: x.line, startColumn: x.column } },
+                message: { text: x.message },
+              })),
+            }
+          : {}),
       });
     }
   }

@@ -4,6 +4,6 @@
  * normalization (§7) as a warning, and expert lints (host-aware ones with
  * host facts). One rule per file in rules/. See docs/validation.md.
  */
-export type { Diagnostic, Severity, Rule, RuleContext } from './types.js';
+export type { Diagnostic, RelatedLocation, Severity, Rule, RuleContext } from './types.js';
 export { validate, checkDocument, type ValidateOptions, type CheckOptions } from './validate.js';
 export { RULES } from './rules/index.js';

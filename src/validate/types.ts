@@ -28,6 +28,18 @@ export interface Diagnostic {
   rule?: string;
   /** Element path such as `/domain/cputune/vcpupin[2]`. */
   path?: string;
+  /** Elements of other files involved (cross-domain findings, docs/host-view.md). */
+  related?: RelatedLocation[];
+}
+
+export interface RelatedLocation {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  path?: string;
+  message: string;
 }
 
 export interface RuleContext {
