@@ -27,6 +27,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   apply: { summary: 'apply a plan to a running QEMU atomically (snapshot, write, read back, roll back)', load: () => import('./commands/apply.js') },
   restore: { summary: 'put back the affinities apply recorded for a domain', load: () => import('./commands/restore.js') },
   hook: { summary: "libvirt's qemu hook: install it, or run as it (check at prepare, IRQs at start, restore at stop)", load: () => import('./commands/hook.js') },
+  status: { summary: 'running domains: every thread and device IRQ, intended vs libvirt vs kernel, drift and its cause', load: () => import('./commands/status.js') },
   normalize: { summary: 'rewrite the affinity elements as libvirt would store them (--diff to preview)', load: () => import('./commands/normalize.js') },
 };
 
