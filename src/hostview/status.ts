@@ -56,6 +56,12 @@ export interface StatusInput {
   intended: ResolvedModel;
   /** vCPUs online in the live XML. */
   liveOnline?: Set<number>;
+  /**
+   * The live XML resolved: libvirt's stored live pins. Tells a change made
+   * through libvirt from one made behind its back, which virsh alone cannot
+   * (iothreadinfo reports the kernel's mask, not libvirt's pin).
+   */
+  live?: ResolvedModel;
   libvirt?: LibvirtLivePins;
   threads: ObservedThread[];
   /** IRQ policy per device (from the plan); `cpus` absent for native. */
@@ -139,18 +145,21 @@ export function domainStatus(input: StatusInput): DomainStatus {
     const target = targetOf(t);
     let want: CpuSet | undefined;
     let live: CpuSet | undefined;
+    let liveXml: CpuSet | undefined;
     let note: string | undefined;
     let offlineInDefinition = false;
     if (t.kind === 'vcpu' && t.vcpu !== undefined) {
       const v = model.vcpus.find((x) => x.id === t.vcpu);
       want = concrete(model, v);
       live = input.libvirt?.vcpus.get(t.vcpu);
+      if (input.live) liveXml = concrete(input.live, input.live.vcpus.find((x) => x.id === t.vcpu));
       offlineInDefinition = v !== undefined && !v.online;
       if (!v) note = `vCPU ${t.vcpu} is not in the definition`;
     } else if (t.kind === 'iothread' && t.iothread !== undefined) {
       const io = model.iothreads.find((x) => x.id === t.iothread);
       want = concrete(model, io);
       live = input.libvirt?.iothreads.get(t.iothread);
+      if (input.live) liveXml = concrete(input.live, input.live.iothreads.find((x) => x.id === t.iothread));
       if (!io) note = `IOThread ${t.iothread} is not in the definition (added live?)`;
     } else if (t.kind === 'kvm-nx') {
       // Spawned by the first vCPU to run and left in that vCPU's cgroup: it follows no pin of its own.
@@ -158,6 +167,7 @@ export function domainStatus(input: StatusInput): DomainStatus {
     } else {
       want = concrete(model, model.emulator);
       live = input.libvirt?.emulator;
+      if (input.live) liveXml = concrete(input.live, input.live.emulator);
     }
     const row: ThreadStatus = {
       tid: t.tid,
@@ -177,11 +187,14 @@ export function domainStatus(input: StatusInput): DomainStatus {
       row.drift = true;
       row.cause = 'hotplug';
     } else if (want && t.kind !== 'kvm-nx') {
-      const liveDiffers = live !== undefined && !live.equals(want);
-      const kernelDiffers = t.actual !== undefined && !t.actual.equals(live ?? want);
+      // libvirt's pin: its live XML when known, else what virsh reported.
+      const pin = liveXml ?? live;
+      const liveDiffers = (pin !== undefined && !pin.equals(want)) || (live !== undefined && !live.equals(want));
+      const kernelDiffers = t.actual !== undefined && !t.actual.equals(pin ?? want);
       if (liveDiffers || kernelDiffers || (t.actual !== undefined && !t.actual.equals(want))) {
         row.drift = true;
-        row.cause = stateHit ? 'apply-state' : liveDiffers ? 'libvirt-live' : kernelDiffers && live !== undefined ? 'taskset' : 'unknown';
+        const viaLibvirt = pin !== undefined && !pin.equals(want);
+        row.cause = stateHit ? 'apply-state' : viaLibvirt ? 'libvirt-live' : kernelDiffers && pin !== undefined ? 'taskset' : liveDiffers ? 'libvirt-live' : 'unknown';
       }
     }
     threads.push(row);

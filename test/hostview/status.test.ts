@@ -71,6 +71,19 @@ describe('domainStatus (pure): drift and its cause', () => {
     expect(row).toMatchObject({ target: 'iothread1', drift: true, cause: 'taskset', libvirt: '0', actual: '3' });
   });
 
+  it("the live XML tells libvirt's own pins from changes behind its back (iothreadinfo reports the kernel's mask)", () => {
+    const a = base();
+    a.live = intended; // libvirt's live XML still holds the definition's pins
+    a.libvirt!.iothreads.set(1, set('3'));
+    a.threads[2]!.actual = set('3');
+    expect(domainStatus(a).threads[0]).toMatchObject({ target: 'iothread1', drift: true, cause: 'taskset', libvirt: '3' });
+    const b = base();
+    b.live = hostDomainFromText(def.replace("iothread='1' cpuset='0'", "iothread='1' cpuset='3'"), { fileName: 'd.xml', host }).resolved;
+    b.libvirt!.iothreads.set(1, set('3'));
+    b.threads[2]!.actual = set('3');
+    expect(domainStatus(b).threads[0]).toMatchObject({ target: 'iothread1', drift: true, cause: 'libvirt-live' });
+  });
+
   it('a vCPU thread the definition has offline → hotplug; an apply state file → apply-state', () => {
     const a = base();
     a.threads.push({ tid: 103, comm: 'CPU 1/KVM', kind: 'vcpu', vcpu: 1, actual: set('2') });

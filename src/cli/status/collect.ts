@@ -17,7 +17,7 @@ import { isVirtPinError } from '../../errors.js';
 import type { HostTopology } from '../../host/index.js';
 import { hostDomainFromText, type AppliedState, type HostDomain, type ObservedIrq, type ObservedThread, type StatusInput, type StatusThreadKind } from '../../hostview/index.js';
 import { planDocument } from '../../plan/index.js';
-import { resolve } from '../../resolve/index.js';
+import { resolve, type ResolvedModel } from '../../resolve/index.js';
 import { parseDocument } from '../../xml/index.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
 
@@ -129,10 +129,13 @@ export async function observeDomain(source: DomainSource, options: CollectOption
   const hostDomain = hostDomainFromText(source.definition, { fileName: source.file, host });
   const intended = hostDomain.resolved;
   let liveOnline: Set<number> | undefined;
+  let live: ResolvedModel | undefined;
   try {
     const liveModel = readDomain(parseDocument(source.live, { fileName: `${source.file} (live)` }));
     const liveResolved = resolve(definitionOf(liveModel, { driver: 'qemu' }), host, { model: liveModel });
     liveOnline = new Set(liveResolved.vcpus.filter((v) => v.online).map((v) => v.id));
+    // Only libvirt's live XML carries live pins; a file is the definition itself.
+    if (source.live !== source.definition) live = liveResolved;
   } catch (e) {
     if (!isVirtPinError(e)) throw e;
   }
@@ -216,6 +219,7 @@ export async function observeDomain(source: DomainSource, options: CollectOption
     pid,
     intended,
     ...(liveOnline ? { liveOnline } : {}),
+    ...(live ? { live } : {}),
     ...(libvirt ? { libvirt: { vcpus: libvirt.vcpus, iothreads: libvirt.iothreads, ...(libvirt.emulator ? { emulator: libvirt.emulator } : {}) } } : {}),
     threads,
     irqPolicy,
