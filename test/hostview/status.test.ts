@@ -6,7 +6,7 @@ import { CpuSet } from '../../src/cpuset/index.js';
 import { domainStatus, hostDomainFromText, type StatusInput } from '../../src/hostview/index.js';
 import { validate as validateStatus } from '../../src/generated/status.validate.js';
 import { copyPassthroughHost } from '../apply/support.js';
-import { runCli } from '../support/cli.js';
+import { cliPath, runCli } from '../support/cli.js';
 
 const set = (s: string) => CpuSet.fromIds(s.split(',').flatMap((p) => {
   const [a, b] = p.split('-').map(Number);
@@ -171,6 +171,16 @@ describe('virt-pin status on a captured host (--root, --xml)', () => {
     expect(r.stdout).toContain('virt_pin_thread_drift{domain="gpu-vm",thread="vcpu0",kind="vcpu"} 0');
     const check = spawnSync(promtool, ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
+  });
+
+  it('--watch redraws until interrupted, then exits with the last status', () => {
+    const { root, xml } = setup();
+    writeFileSync(join(root, 'proc/irq/120/smp_affinity_list'), '1\n');
+    const r = spawnSync(process.execPath, [cliPath, 'status', '--root', root, '--xml', xml, '--interval', '0', '--watch', '0.3'], { encoding: 'utf8', timeout: 2500, killSignal: 'SIGINT', env: { ...process.env, NO_COLOR: '1' } });
+    const frames = r.stdout.split('virt-pin status — ').length - 1;
+    expect(frames).toBeGreaterThanOrEqual(2);
+    expect(r.stdout).toContain('gpu-vm (pid 4242): DRIFT');
+    expect(r.status).toBe(1);
   });
 
   it('usage errors exit 2; a domain that is not running is an error (exit 2)', () => {
