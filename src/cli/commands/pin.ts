@@ -11,6 +11,10 @@ import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
 import { writeFileAtomic } from '../write-file.js';
 import { EXIT_OK, UsageError } from '../usage.js';
+import { describeHolders, loadOthers } from '../pin-others.js';
+import { isVirtPinError, VirtPinError } from '../../errors.js';
+import { readDomain } from '../../domain/index.js';
+import { parseDocument } from '../../xml/index.js';
 
 export const usage = `usage: virt-pin pin [options] --host SRC FILE|-
 
@@ -29,6 +33,9 @@ output:
   --dry-run           print the diff only
   --explain           print the planner's decisions on stderr
   --host SRC          capabilities XML, sysfs[:ROOT] or local (required)
+  --others SRC        treat CPUs dedicated to other domains as taken: a domain
+                      XML file, a directory, or a libvirt URI (all its
+                      defined domains); repeatable (docs/host-view.md)
 
 examples:
   virt-pin pin --host local vm.xml | virsh define /dev/stdin
@@ -36,7 +43,7 @@ examples:
   virt-pin pin --host caps.xml --realtime fifo:1 --in-place vm.xml
 `;
 
-export function run(argv: string[]): number {
+export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
     process.stdout.write(usage);
@@ -49,7 +56,27 @@ export function run(argv: string[]): number {
   const host = loadHost(values.host)!;
   const input = readDomainInput(positionals[0]!);
 
-  const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
+  // --others: CPUs other domains hold as dedicated are kept out of the placement, as isolated CPUs are.
+  let planHost = host;
+  let others: Awaited<ReturnType<typeof loadOthers>> | undefined;
+  if (values.others?.length) {
+    const self = withInputErrors(input.name, () => readDomain(parseDocument(input.text, { fileName: input.name })).name?.value);
+    others = await loadOthers(values.others, host, self);
+    if (!others.taken.isEmpty()) {
+      planHost = { ...host, isolatedCpus: host.isolatedCpus.union(others.taken) };
+      process.stderr.write(`virt-pin pin: avoiding CPUs ${others.taken}, dedicated to ${describeHolders(others)}\n`);
+    }
+  }
+  const { text: out, diff, placement } = withInputErrors(input.name, () => {
+    try {
+      return pinDomain(input.text, planHost, policy, { fileName: input.name });
+    } catch (e) {
+      if (others && !others.taken.isEmpty() && isVirtPinError(e) && e.code === 'POLICY_DOES_NOT_FIT') {
+        throw new VirtPinError(e.code, `${e.message}; CPUs ${others.taken} are dedicated to other domains: ${describeHolders(others)}`, e.hint ? { hint: e.hint } : {});
+      }
+      throw e;
+    }
+  });
 
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
   if (values['dry-run']) {
@@ -81,6 +108,7 @@ function parse(argv: string[]) {
         'no-backup': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         explain: { type: 'boolean' },
+        others: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
