@@ -146,6 +146,13 @@ describe('host view under real libvirtd + QEMU', () => {
     expect(dump[shared.line - 1]).toContain("<vcpupin vcpu='0' cpuset='1'/>");
   }, 60_000);
 
+  it('show --connect --all draws the three guests on one map with the shared CPU flagged', () => {
+    const r = runCli(['show', '--host', 'local', '--connect', URI, '--all']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/cpu 1 !: vph-a:v0 vph-b:v0 vph-c:v0/);
+    expect(r.stdout).toContain('legend: vph-a, vph-b, vph-c;');
+  }, 60_000);
+
   it('status --all: every thread as intended, exit 0; CPU share measured over --interval', () => {
     const { code, report } = statusJson();
     expect(drifted(report)).toEqual([]);

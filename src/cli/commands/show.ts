@@ -14,8 +14,10 @@ import { buildPinMap, pinMapThreads } from '../pinmap/model.js';
 import { renderPinMapHtml, renderPinMapSvg, renderPinMapText } from '../pinmap/render.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 import { threadRows } from './resolve.js';
+import { showMany, wantsManyDomains } from '../show-many.js';
 
 export const usage = `usage: virt-pin show [options] --host SRC FILE|-
+       virt-pin show [options] --host SRC FILE|DIR… | --connect URI --all|NAME…
 
 Draw the pin map: the host's CPUs laid out by NUMA node, core and SMT
 sibling, each showing which vCPUs (vN), the emulator (emu) and IOThreads
@@ -28,6 +30,12 @@ options:
   --svg FILE      also write the map as a self-contained SVG picture
   --html FILE     also write an HTML page with the picture and the thread table
   --color WHEN    auto (default: on a TTY), always or never
+  --connect URI   read the domains from libvirt (virsh dumpxml --inactive)
+  --all           with --connect: every defined domain
+
+Several files, a directory or --connect draw every domain on one map
+(labels NAME:v3, a colour per domain, cross-domain conflicts flagged; see
+docs/host-view.md).
   -h, --help      this help
 
 examples:
@@ -35,11 +43,17 @@ examples:
   virt-pin show --host caps.xml --svg map.svg vm.xml
 `;
 
-export function run(argv: string[]): number {
+export function run(argv: string[]): number | Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
+  }
+  if (wantsManyDomains(positionals, values.connect) || values.all) {
+    if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
+    const when = values.color ?? 'auto';
+    const color = when === 'always' || (when === 'auto' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+    return showMany(positionals, { host: values.host, color, ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'show takes exactly one file');
   if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
@@ -83,6 +97,8 @@ function parse(argv: string[]) {
         svg: { type: 'string' },
         html: { type: 'string' },
         color: { type: 'string' },
+        connect: { type: 'string' },
+        all: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
