@@ -6,12 +6,14 @@
  */
 import { CpuSet } from '../cpuset/index.js';
 import type { HostTopology } from '../host/index.js';
-import type { CrossFinding, HostDomain } from '../hostview/index.js';
+import type { CrossFinding, DomainStatus, HostDomain } from '../hostview/index.js';
 import type { ResolvedThread } from '../resolve/index.js';
 
 export interface HostMapLabel {
   domain: number;
   text: string;
+  /** show --live: the thread drifted (drawn red, marked ✗). */
+  drift?: boolean;
 }
 
 export interface HostMapCell {
@@ -30,6 +32,8 @@ export interface HostMap {
   conflicts: string[];
   /** Threads whose CPUs are chosen at start (numad), per domain. */
   symbolic: string[];
+  /** show --live: drawn from what runs, not from the definitions. */
+  live?: boolean;
 }
 
 function cpusOf(d: HostDomain, t: ResolvedThread): CpuSet | undefined {
@@ -94,6 +98,42 @@ export function buildHostMap(host: HostTopology, domains: readonly HostDomain[],
   return { domains: domains.map((d) => d.name), nodes, conflicts, symbolic };
 }
 
+/**
+ * show --live: the map of what runs — each thread on the CPUs the kernel
+ * allows it now, `*` on the CPU it last ran on, drifted threads and IRQs
+ * marked ✗ (their CPUs flagged). Threads of one kind are not merged here:
+ * each keeps its own mark.
+ */
+export function buildLiveHostMap(host: HostTopology, statuses: readonly DomainStatus[]): HostMap {
+  const base = buildHostMap(host, [], []);
+  const cells = new Map<number, HostMapCell>();
+  for (const n of base.nodes) for (const core of n.cores) for (const cell of core.cells) cells.set(cell.cpu, cell);
+  const conflicts: string[] = [];
+  statuses.forEach((d, i) => {
+    for (const t of d.threads) {
+      if (!t.actual) continue;
+      const name = t.target === 'emulator' ? (t.kind === 'main' ? 'emu' : `emu:${t.comm}`) : t.target.replace(/^vcpu/, 'v').replace(/^iothread/, 'io');
+      for (const cpu of parseIds(t.actual)) {
+        const cell = cells.get(cpu);
+        if (!cell) continue;
+        cell.labels.push({ domain: i, text: `${t.drift ? '✗' : ''}${d.name}:${name}${t.lastCpu === cpu ? '*' : ''}`, ...(t.drift ? { drift: true } : {}) });
+        if (t.drift && !cell.conflicts.includes('drift')) cell.conflicts.push('drift');
+      }
+      if (t.drift) conflicts.push(`${d.name}: ${t.target === 'emulator' ? `thread ${t.tid} (${t.comm})` : t.target} runs on ${t.actual}, intended ${t.intended ?? '?'} (${t.cause ?? 'unknown'})`);
+    }
+    for (const q of d.irqs) {
+      for (const cpu of q.actual ? parseIds(q.actual) : []) {
+        const cell = cells.get(cpu);
+        if (!cell) continue;
+        cell.labels.push({ domain: i, text: `${q.drift ? '✗' : ''}${d.name}:irq ${q.irq}`, ...(q.drift ? { drift: true } : {}) });
+        if (q.drift && !cell.conflicts.includes('drift')) cell.conflicts.push('drift');
+      }
+      if (q.drift) conflicts.push(`${d.name}: IRQ ${q.irq} of ${q.device} goes to ${q.actual}, policy ${q.intended ?? '?'} (${q.cause ?? 'unknown'})`);
+    }
+  });
+  return { domains: statuses.map((d) => d.name), nodes: base.nodes, conflicts, symbolic: [], live: true };
+}
+
 function parseIds(list: string): number[] {
   return list.split(',').flatMap((part) => {
     const [a, b] = part.split('-').map(Number);
@@ -108,7 +148,7 @@ const CONFLICT = '#c62828';
 
 export function renderHostMapText(map: HostMap, hostName: string, color: boolean): string {
   const ansi = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
-  const out: string[] = [`${map.domains.length} domains on ${hostName}`];
+  const out: string[] = [`${map.domains.length} domain${map.domains.length === 1 ? '' : 's'} on ${hostName}${map.live ? ', live' : ''}`];
   for (const node of map.nodes) {
     out.push(`node ${node.id} (CPUs ${node.cpus})`);
     const texts = node.cores.map((core) =>
@@ -116,7 +156,7 @@ export function renderHostMapText(map: HostMap, hostName: string, color: boolean
         const flags = `${cell.isolated ? ' iso' : ''}${cell.online ? '' : ' off'}${cell.conflicts.length ? ' !' : ''}`;
         const head = `cpu ${cell.cpu}${flags}`;
         const plain = `${head}: ${cell.labels.map((l) => l.text).join(' ') || '-'}`;
-        const painted = `${cell.conflicts.length ? ansi('31;1', head) : ansi('2', head)}: ${cell.labels.map((l) => ansi(ANSI[l.domain % ANSI.length]!, l.text)).join(' ') || ansi('2', '-')}`;
+        const painted = `${cell.conflicts.length ? ansi('31;1', head) : ansi('2', head)}: ${cell.labels.map((l) => ansi(l.drift ? '31;1' : ANSI[l.domain % ANSI.length]!, l.text)).join(' ') || ansi('2', '-')}`;
         return { plain, painted };
       }),
     );
@@ -127,11 +167,16 @@ export function renderHostMapText(map: HostMap, hostName: string, color: boolean
     });
   }
   for (const s of map.symbolic) out.push(`  ${s}`);
-  out.push(`legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, d)).join(', ')}; NAME:vN vCPU, NAME:emu emulator, NAME:ioN IOThread, NAME:irq DEV device interrupts; ! cross-domain conflict`);
+  out.push(
+    map.live
+      ? `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, d)).join(', ')}; NAME:vN vCPU, NAME:emu main thread, NAME:emu:COMM helper, NAME:ioN IOThread, NAME:irq N device IRQ on the CPUs the kernel allows now; * ran there last; ✗ drifted (! on its CPUs)`
+      : `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, d)).join(', ')}; NAME:vN vCPU, NAME:emu emulator, NAME:ioN IOThread, NAME:irq DEV device interrupts; ! cross-domain conflict`,
+  );
+  const what = map.live ? 'drift' : 'cross-domain conflicts';
   if (map.conflicts.length) {
-    out.push(ansi('31;1', `cross-domain conflicts (${map.conflicts.length}):`));
+    out.push(ansi('31;1', `${what} (${map.conflicts.length}):`));
     for (const c of map.conflicts) out.push(`  ${c}`);
-  } else out.push('no cross-domain conflicts');
+  } else out.push(`no ${what}`);
   return out.join('\n') + '\n';
 }
 
@@ -150,7 +195,7 @@ export function renderHostMapSvg(map: HostMap, hostName: string): string {
   const width = Math.round(pad * 2 + coresPerRow * (coreW + 8));
   const parts: string[] = [];
   let y = pad + 22;
-  parts.push(`<text x="${pad}" y="${y}" font-size="16" font-weight="bold">${esc(`${map.domains.length} domains on ${hostName}`)}</text>`);
+  parts.push(`<text x="${pad}" y="${y}" font-size="16" font-weight="bold">${esc(`${map.domains.length} domain${map.domains.length === 1 ? '' : 's'} on ${hostName}${map.live ? ', live (* ran there last, ✗ drifted)' : ''}`)}</text>`);
   y += 14;
   for (const node of map.nodes) {
     const rows = Math.ceil(node.cores.length / coresPerRow);
@@ -171,7 +216,7 @@ export function renderHostMapSvg(map: HostMap, hostName: string): string {
         parts.push(`<rect x="${x}" y="${cy + 4}" width="${cellW}" height="${cellH}" rx="3" fill="${fill}" stroke="${conflict ? CONFLICT : '#e0e0e0'}" stroke-width="${conflict ? 2 : 1}"/>`);
         parts.push(`<text x="${x + 5}" y="${cy + 18}" font-size="11" fill="#616161">cpu ${cell.cpu}${cell.isolated ? ' isolated' : ''}${cell.online ? '' : ' offline'}${conflict ? ' !' : ''}</text>`);
         cell.labels.forEach((l, k) => {
-          parts.push(`<text x="${x + 5}" y="${cy + 18 + lineH * (k + 1)}" font-size="12" font-weight="bold" fill="${PALETTE[l.domain % PALETTE.length]}" class="thread" data-domain="${esc(map.domains[l.domain]!)}">${esc(l.text)}</text>`);
+          parts.push(`<text x="${x + 5}" y="${cy + 18 + lineH * (k + 1)}" font-size="12" font-weight="bold" fill="${l.drift ? CONFLICT : PALETTE[l.domain % PALETTE.length]}" class="thread" data-domain="${esc(map.domains[l.domain]!)}">${esc(l.text)}</text>`);
         });
         parts.push('</g>');
       });
@@ -186,7 +231,7 @@ export function renderHostMapSvg(map: HostMap, hostName: string): string {
     lx += 30 + name.length * 7.3;
   }
   parts.push(`<rect x="${lx}" y="${y + 4}" width="12" height="12" fill="none" stroke="${CONFLICT}" stroke-width="2"/>`);
-  parts.push(`<text x="${lx + 16}" y="${y + 14}" font-size="12">cross-domain conflict</text>`);
+  parts.push(`<text x="${lx + 16}" y="${y + 14}" font-size="12">${map.live ? 'drift' : 'cross-domain conflict'}</text>`);
   y += 24;
   for (const c of [...map.symbolic, ...map.conflicts]) {
     parts.push(`<text x="${pad}" y="${y + 12}" font-size="12" fill="${map.conflicts.includes(c) ? CONFLICT : '#424242'}">${esc(c)}</text>`);

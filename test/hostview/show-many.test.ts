@@ -83,3 +83,31 @@ describeWith(['chromium'], 'virt-pin show over several domains, in a real browse
     }
   }, 120_000);
 });
+
+describe('the live host map (pure)', () => {
+  it('draws threads where the kernel allows them, * where they ran last, drift marked on its CPUs', async () => {
+    const { hostFromCapabilities } = await import('../../src/host/index.js');
+    const { buildLiveHostMap, renderHostMapText, renderHostMapSvg } = await import('../../src/cli/hostview-map.js');
+    const host = hostFromCapabilities(readFileSync(join('fixtures/hosts', 'two-socket-smt.caps.xml'), 'utf8'));
+    const map = buildLiveHostMap(host, [
+      {
+        name: 'web',
+        pid: 10,
+        drift: true,
+        notes: [],
+        threads: [
+          { tid: 10, comm: 'qemu-system-x86', kind: 'main', target: 'emulator', intended: '0', actual: '0', lastCpu: 0, drift: false },
+          { tid: 11, comm: 'CPU 0/KVM', kind: 'vcpu', target: 'vcpu0', intended: '2', actual: '3', lastCpu: 3, drift: true, cause: 'taskset' },
+        ],
+        irqs: [{ device: '0000:3b:00.0', irq: 40, policy: 'cpuset', intended: '1', actual: '1', irqbalance: false, drift: false }],
+      },
+    ]);
+    const text = renderHostMapText(map, 'test', false);
+    expect(text.split('\n')[0]).toBe('1 domain on test, live');
+    expect(text).toMatch(/cpu 0: web:emu\*/);
+    expect(text).toMatch(/cpu 3 !: ✗web:v0\*/);
+    expect(text).toMatch(/cpu 1: web:irq 40/);
+    expect(text).toContain('web: vcpu0 runs on 3, intended 2 (taskset)');
+    expect(renderHostMapSvg(map, 'test')).toMatch(/fill="#c62828" class="thread" data-domain="web">✗web:v0\*</);
+  });
+});

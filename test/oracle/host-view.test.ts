@@ -171,6 +171,15 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
     expect([0, 1]).toContain(main.lastCpu);
   }, 60_000);
 
+  it('show --live puts each running thread where the kernel lets it run, * where it ran last', () => {
+    const r = runCli(['show', '--host', 'local', '--live', '--connect', URI]);
+    expect(r.status, r.stderr).toBe(0);
+    // vph-a's vCPU 0 may only run on CPU 1, so that is where it ran last.
+    expect(r.stdout).toMatch(/cpu 1[^|\n]*vph-a:v0\*/);
+    expect(r.stdout).not.toMatch(/cpu 0[^|\n]*vph-a:v0[ *]/);
+    expect(r.stdout).toContain('no drift');
+  }, 60_000);
+
   it('virsh vcpupin --live is drift caused live through libvirt; undone, exit 0', () => {
     expect(virsh('vcpupin', 'vph-b', '0', '0', '--live').status).toBe(0);
     const { code, report } = statusJson();
@@ -193,6 +202,9 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
     const { code, report } = statusJson();
     expect(code).toBe(1);
     expect(drifted(report)).toEqual(['vph-c iothread1 taskset']);
+    const live = runCli(['show', '--host', 'local', '--live', '--connect', URI, 'vph-c']);
+    expect(live.stdout).toMatch(/cpu 0 !: [^|\n]*✗vph-c:io1/);
+    expect(live.stdout).toMatch(/drift \(1\):\n  vph-c: iothread1 runs on 0, intended 0-1 \(taskset\)/);
     expect(report.domains[0]!.name).toBe('vph-c'); // drifted domains first
     expect(spawnSync('taskset', ['-pc', '0-1', String(io.tid)]).status).toBe(0);
     expect(statusJson().code).toBe(0);

@@ -32,6 +32,8 @@ options:
   --color WHEN    auto (default: on a TTY), always or never
   --connect URI   read the domains from libvirt (virsh dumpxml --inactive)
   --all           with --connect: every defined domain
+  --live          running domains (NAME… or all): each thread on the CPUs the
+                  kernel allows it now, * where it ran last, drift marked ✗
 
 Several files, a directory or --connect draw every domain on one map
 (labels NAME:v3, a colour per domain, cross-domain conflicts flagged; see
@@ -49,11 +51,11 @@ export function run(argv: string[]): number | Promise<number> {
     process.stdout.write(usage);
     return EXIT_OK;
   }
-  if (wantsManyDomains(positionals, values.connect) || values.all) {
+  if (wantsManyDomains(positionals, values.connect) || values.all || values.live) {
     if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
     const when = values.color ?? 'auto';
     const color = when === 'always' || (when === 'auto' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
-    return showMany(positionals, { host: values.host, color, ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
+    return showMany(positionals, { host: values.host, color, ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.live ? { live: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'show takes exactly one file');
   if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
@@ -99,6 +101,7 @@ function parse(argv: string[]) {
         color: { type: 'string' },
         connect: { type: 'string' },
         all: { type: 'boolean' },
+        live: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
