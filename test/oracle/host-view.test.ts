@@ -147,6 +147,8 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
     const shared = out[1]!.diagnostics.find((d) => d.code === 'CROSS_DEDICATED_SHARED')!;
     const dump = virsh('dumpxml', '--inactive', 'vph-b').stdout.split('\n');
     expect(dump[shared.line - 1]).toContain("<vcpupin vcpu='0' cpuset='1'/>");
+    const models = JSON.parse(runCli(['resolve', '--host', 'local', '--json', '--connect', URI, 'vph-a', 'vph-b']).stdout) as { domain: { name: string }; vcpus: { cpus: string }[] }[];
+    expect(models.map((m) => `${m.domain.name} ${m.vcpus[0]!.cpus}`)).toEqual(['vph-a 1', 'vph-b 1']);
   }, 60_000);
 
   it('show --connect --all draws the three guests on one map with the shared CPU flagged', () => {

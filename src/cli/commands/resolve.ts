@@ -8,8 +8,13 @@ import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedMo
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
 import { EXIT_OK, UsageError } from '../usage.js';
+import { isVirtPinError } from '../../errors.js';
+import { expandInputs, IoError } from '../io.js';
+import { readLibvirtDomains } from '../libvirt-domains.js';
+import { wantsManyDomains } from '../show-many.js';
 
 export const usage = `usage: virt-pin resolve [options] FILE|-
+       virt-pin resolve [options] FILE|DIR… | --connect URI --all|NAME…
 
 Resolve a domain's CPU affinity exactly as libvirt does: for every vCPU
 (online and offline), the emulator and every IOThread, the host CPUs it may
@@ -21,7 +26,13 @@ options:
   --driver DRV      qemu (default) or generic
   --json            print the resolved model as JSON (schemas/resolved-model.schema.json)
   --explain THREAD  one sentence for one thread: 'vcpu N', 'emulator' or 'iothread N'
+  --connect URI     read the domains from libvirt (virsh dumpxml --inactive)
+  --all             with --connect: every defined domain
   -h, --help        this help
+
+Several files, a directory or --connect resolve each domain in turn: a
+'== NAME (FILE)' heading before each table, one line per domain with
+--explain, and a JSON array of models with --json.
 
 examples:
   virt-pin resolve vm.xml
@@ -30,18 +41,20 @@ examples:
   virsh dumpxml vm | virt-pin resolve -
 `;
 
-export function run(argv: string[]): number {
+export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'resolve takes exactly one file');
+  const many = wantsManyDomains(positionals, values.connect) || values.all === true;
+  if (!many && positionals.length !== 1) throw new UsageError('name one domain XML file (or - for standard input)');
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   if (values.json && values.explain !== undefined) throw new UsageError('--json and --explain cannot be combined');
 
   const host = loadHost(values.host);
+  if (many) return resolveMany(positionals, values, driver, host);
   const input = readDomainInput(positionals[0]!);
   const resolved = withInputErrors(input.name, () =>
     resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) }),
@@ -63,6 +76,35 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
   process.stdout.write(renderResolvedTable(resolved));
+  return EXIT_OK;
+}
+
+/** Several domains (files, directories, libvirt): each resolved and printed in turn. */
+async function resolveMany(
+  positionals: readonly string[],
+  values: { connect?: string; all?: boolean; json?: boolean; explain?: string },
+  driver: 'qemu' | 'generic',
+  host: ReturnType<typeof loadHost>,
+): Promise<number> {
+  let inputs: { name: string; text: string }[];
+  if (values.connect !== undefined || values.all) {
+    if (values.connect === undefined) throw new UsageError('--all reads domains from libvirt: give --connect URI too');
+    if (!values.all && positionals.length === 0) throw new UsageError('--connect needs --all or domain names');
+    try {
+      inputs = await readLibvirtDomains({ uri: values.connect, inactive: true, ...(values.all ? { all: 'defined' as const } : { names: positionals }) });
+    } catch (e) {
+      if (isVirtPinError(e)) throw new IoError(`${e.code} ${e.message}`);
+      throw e;
+    }
+  } else inputs = expandInputs(positionals).map((p) => readDomainInput(p));
+  const models = inputs.map((input) => ({ input, resolved: withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) })) }));
+  if (values.explain !== undefined) {
+    for (const { input, resolved } of models) process.stdout.write(`${resolved.domain.name ?? input.name}: ${withInputErrors(input.name, () => explain(resolved, values.explain!))}\n`);
+  } else if (values.json) {
+    process.stdout.write(JSON.stringify(models.map(({ resolved }) => toJSON(resolved)), null, 2) + '\n');
+  } else {
+    process.stdout.write(models.map(({ input, resolved }) => `== ${resolved.domain.name ?? input.name} (${input.name}) ==\n${renderResolvedTable(resolved)}`).join('\n'));
+  }
   return EXIT_OK;
 }
 
@@ -121,6 +163,8 @@ function parse(argv: string[]) {
         driver: { type: 'string' },
         json: { type: 'boolean' },
         explain: { type: 'string' },
+        connect: { type: 'string' },
+        all: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
