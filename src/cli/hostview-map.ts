@@ -146,6 +146,9 @@ const ANSI = ['32', '34', '35', '33', '36', '92', '94', '95'];
 const PALETTE = ['#2e7d32', '#1565c0', '#8e24aa', '#ef6c00', '#00838f', '#6d4c41', '#ad1457', '#283593'];
 const CONFLICT = '#c62828';
 
+/** Names come from libvirt and /proc: no control character of theirs reaches the terminal. */
+const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 export function renderHostMapText(map: HostMap, hostName: string, color: boolean): string {
   const ansi = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const out: string[] = [`${map.domains.length} domain${map.domains.length === 1 ? '' : 's'} on ${hostName}${map.live ? ', live' : ''}`];
@@ -155,8 +158,8 @@ export function renderHostMapText(map: HostMap, hostName: string, color: boolean
       core.cells.map((cell) => {
         const flags = `${cell.isolated ? ' iso' : ''}${cell.online ? '' : ' off'}${cell.conflicts.length ? ' !' : ''}`;
         const head = `cpu ${cell.cpu}${flags}`;
-        const plain = `${head}: ${cell.labels.map((l) => l.text).join(' ') || '-'}`;
-        const painted = `${cell.conflicts.length ? ansi('31;1', head) : ansi('2', head)}: ${cell.labels.map((l) => ansi(l.drift ? '31;1' : ANSI[l.domain % ANSI.length]!, l.text)).join(' ') || ansi('2', '-')}`;
+        const plain = `${head}: ${cell.labels.map((l) => printable(l.text)).join(' ') || '-'}`;
+        const painted = `${cell.conflicts.length ? ansi('31;1', head) : ansi('2', head)}: ${cell.labels.map((l) => ansi(l.drift ? '31;1' : ANSI[l.domain % ANSI.length]!, printable(l.text))).join(' ') || ansi('2', '-')}`;
         return { plain, painted };
       }),
     );
@@ -166,16 +169,16 @@ export function renderHostMapText(map: HostMap, hostName: string, color: boolean
       out.push(`  socket ${core.socket} core ${String(core.core).padStart(3)}  ${row.join(' | ')}`);
     });
   }
-  for (const s of map.symbolic) out.push(`  ${s}`);
+  for (const s of map.symbolic) out.push(`  ${printable(s)}`);
   out.push(
     map.live
-      ? `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, d)).join(', ')}; NAME:vN vCPU, NAME:emu main thread, NAME:emu:COMM helper, NAME:ioN IOThread, NAME:irq N device IRQ on the CPUs the kernel allows now; * ran there last; ✗ drifted (! on its CPUs)`
-      : `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, d)).join(', ')}; NAME:vN vCPU, NAME:emu emulator, NAME:ioN IOThread, NAME:irq DEV device interrupts; ! cross-domain conflict`,
+      ? `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, printable(d))).join(', ')}; NAME:vN vCPU, NAME:emu main thread, NAME:emu:COMM helper, NAME:ioN IOThread, NAME:irq N device IRQ on the CPUs the kernel allows now; * ran there last; ✗ drifted (! on its CPUs)`
+      : `legend: ${map.domains.map((d, i) => ansi(ANSI[i % ANSI.length]!, printable(d))).join(', ')}; NAME:vN vCPU, NAME:emu emulator, NAME:ioN IOThread, NAME:irq DEV device interrupts; ! cross-domain conflict`,
   );
   const what = map.live ? 'drift' : 'cross-domain conflicts';
   if (map.conflicts.length) {
     out.push(ansi('31;1', `${what} (${map.conflicts.length}):`));
-    for (const c of map.conflicts) out.push(`  ${c}`);
+    for (const c of map.conflicts) out.push(`  ${printable(c)}`);
   } else out.push(`no ${what}`);
   return out.join('\n') + '\n';
 }

@@ -197,3 +197,27 @@ describeWith(['promtool'], 'virt-pin status --format prometheus', () => {
     h.cleanup();
   });
 });
+
+describe('status output never passes control characters to the terminal', () => {
+  it('escapes them in names and comms', async () => {
+    const { printable, renderHuman } = await import('../../src/cli/status/render.js');
+    expect(printable('evil\u001b[2Jname\n')).toBe('evil\\x1b[2Jname\\x0a');
+    const out = renderHuman(
+      {
+        schemaVersion: 1,
+        kind: 'virt-pin-status',
+        generatedAt: '2026-01-01T00:00:00Z',
+        intervalSeconds: 0,
+        drift: false,
+        domains: [{ name: 'a\u001b]0;x\u0007', pid: 1, drift: false, notes: [], irqs: [], threads: [{ tid: 2, comm: 'w\u001b[31m', kind: 'other', target: 'emulator', drift: false }] }],
+        claims: [],
+        conflicts: [],
+        errors: [],
+      },
+      false,
+    );
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(out).toContain('a\\x1b]0;x\\x07');
+    expect(out).toContain('emulator:w\\x1b[31m');
+  });
+});

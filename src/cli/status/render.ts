@@ -37,7 +37,16 @@ const SHORT_CAUSE: Record<string, string> = {
   unknown: 'differs (cause unknown)',
 };
 
+/**
+ * Names and comms come from libvirt and /proc: a control character in one
+ * (an escape sequence in a domain name) must not reach the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function table(rows: string[][], indent = '  '): string[] {
+  rows = rows.map((r) => r.map(printable));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
@@ -46,7 +55,7 @@ export function renderHuman(r: StatusReport, color: boolean): string {
   const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const out: string[] = [];
   for (const d of r.domains) {
-    out.push(`${paint('1', d.name)} (pid ${d.pid}): ${d.drift ? paint('31;1', 'DRIFT') : paint('32', 'as intended')}`);
+    out.push(`${paint('1', printable(d.name))} (pid ${d.pid}): ${d.drift ? paint('31;1', 'DRIFT') : paint('32', 'as intended')}`);
     const rows = [['TID', 'THREAD', 'KIND', 'INTENDED', 'LIBVIRT', 'KERNEL', 'LAST', 'CPU%', 'DRIFT']];
     for (const t of d.threads) {
       rows.push([
@@ -73,13 +82,13 @@ export function renderHuman(r: StatusReport, color: boolean): string {
       out.push(paint('2', il[0]!));
       d.irqs.forEach((q, i) => out.push(q.drift ? paint('31', il[i + 1]!) : il[i + 1]!));
     }
-    for (const n of d.notes) out.push(`  note: ${n}`);
+    for (const n of d.notes) out.push(`  note: ${printable(n)}`);
     const causes = new Set([...d.threads, ...d.irqs].flatMap((x) => (x.drift && x.cause ? [x.cause] : [])));
     for (const c of causes) out.push(`  ${paint('31', SHORT_CAUSE[c]!)}: ${DRIFT_CAUSES[c]}`);
     out.push('');
   }
-  for (const c of r.conflicts) out.push(`${paint(c.severity === 'warning' ? '33;1' : '36', c.severity)} ${c.code} ${c.message}`);
-  for (const e of r.errors) out.push(`${paint('31;1', 'error')} ${e.domain}: ${e.code} ${e.message}`);
+  for (const c of r.conflicts) out.push(`${paint(c.severity === 'warning' ? '33;1' : '36', c.severity)} ${c.code} ${printable(c.message)}`);
+  for (const e of r.errors) out.push(`${paint('31;1', 'error')} ${printable(e.domain)}: ${e.code} ${printable(e.message)}`);
   if (r.conflicts.length || r.errors.length) out.push('');
   return out.join('\n');
 }
