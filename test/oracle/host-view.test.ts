@@ -159,7 +159,9 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   }, 60_000);
 
   it('status --all: every thread as intended, exit 0; CPU share measured over --interval', () => {
+    const t0 = performance.now();
     const { code, report } = statusJson();
+    console.log(`host view: status --all --interval 0 over ${report.domains.length} running domains (${report.domains.reduce((n, d) => n + d.threads.length, 0)} threads) took ${Math.round(performance.now() - t0)} ms, CLI start included`);
     expect(drifted(report)).toEqual([]);
     expect(code).toBe(0);
     expect(report.domains.map((d) => d.name)).toEqual(NAMES);
