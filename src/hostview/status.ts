@@ -75,7 +75,7 @@ export interface StatusInput {
 export type DriftCause = 'libvirt-live' | 'taskset' | 'hotplug' | 'apply-state' | 'irqbalance' | 'irq-write' | 'unknown';
 
 export const DRIFT_CAUSES: Record<DriftCause, string> = {
-  'libvirt-live': "changed live through libvirt (virsh vcpupin/emulatorpin/iothreadpin --live): libvirt's live pin differs from the definition",
+  'libvirt-live': "libvirt's live pin differs from the definition: changed live (virsh vcpupin/emulatorpin/iothreadpin --live), or the definition was edited after start (it applies at the next start)",
   taskset: "changed behind libvirt's back (taskset, sched_setaffinity): the kernel's mask differs from libvirt's live pin",
   hotplug: 'vCPU hot-plugged after start: the definition has it offline',
   'apply-state': 'changed by virt-pin apply, whose state file was never restored (virt-pin restore)',
