@@ -62,3 +62,7 @@ export { pathsUnder, type HostPaths } from './apply/paths.js';
 export { applyDomain, applyLive, restoreLive, type DomainApplyReport, type LiveApplyReport, type LiveOptions, type LivePin, type LiveRestoreReport, type LiveResult, type LiveStatus } from './apply/libvirt-live.js';
 export { AffinityWriteError, isAffinityWriteError, defaultIo, irqAffinityIo, threadAffinityIo, threadSchedIo, threadMethod, type AffinityIo, type CgroupIo, type HostIo, type IrqAffinityState, type SchedIo, type ThreadMethod } from './apply/io.js';
 export type { SchedPolicy, SchedState } from './apply/sched.js';
+
+// The host view: several domains on one host, live status and drift (docs/host-view.md)
+export { hostDomainFromText, crossDomainFindings, dedicatedCpus, hugepagesFromCapabilities, domainStatus, cpuClaims, CROSS_CODES, DRIFT_CAUSES } from './hostview/index.js';
+export type { HostDomainOptions, HostDomain, CrossFinding, CrossDomainOptions, HostMemoryFacts, MemoryBinding, DomainIrqClaim, Site, RelatedSite, StatusInput, DomainStatus, ThreadStatus, IrqStatus, DriftCause, ObservedThread, ObservedIrq, LibvirtLivePins, AppliedState, StatusThreadKind } from './hostview/index.js';

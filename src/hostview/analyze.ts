@@ -36,6 +36,12 @@ export function dedicatedCpus(d: HostDomain): Map<number, ResolvedVcpu> {
   return out;
 }
 
+/**
+ * What several domains on one host do to each other: shared dedicated
+ * CPUs, vCPUs on another's emulator or IOThread CPUs, IRQs on another's
+ * dedicated CPUs, CPU overcommit (info) and node memory. Fewer than two
+ * domains give none.
+ */
 export function crossDomainFindings(domains: readonly HostDomain[], options: CrossDomainOptions = {}): CrossFinding[] {
   if (domains.length < 2) return [];
   const out: CrossFinding[] = [];

@@ -19,7 +19,7 @@ export interface HostDomainOptions {
   defaultHugepageKiB?: number;
 }
 
-/** Throws VirtPinError (XML_*) when the text is not well-formed domain XML. */
+/** Domain XML text → what the host view needs of it (resolved threads, IRQ claims, strict memory). Throws VirtPinError (XML_*) when the text is not well-formed domain XML. */
 export function hostDomainFromText(text: string, options: HostDomainOptions): HostDomain {
   const file = options.fileName;
   const doc = parseDocument(text, { fileName: file });

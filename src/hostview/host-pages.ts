@@ -7,6 +7,7 @@ import { isVirtPinError } from '../errors.js';
 import { parseDocument } from '../xml/index.js';
 import type { HostMemoryFacts } from './types.js';
 
+/** Per host NUMA node, its hugepage pools (size in KiB and count) from capabilities XML text; [] when it does not parse. */
 export function hugepagesFromCapabilities(text: string): HostMemoryFacts['nodes'] {
   let root;
   try {

@@ -74,6 +74,7 @@ export interface StatusInput {
 
 export type DriftCause = 'libvirt-live' | 'taskset' | 'hotplug' | 'apply-state' | 'irqbalance' | 'irq-write' | 'unknown';
 
+/** What each drift cause means, in a sentence (human output, docs/host-view.md). */
 export const DRIFT_CAUSES: Record<DriftCause, string> = {
   'libvirt-live': "libvirt's live pin differs from the definition: changed live (virsh vcpupin/emulatorpin/iothreadpin --live), or the definition was edited after start (it applies at the next start)",
   taskset: "changed behind libvirt's back (taskset, sched_setaffinity): the kernel's mask differs from libvirt's live pin",
@@ -136,6 +137,7 @@ function targetOf(t: ObservedThread): string {
   return 'emulator';
 }
 
+/** One running domain's rows (threads, IRQs) with drift and its likely cause, drifted rows first. */
 export function domainStatus(input: StatusInput): DomainStatus {
   const { intended: model } = input;
   const notes: string[] = [];

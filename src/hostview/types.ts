@@ -70,7 +70,7 @@ export interface RelatedSite extends Site {
 /** A finding that only exists because two or more domains share the host. */
 export interface CrossFinding {
   /** `CROSS_*`, stable. */
-  code: string;
+  code: CrossCode;
   severity: 'warning' | 'info';
   message: string;
   hint?: string;
@@ -86,6 +86,7 @@ export interface CrossFinding {
   nodes?: string;
 }
 
+/** The stable codes of the cross-domain findings (docs/errors.md, docs/host-view.md). */
 export const CROSS_CODES = {
   dedicatedShared: 'CROSS_DEDICATED_SHARED',
   vcpuOnHousekeeping: 'CROSS_VCPU_ON_HOUSEKEEPING',
@@ -94,3 +95,5 @@ export const CROSS_CODES = {
   nodeMemory: 'CROSS_NODE_MEMORY_OVERCOMMIT',
   nodeHugepages: 'CROSS_NODE_HUGEPAGES_OVERCOMMIT',
 } as const;
+
+export type CrossCode = (typeof CROSS_CODES)[keyof typeof CROSS_CODES];
