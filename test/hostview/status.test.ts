@@ -144,6 +144,12 @@ describe('virt-pin status on a captured host (--root, --xml)', () => {
     writeFileSync(join(root, 'run/irqbalance/irqbalance1234.sock'), '');
     const j = JSON.parse(status('--format', 'json').stdout);
     expect(j.domains[0].irqs[0]).toMatchObject({ irq: 121, drift: true, cause: 'irqbalance', irqbalance: true });
+    // An IRQ banned on irqbalance's command line is not managed: the rewrite is someone else's.
+    mkdirSync(join(root, 'proc/999'), { recursive: true });
+    writeFileSync(join(root, 'proc/999/comm'), 'irqbalance\n');
+    writeFileSync(join(root, 'proc/999/cmdline'), 'irqbalance\0--foreground\0--banirq=121\0');
+    const banned = JSON.parse(status('--format', 'json').stdout);
+    expect(banned.domains[0].irqs.map((q: { irq: number; irqbalance: boolean; cause?: string }) => `${q.irq} ${q.irqbalance} ${q.cause ?? '-'}`)).toEqual(['121 false irq-write', '120 true -']);
     writeFileSync(file, '0-15\n');
     expect(status().status).toBe(0);
   });
@@ -219,5 +225,12 @@ describe('status output never passes control characters to the terminal', () => 
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
     expect(out).toContain('a\\x1b]0;x\\x07');
     expect(out).toContain('emulator:w\\x1b[31m');
+  });
+});
+
+describe('irqbalance command-line bans', () => {
+  it('reads --banirq=N, --banirq N, -i N and -iN', async () => {
+    const { bannedIrqs } = await import('../../src/cli/status/collect.js');
+    expect([...bannedIrqs(['irqbalance', '--banirq=40', '--banirq', '41', '-i', '42', '-i43', '--banirq=x', '-i'])].sort()).toEqual([40, 41, 42, 43]);
   });
 });

@@ -244,12 +244,14 @@ export function addShares(o: Observation, seconds: number, clockTicks = 100): vo
 
 /**
  * irqbalance is running when its socket directory holds a socket or a
- * process is called irqbalance. Which IRQs it was told to leave alone is
- * not read (that needs its socket protocol); every writable IRQ counts as managed.
+ * process is called irqbalance. IRQs it was told to leave alone on its
+ * command line (`--banirq=N`, `-i N`) are not managed; bans sent later
+ * over its socket or decided by a policy script are not visible here.
  */
 function irqbalanceState(paths: HostPaths): StatusInput['irqbalance'] {
+  let running = false;
   try {
-    if (readdirSync(join(paths.run, 'irqbalance')).some((f) => /^irqbalance\d+\.sock$/.test(f))) return { running: true };
+    running = readdirSync(join(paths.run, 'irqbalance')).some((f) => /^irqbalance\d+\.sock$/.test(f));
   } catch {
     /* no socket directory */
   }
@@ -257,12 +259,26 @@ function irqbalanceState(paths: HostPaths): StatusInput['irqbalance'] {
   try {
     entries = readdirSync(paths.proc);
   } catch {
-    return { running: false };
+    return { running };
   }
   for (const e of entries) {
     if (parseTaskId(e) === undefined) continue;
-    if (readSmall(join(paths.proc, e, 'comm'))?.trim() === 'irqbalance') return { running: true };
+    if (readSmall(join(paths.proc, e, 'comm'))?.trim() !== 'irqbalance') continue;
+    const args = (readSmall(join(paths.proc, e, 'cmdline')) ?? '').split('\0').filter(Boolean);
+    return { running: true, banned: bannedIrqs(args) };
   }
-  return { running: false };
+  return { running };
+}
+
+/** `--banirq=N`, `--banirq N`, `-i N`, `-iN` from irqbalance's arguments. */
+export function bannedIrqs(args: readonly string[]): Set<number> {
+  const out = new Set<number>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^(?:--banirq=|-i)(\d{1,7})$/.exec(a);
+    const value = m ? m[1] : a === '--banirq' || a === '-i' ? args[++i] : undefined;
+    if (value !== undefined && /^\d{1,7}$/.test(value)) out.add(Number(value));
+  }
+  return out;
 }
 
