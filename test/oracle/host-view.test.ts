@@ -124,7 +124,8 @@ interface Report {
 
 const status = (...args: string[]) => runCli(['status', '--connect', URI, ...args]);
 function statusJson(...args: string[]): { code: number; report: Report } {
-  const r = status('--all', '--interval', '0', '--format', 'json', ...args);
+  // By name: another suite's leftover domains on this libvirtd must not change the answer (--all is tested on its own below).
+  const r = status(...NAMES, '--interval', '0', '--format', 'json', ...args);
   const report = JSON.parse(r.stdout) as Report;
   expect(validateStatus(report), JSON.stringify(validateStatus.errors)).toBe(true);
   return { code: r.status, report };
@@ -133,9 +134,15 @@ const drifted = (report: Report) => report.domains.flatMap((d) => d.threads.filt
 
 describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   it('check --connect --all reports exactly the planted cross-domain conflicts, naming both domains', () => {
-    const r = runCli(['check', '--host', 'local', '--connect', URI, '--all', '--format', 'json']);
+    type Out = { file: string; diagnostics: { code: string; line: number; message: string; related?: { file: string; line: number }[] }[] }[];
+    // --all reads every defined domain; among ours it finds what the names alone find.
+    const all = runCli(['check', '--host', 'local', '--connect', URI, '--all', '--format', 'json']);
+    const ours = (JSON.parse(all.stdout) as Out).filter((f) => NAMES.map((n) => `libvirt:${n}`).includes(f.file));
+    const r = runCli(['check', '--host', 'local', '--connect', URI, ...NAMES, '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { file: string; diagnostics: { code: string; line: number; message: string; related?: { file: string; line: number }[] }[] }[];
+    const out = JSON.parse(r.stdout) as Out;
+    const crossAmongOurs = (o: Out) => o.flatMap((f) => f.diagnostics.filter((d) => d.code.startsWith('CROSS_') && d.related!.every((x) => x.file.startsWith('libvirt:vph-'))).map((d) => `${f.file}:${d.line} ${d.code}`)).sort();
+    expect(crossAmongOurs(ours)).toEqual(crossAmongOurs(out));
     expect(out.map((f) => f.file)).toEqual(['libvirt:vph-a', 'libvirt:vph-b', 'libvirt:vph-c']);
     const cross = out.flatMap((f) => f.diagnostics.filter((d) => d.code.startsWith('CROSS_')).map((d) => `${f.file} ${d.code} ${d.related!.map((x) => x.file).join(',')}`)).sort();
     expect(cross).toEqual([
@@ -152,7 +159,7 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   }, 60_000);
 
   it('show --connect --all draws the three guests on one map with the shared CPU flagged', () => {
-    const r = runCli(['show', '--host', 'local', '--connect', URI, '--all']);
+    const r = runCli(['show', '--host', 'local', '--connect', URI, ...NAMES]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cpu 1 !: vph-a:v0 vph-b:v0 vph-c:v0/);
     expect(r.stdout).toContain('legend: vph-a, vph-b, vph-c;');
@@ -161,10 +168,13 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   it('status --all: every thread as intended, exit 0; CPU share measured over --interval', () => {
     const t0 = performance.now();
     const { code, report } = statusJson();
-    console.log(`host view: status --all --interval 0 over ${report.domains.length} running domains (${report.domains.reduce((n, d) => n + d.threads.length, 0)} threads) took ${Math.round(performance.now() - t0)} ms, CLI start included`);
+    console.log(`host view: status --interval 0 over ${report.domains.length} running domains (${report.domains.reduce((n, d) => n + d.threads.length, 0)} threads) took ${Math.round(performance.now() - t0)} ms, CLI start included`);
     expect(drifted(report)).toEqual([]);
     expect(code).toBe(0);
     expect(report.domains.map((d) => d.name)).toEqual(NAMES);
+    // --all (every running domain) includes ours.
+    const every = JSON.parse(status('--all', '--interval', '0', '--format', 'json').stdout) as Report;
+    expect(every.domains.map((d) => d.name)).toEqual(expect.arrayContaining(NAMES));
     const a = report.domains.find((d) => d.name === 'vph-a')!;
     expect(a.threads.find((t) => t.target === 'vcpu0')).toMatchObject({ intended: '1', libvirt: '1', actual: '1' });
     expect(a.threads.find((t) => t.target === 'iothread1')).toMatchObject({ intended: '0', libvirt: '0', actual: '0' });
@@ -176,7 +186,7 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
   }, 60_000);
 
   it('show --live puts each running thread where the kernel lets it run, * where it ran last', () => {
-    const r = runCli(['show', '--host', 'local', '--live', '--connect', URI]);
+    const r = runCli(['show', '--host', 'local', '--live', '--connect', URI, ...NAMES]);
     expect(r.status, r.stderr).toBe(0);
     // vph-a's vCPU 0 may only run on CPU 1, so that is where it ran last.
     expect(r.stdout).toMatch(/cpu 1[^|\n]*vph-a:v0\*/);
@@ -189,7 +199,7 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
     const { code, report } = statusJson();
     expect(code).toBe(1);
     expect(drifted(report)).toEqual(['vph-b vcpu0 libvirt-live']);
-    const human = status('--all', '--interval', '0');
+    const human = status(...NAMES, '--interval', '0');
     expect(human.status).toBe(1);
     expect(human.stdout).toMatch(/vph-b \(pid \d+\): DRIFT/);
     expect(human.stdout).toContain('changed live (virsh … --live)');
@@ -230,7 +240,7 @@ describeWith(NEEDS, 'host view under real libvirtd + QEMU', () => {
 
   it('--format prometheus passes promtool check metrics', () => {
     const promtool = findProgram('promtool')!;
-    const r = status('--all', '--interval', '0', '--format', 'prometheus');
+    const r = status(...NAMES, '--interval', '0', '--format', 'prometheus');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('virt_pin_thread_drift{domain="vph-a",thread="vcpu0",kind="vcpu"} 0');
     expect(r.stdout).toContain('virt_pin_cpu_claims{cpu="1",kind="vcpu-dedicated"} 2');
