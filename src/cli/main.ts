@@ -4,8 +4,10 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CheckWorkerData } from './commands/check-pool.js';
+import { isVirtPinError } from '../errors.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
+import { printableLines } from './terminal-text.js';
 import { EXIT_USAGE, UsageError } from './usage.js';
 import { version } from './version.js';
 
@@ -66,15 +68,20 @@ export async function main(argv: string[]): Promise<number> {
     return await mod.run(rest, new URL(import.meta.url));
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`virt-pin ${name}: ${e.message}\n\n${mod.usage}`);
+      process.stderr.write(`virt-pin ${name}: ${printableLines(e.message)}\n\n${mod.usage}`);
       return EXIT_USAGE;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`${e.message}\n`);
+      process.stderr.write(`${printableLines(e.message)}\n`);
       return 1;
     }
     if (e instanceof IoError) {
-      process.stderr.write(`virt-pin ${name}: ${e.message}\n`);
+      process.stderr.write(`virt-pin ${name}: ${printableLines(e.message)}\n`);
+      return EXIT_USAGE;
+    }
+    // A typed error no command turned into a message of its own is still bad input, not a crash: one line, exit 2.
+    if (isVirtPinError(e)) {
+      process.stderr.write(`virt-pin ${name}: error ${e.code} ${printableLines(e.message)}${e.hint ? `\n  hint: ${printableLines(e.hint)}` : ''}\n`);
       return EXIT_USAGE;
     }
     throw e;
