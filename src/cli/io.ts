@@ -2,7 +2,7 @@
  * The CLI's I/O edge: reading inputs (files, directories, stdin) and host
  * facts. Nothing below src/cli reads files except src/host.
  */
-import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../xml/index.js';
 import { UsageError } from './usage.js';
@@ -45,17 +45,51 @@ export function expandInputs(args: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * Every *.xml file under `dir`, sorted. Symbolic links are followed (a CI
+ * tree of links to the real definitions must not pass as "0 files"), each
+ * directory is entered once by device and inode (a link back up the tree is
+ * not a loop), and a file reached both directly and through a link is
+ * listed once, under its own name. Order: depth first, names sorted.
+ */
 function xmlFilesIn(dir: string): string[] {
-  const found: string[] = [];
+  const seenDirs = new Set<string>();
+  const files = new Map<string, { path: string; viaLink: boolean }>();
+  const identity = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`;
   const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const st = statSync(d);
+    if (seenDirs.has(identity(st))) return;
+    seenDirs.add(identity(st));
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      throw new IoError(`cannot read directory ${d}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile() && entry.name.endsWith('.xml')) found.push(p);
+      let target: Stats | undefined;
+      if (entry.isSymbolicLink()) {
+        try {
+          target = statSync(p);
+        } catch {
+          // A dangling link names nothing to check; a named file that is missing is reported by readInput.
+          if (entry.name.endsWith('.xml')) files.set(`missing:${p}`, { path: p, viaLink: true });
+          continue;
+        }
+      }
+      const isDir = target ? target.isDirectory() : entry.isDirectory();
+      const isFile = target ? target.isFile() : entry.isFile();
+      if (isDir) walk(p);
+      else if (isFile && entry.name.endsWith('.xml')) {
+        const key = identity(target ?? statSync(p));
+        const known = files.get(key);
+        if (!known || (known.viaLink && !target)) files.set(key, { path: p, viaLink: target !== undefined });
+      }
     }
   };
   walk(dir);
-  return found;
+  return [...files.values()].map((f) => f.path);
 }
 
 export class IoError extends Error {
