@@ -186,7 +186,10 @@ describeWith(['virsh'], 'virt-pin define: environment and usage', () => {
     const r = runCli(['define', '--connect', 'nosuchdriver:///x', example]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('error DEFINE_CONNECT_FAILED virsh cannot connect to nosuchdriver:///x');
-    expect(r.stderr).toContain('error: failed to connect to the hypervisor');
+    // One line, virsh's reasons once each, without its 'error: ' prefixes.
+    expect(r.stderr).toContain(': failed to connect to the hypervisor');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.stderr.match(/failed to connect to the hypervisor/g)).toHaveLength(1);
   });
 
   it('takes $LIBVIRT_DEFAULT_URI when --connect is absent, as virsh does', () => {

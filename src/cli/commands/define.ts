@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Driver } from '../../domain/index.js';
+import { isVirtPinError } from '../../errors.js';
 import type { HostTopology } from '../../host/index.js';
 import { affinitySubtrees, normalize } from '../../normalize/index.js';
 import type { PinPolicy } from '../../policy/types.js';
@@ -117,8 +118,14 @@ export function run(argv: string[]): number {
   say(`virt-pin define: defined ${label(name)} on ${result.uri} (${result.command})`);
   if (result.dumpxml === undefined) say(`virt-pin define: warning DEFINE_NOT_READ_BACK cannot read back what libvirt stored${result.dumpxmlStderr ? `:\n${result.dumpxmlStderr.trimEnd()}` : ''}`);
   else {
-    const mismatch = affinityMismatch(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
-    if (mismatch) process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${mismatch}`);
+    const comparison = compareAffinity(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
+    if (comparison.kind === 'unreadable') {
+      // What virsh printed is not the XML libvirt stored: nothing can be said about what was defined.
+      process.stderr.write(`virt-pin define: error DEFINE_READ_BACK_INVALID the XML read back from libvirt does not parse: ${comparison.reason}\n`);
+      return EXIT_FINDINGS;
+    }
+    if (comparison.kind === 'differs') process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${comparison.diff}`);
+    else if (comparison.kind === 'not-compared') say('virt-pin define: affinity not compared: virt-pin cannot normalize the domain it was forced to define');
     else say("virt-pin define: libvirt stored the affinity exactly as 'virt-pin normalize' predicts");
   }
   if (values['print-xml']) process.stdout.write(xml);
@@ -184,19 +191,26 @@ function domainName(xml: string): string | undefined {
 
 /**
  * The affinity elements of what libvirt stored against virt-pin's
- * normalization of what was sent, as a diff; '' when they agree, and when
- * virt-pin cannot normalize (the domain had errors and was forced through).
+ * normalization of what was sent. A read-back that does not parse is its
+ * own outcome, never "the same"; a sent domain virt-pin cannot normalize
+ * (errors forced through) is not compared.
  */
-function affinityMismatch(sent: string, stored: string, driver: Driver): string {
-  let ours: string;
+type Comparison = { kind: 'same' } | { kind: 'differs'; diff: string } | { kind: 'unreadable'; reason: string } | { kind: 'not-compared' };
+
+function compareAffinity(sent: string, stored: string, driver: Driver): Comparison {
   let theirs: string;
   try {
-    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
     theirs = affinitySubtrees(parseDocument(stored));
-  } catch {
-    return '';
+  } catch (e) {
+    return { kind: 'unreadable', reason: isVirtPinError(e) ? `${e.code} ${e.message}` : String(e) };
   }
-  return ours === theirs ? '' : unifiedDiff(`${ours}\n`, `${theirs}\n`, 'virt-pin normalize', 'libvirt dumpxml --inactive');
+  let ours: string;
+  try {
+    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
+  } catch {
+    return { kind: 'not-compared' };
+  }
+  return ours === theirs ? { kind: 'same' } : { kind: 'differs', diff: unifiedDiff(`${ours}\n`, `${theirs}\n`, 'virt-pin normalize', 'libvirt dumpxml --inactive') };
 }
 
 // ---- virsh ---------------------------------------------------------------
@@ -213,46 +227,50 @@ interface VirshDefine {
   dumpxmlStderr: string;
 }
 
-/** Separates the commands' output inside one virsh run (on stdout, and on stderr where `echo --err` exists). */
-const MARK = '@@virt-pin-define@@';
-/** The marker's whole line: `echo --err` prints it as `error: MARK`. */
-const MARK_LINE = new RegExp(`^.*${MARK}\\n`, 'm');
-
 /**
- * Define through one virsh process: `uri`, `define`, then `dumpxml
- * --inactive` in the same connection (test:///default keeps its state only
- * for the life of the process). The XML travels in a 0600 file in a
- * private temporary directory, removed afterwards.
+ * Define, then read back what libvirt stored. Each step is its own virsh
+ * process, so each has its own stdout, stderr and exit status: nothing in
+ * the domain XML (which `dumpxml` echoes) can pose as the boundary between
+ * two commands' output. libvirt's test driver keeps its state only for the
+ * life of one process, so there the read-back process defines the same
+ * file again first (`-q` keeps define's confirmation off stdout) — the same
+ * input on the same initial state, already known to succeed. The XML
+ * travels in a 0600 file in a private temporary directory, removed
+ * afterwards.
  */
 function defineWithVirsh(xml: string, name: string | undefined, connect: string | undefined): VirshDefine {
   const features = virshFeatures();
+  const uri = connectionUri(connect);
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-define-'));
   try {
     const file = join(dir, 'domain.xml');
     writeFileSync(file, xml, { mode: 0o600 });
-    const define = `define ${virshQuote(file)}${features.validate ? ' --validate' : ''}`;
-    const separator = features.echoErr ? `echo ${MARK}; echo --err ${MARK}` : `echo ${MARK}`;
-    const batch = [`uri`, separator, define, ...(name === undefined ? [] : [separator, `dumpxml --inactive ${virshQuote(name)}`])].join('; ');
-    const r = virsh([...(connect !== undefined ? ['-c', connect] : []), batch]);
-    const out = r.stdout.split(MARK_LINE);
-    const err = features.echoErr ? r.stderr.split(MARK_LINE) : ['', r.stderr];
-    if (out.length < 2 || !out[0]!.trim()) throw connectFailed(connect, r.stderr);
-    const uri = out[0]!.trim();
+    const validate = features.validate ? ['--validate'] : [];
     const command = `virsh -c ${uri} define FILE${features.validate ? ' --validate' : ''}`;
-    // virsh prints define's confirmation on stdout and its errors on stderr, so any stdout means it was defined, in any locale.
-    const defined = out[1]!.trim() !== '';
-    const dumpxml = defined && out[2]?.trim() ? out[2] : undefined;
-    return { defined, uri, command, defineStderr: err[1] ?? '', ...(dumpxml !== undefined ? { dumpxml } : {}), dumpxmlStderr: err[2] ?? '' };
+    const define = virsh(['-q', '-c', uri, 'define', file, ...validate]);
+    const defined = define.status === 0;
+    if (!defined || name === undefined) return { defined, uri, command, defineStderr: define.stderr, dumpxmlStderr: '' };
+    const readBack = uri.startsWith('test:')
+      ? virsh(['-q', '-c', uri, `define ${virshQuote(file)}${features.validate ? ' --validate' : ''}; dumpxml --inactive ${virshQuote(name)}`])
+      : virsh(['-q', '-c', uri, 'dumpxml', '--inactive', name]);
+    const dumpxml = readBack.status === 0 && readBack.stdout.trim() !== '' ? readBack.stdout : undefined;
+    return { defined, uri, command, defineStderr: define.stderr, ...(dumpxml !== undefined ? { dumpxml } : {}), dumpxmlStderr: readBack.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The URI virsh connects to (`virsh uri`), which every later step names explicitly; a failure here is DEFINE_CONNECT_FAILED. */
+function connectionUri(connect: string | undefined): string {
+  const r = virsh(['-q', ...(connect !== undefined ? ['-c', connect] : []), 'uri']);
+  const uri = r.stdout.split('\n')[0]!.trim();
+  if (r.status !== 0 || uri === '') throw connectFailed(connect, r.stderr);
+  return uri;
+}
+
 /** What this virsh can do, from its own help (no connection needed). */
-function virshFeatures(): { validate: boolean; echoErr: boolean } {
-  const r = virsh([`help define; echo ${MARK}; help echo`]);
-  const [defineHelp = '', echoHelp = ''] = r.stdout.split(MARK);
-  return { validate: defineHelp.includes('--validate'), echoErr: echoHelp.includes('--err') };
+function virshFeatures(): { validate: boolean } {
+  return { validate: virsh(['help', 'define']).stdout.includes('--validate') };
 }
 
 function virsh(args: string[]): SpawnSyncReturns<string> {
@@ -262,8 +280,10 @@ function virsh(args: string[]): SpawnSyncReturns<string> {
   return r;
 }
 
+/** One line: virsh's own reasons, without its `error: ` prefixes and without the repeats it prints. */
 function connectFailed(connect: string | undefined, stderr: string): IoError {
-  return unavailable('DEFINE_CONNECT_FAILED', `virsh cannot connect to ${connect ?? 'its default URI'}:\n${stderr.trimEnd()}`);
+  const reasons = [...new Set(stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean))];
+  return unavailable('DEFINE_CONNECT_FAILED', `virsh cannot connect to ${connect ?? 'its default URI'}${reasons.length ? `: ${reasons.join('; ')}` : ''}`);
 }
 
 /** virsh missing or unusable: the environment, not the domain, so exit 2 (main prints an IoError as `virt-pin define: …`). */
