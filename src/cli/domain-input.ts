@@ -5,6 +5,7 @@
  */
 import { isVirtPinError, type VirtPinError } from '../errors.js';
 import { IoError, oversizeMessage, readInput } from './io.js';
+import { printable } from './terminal-text.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -40,5 +41,5 @@ export function withInputErrors<T>(file: string, fn: () => T): T {
 
 export function formatLibraryError(file: string, e: VirtPinError): string {
   const at = e.location ? `${e.location.line}:${e.location.column}` : '1:1';
-  return `${file}:${at}: error ${e.code} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
+  return `${printable(file)}:${at}: error ${e.code} ${printable(e.message)}${e.hint ? `\n  hint: ${printable(e.hint)}` : ''}`;
 }

@@ -3,6 +3,7 @@
  * caret), JSON, SARIF 2.1.0 and GitHub workflow annotations.
  */
 import type { Diagnostic } from '../validate/index.js';
+import { printable } from './terminal-text.js';
 
 export interface FileResult {
   file: string;
@@ -19,7 +20,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
     const lines = r.source?.split(/\r?\n/);
     for (const d of r.diagnostics) {
       out.push(
-        `${paint('1', `${r.file}:${d.line}:${d.column}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${d.message}`,
+        `${paint('1', `${printable(r.file)}:${d.line}:${d.column}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${printable(d.message)}`,
       );
       const src = lines?.[d.line - 1];
       if (src !== undefined && d.line > 0) {
@@ -27,7 +28,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
         out.push(`  ${d.line} | ${text}`);
         out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(caret)}${paint('32;1', '^')}`);
       }
-      if (d.hint) out.push(`  hint: ${d.hint}`);
+      if (d.hint) out.push(`  hint: ${printable(d.hint)}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';
@@ -39,12 +40,12 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
  */
 const SOURCE_WIDTH = 120;
 function sourceWindow(line: string, column: number): { text: string; caret: number } {
-  const col = Math.max(0, column);
-  if (line.length <= SOURCE_WIDTH) return { text: line, caret: col };
-  const start = Math.max(0, Math.min(col - 40, line.length - SOURCE_WIDTH));
-  const end = start + SOURCE_WIDTH;
-  const text = `${start > 0 ? '…' : ''}${line.slice(start, end)}${end < line.length ? '…' : ''}`;
-  return { text, caret: col - start + (start > 0 ? 1 : 0) };
+  const col = Math.min(Math.max(0, column), line.length);
+  const start = line.length <= SOURCE_WIDTH ? 0 : Math.max(0, Math.min(col - 40, line.length - SOURCE_WIDTH));
+  const end = Math.min(line.length, start + SOURCE_WIDTH);
+  // Escapes are wider than the characters they stand for: the caret sits after the escaped text before the column.
+  const before = `${start > 0 ? '…' : ''}${printable(line.slice(start, col))}`;
+  return { text: `${before}${printable(line.slice(col, end))}${end < line.length ? '…' : ''}`, caret: before.length };
 }
 
 export function summaryLine(results: readonly FileResult[]): string {

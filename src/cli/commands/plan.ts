@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { planDocument, renderPlanJson, renderPlanShell, renderPlanTable } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { printable, printableLines } from '../terminal-text.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
 export const usage = `usage: virt-pin plan [options] FILE|-
@@ -45,8 +46,8 @@ export function run(argv: string[]): number {
   const p = withInputErrors(input.name, () =>
     planDocument(input.text, { fileName: input.name, ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']), threads: !values['no-threads'] }),
   );
-  process.stdout.write(format === 'json' ? renderPlanJson(p) : format === 'sh' ? renderPlanShell(p) : renderPlanTable(p));
-  for (const d of p.diagnostics) process.stderr.write(`${input.name}: ${d.severity} ${d.code} ${d.message}\n`);
+  process.stdout.write(format === 'json' ? renderPlanJson(p) : format === 'sh' ? renderPlanShell(p) : printableLines(renderPlanTable(p)));
+  for (const d of p.diagnostics) process.stderr.write(`${printable(input.name)}: ${d.severity} ${d.code} ${printable(d.message)}\n`);
   return p.diagnostics.some((d) => d.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
 }
 

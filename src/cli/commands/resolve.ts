@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedModel, type ResolvedThread } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { printableLines } from '../terminal-text.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
 export const usage = `usage: virt-pin resolve [options] FILE|-
@@ -49,7 +50,7 @@ export function run(argv: string[]): number {
 
   if (values.explain !== undefined) {
     const sentence = withInputErrors(input.name, () => explain(resolved, values.explain!));
-    process.stdout.write(sentence + '\n');
+    process.stdout.write(printableLines(sentence) + '\n');
     return EXIT_OK;
   }
   if (values.json) {
@@ -62,7 +63,7 @@ export function run(argv: string[]): number {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return EXIT_OK;
   }
-  process.stdout.write(renderResolvedTable(resolved));
+  process.stdout.write(printableLines(renderResolvedTable(resolved)));
   return EXIT_OK;
 }
 

@@ -12,6 +12,7 @@ import { describeHostSource, loadHost } from '../host-option.js';
 import { IoError } from '../io.js';
 import { buildPinMap, pinMapThreads } from '../pinmap/model.js';
 import { renderPinMapHtml, renderPinMapSvg, renderPinMapText } from '../pinmap/render.js';
+import { printable } from '../terminal-text.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 import { threadRows } from './resolve.js';
 
@@ -53,9 +54,10 @@ export function run(argv: string[]): number {
   const resolved = withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, host }));
   const map = buildPinMap(host, pinMapThreads(resolved));
   const title = { guest: resolved.domain.name ?? input.name, host: describeHostSource(values.host) };
+  const shownTitle = { guest: printable(title.guest), host: printable(title.host) };
 
   const color = colorWhen === 'always' || (colorWhen === 'auto' && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
-  process.stdout.write(renderPinMapText(map, title, color));
+  process.stdout.write(renderPinMapText(map, shownTitle, color));
   if (values.svg !== undefined) writeOutput(values.svg, renderPinMapSvg(map, title));
   if (values.html !== undefined) {
     const rows = threadRows(resolved).map((r) => ({ thread: r.thread, cpus: r.cpus, why: r.why }));
