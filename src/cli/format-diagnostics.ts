@@ -3,6 +3,7 @@
  * caret), JSON, SARIF 2.1.0 and GitHub workflow annotations.
  */
 import type { Diagnostic } from '../validate/index.js';
+import type { InputPathError } from './io.js';
 import { printable } from './terminal-text.js';
 
 export interface FileResult {
@@ -10,6 +11,10 @@ export interface FileResult {
   diagnostics: Diagnostic[];
   /** Source text, used for the caret excerpt in human output. */
   source?: string;
+  /** Directory mode only: the file is XML but not a domain, so it was not checked (why). */
+  skipped?: string;
+  /** The file could not be read, so nothing was checked. */
+  error?: InputPathError;
 }
 
 export function formatHuman(results: readonly FileResult[], color: boolean): string {
@@ -17,6 +22,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
   const sevColor = { error: '31;1', warning: '33;1', info: '36' } as const;
   const out: string[] = [];
   for (const r of results) {
+    if (r.error) out.push(`${paint('1', printable(r.file))}: ${paint(sevColor.error, 'error')} ${paint('2', r.error.code)} ${printable(r.error.message)}`);
     const lines = r.source?.split(/\r?\n/);
     for (const d of r.diagnostics) {
       out.push(
@@ -48,6 +54,14 @@ function sourceWindow(line: string, column: number): { text: string; caret: numb
   return { text: `${before}${printable(line.slice(col, end))}${end < line.length ? '…' : ''}`, caret: before.length };
 }
 
+/** One info line per file skipped in directory mode (stderr, with the summary). */
+export function formatSkipped(results: readonly FileResult[]): string {
+  return results
+    .filter((r) => r.skipped)
+    .map((r) => `${printable(r.file)}: info: skipped, ${printable(r.skipped!)} (--all-xml checks it)\n`)
+    .join('');
+}
+
 export function summaryLine(results: readonly FileResult[]): string {
   let errors = 0;
   let warnings = 0;
@@ -58,12 +72,21 @@ export function summaryLine(results: readonly FileResult[]): string {
       else if (d.severity === 'warning') warnings++;
       else infos++;
     }
-  const files = results.length;
-  return `${files} file${files === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info\n`;
+  const files = results.filter((r) => !r.skipped && !r.error).length;
+  const skipped = results.filter((r) => r.skipped).length;
+  const unreadable = results.filter((r) => r.error).length;
+  const extra = `${skipped ? `, ${skipped} skipped` : ''}${unreadable ? `, ${unreadable} unreadable` : ''}`;
+  return `${plural(files, 'file')} checked${extra}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${infos} info\n`;
+}
+
+/** `1 file`, `2 files`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function formatJson(results: readonly FileResult[]): string {
-  return JSON.stringify(results.map((r) => ({ file: r.file, diagnostics: r.diagnostics })), null, 2) + '\n';
+  const entries = results.map((r) => ({ file: r.file, diagnostics: r.diagnostics, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.error ? { error: r.error } : {}) }));
+  return JSON.stringify(entries, null, 2) + '\n';
 }
 
 /** GitHub Actions workflow commands; values escaped as the runner expects. */
@@ -72,16 +95,20 @@ export function formatGithub(results: readonly FileResult[]): string {
   const escProp = (s: string): string => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   const level = { error: 'error', warning: 'warning', info: 'notice' } as const;
   const out: string[] = [];
-  for (const r of results)
+  for (const r of results) {
+    if (r.error) out.push(`::error file=${escProp(r.file)},title=${escProp(`virt-pin ${r.error.code}`)}::${esc(r.error.message)}`);
+    // Skipped files are not findings: a debug line (shown with step debug logging), not an annotation.
+    if (r.skipped) out.push(`::debug::${esc(`${r.file}: skipped, ${r.skipped}`)}`);
     for (const d of r.diagnostics)
       out.push(
         `::${level[d.severity]} file=${escProp(r.file)},line=${d.line},col=${d.column},title=${escProp(`virt-pin ${d.code}`)}::${esc(d.message + (d.hint ? ` (${d.hint})` : ''))}`,
       );
+  }
   return out.length ? out.join('\n') + '\n' : '';
 }
 
 /** SARIF 2.1.0, one run, one rule per diagnostic code seen. */
-export function formatSarif(results: readonly FileResult[], toolVersion: string): string {
+export function formatSarif(results: readonly FileResult[], toolVersion: string, run: { exitCode: number }): string {
   const rules = new Map<string, { id: string; shortDescription: { text: string }; properties?: Record<string, unknown> }>();
   const sarifResults: unknown[] = [];
   const level = { error: 'error', warning: 'warning', info: 'note' } as const;
@@ -120,6 +147,20 @@ export function formatSarif(results: readonly FileResult[], toolVersion: string)
             rules: [...rules.values()],
           },
         },
+        invocations: [
+          {
+            executionSuccessful: !results.some((r) => r.error),
+            exitCode: run.exitCode,
+            toolExecutionNotifications: results
+              .filter((r) => r.error || r.skipped)
+              .map((r) => ({
+                level: r.error ? 'error' : 'note',
+                message: { text: r.error ? r.error.message : `${r.file}: skipped, ${r.skipped}` },
+                ...(r.error ? { descriptor: { id: r.error.code } } : {}),
+                locations: [{ physicalLocation: { artifactLocation: { uri: r.file.replace(/\\/g, '/') } } }],
+              })),
+          },
+        ],
         results: sarifResults,
       },
     ],

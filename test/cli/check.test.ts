@@ -112,10 +112,10 @@ describe('virt-pin check', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('a missing file is an I/O error with exit 2', () => {
+  it('a missing file is an error entry of the batch, with exit 2', () => {
     const r = runCli(['check', '/nonexistent/dom.xml']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('cannot read /nonexistent/dom.xml: ENOENT');
+    expect(r.stdout).toContain('/nonexistent/dom.xml: error INPUT_UNREADABLE cannot read /nonexistent/dom.xml: ENOENT');
   });
 
   it('checks every *.xml in a directory', () => {

@@ -3,21 +3,25 @@
  * refuse it, report silent normalizations and expert lints.
  */
 import { parseArgs } from 'node:util';
-import { formatGithub, formatHuman, formatJson, formatSarif, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGithub, formatHuman, formatJson, formatSarif, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
 import { loadHost } from '../host-option.js';
 import { libvirtVersionOption } from '../libvirt-option.js';
-import { expandInputs, IoError, readInput } from '../io.js';
+import { expandInputs } from '../io.js';
 import { version } from '../version.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
-import { checkInput, type ParseLimits } from './check-one.js';
-import { checkInPool, PoolIoError, POOL_THRESHOLD } from './check-pool.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
+import { checkPath, type ParseLimits } from './check-one.js';
+import { checkInPool, POOL_THRESHOLD, type SerializedCheckOptions } from './check-pool.js';
 
 export const usage = `usage: virt-pin check [options] FILE|DIR|- …
 
 Check libvirt domain XML: every condition that makes libvirt refuse the XML
 (error), everything libvirt silently drops or changes (warning), and expert
-lints about pinning (warning/info). Directories are searched for *.xml.
-Many files are checked in parallel on worker threads.
+lints about pinning (warning/info). Directories are searched for *.xml
+(symbolic links followed); there, XML whose root is not <domain> (libvirt's
+networks/, storage/, nwfilter/ …) is skipped with an info line. A file named
+on the command line is always checked. A file that cannot be read is an
+error entry in every format while the others are still checked. Many files
+are checked in parallel on worker threads.
 
 options:
   --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
@@ -28,6 +32,8 @@ options:
   --libvirt VER    judge as this libvirt release does, e.g. 9.0 (default: the
                    local libvirt's version from virsh/libvirtd, else 10.7)
   --strict         warnings also make the exit status 1
+  --all-xml        directories: check every *.xml, not only domains
+  --allow-empty    finding no domain XML at all is not an error
   --quiet          human format: no summary line
   --jobs N         worker threads for many files (default: one per core)
   --max-bytes N    refuse files larger than N bytes, unread (default 4M;
@@ -37,7 +43,8 @@ options:
   -h, --help       this help
 
 exit status: 0 clean, 1 findings (errors; warnings too with --strict),
-             2 usage or I/O error
+             2 usage error, a file that cannot be read, or no domain XML
+             found (unless --allow-empty)
 
 examples:
   virt-pin check /etc/libvirt/qemu/
@@ -61,6 +68,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
 
   const limits = limitsOf(values);
   const libvirtVersion = libvirtVersionOption(values.libvirt);
+  const allXml = values['all-xml'] === true;
   const host = loadHost(values.host);
   const paths = expandInputs(positionals);
   const progress = process.stderr.isTTY && paths.length > 20;
@@ -69,36 +77,43 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
-  const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
+  const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.some((p) => p.path === '-');
   if (usePool) {
-    try {
-      results = await checkInPool(paths, { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
-    } catch (e) {
-      if (e instanceof PoolIoError) throw new IoError(e.message);
-      throw e;
-    }
+    const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
+    results = await checkInPool(paths, options, format === 'human', workerUrl, onProgress, jobs);
   } else {
     results = paths.map((path, i) => {
-      const result = checkInput(readInput(path, limits.maxBytes), { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
+      const result = checkPath(path, { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
       onProgress(i + 1);
       return result;
     });
   }
   if (progress) process.stderr.write('\r\u001b[K');
 
-  if (format === 'json') process.stdout.write(formatJson(results));
-  else if (format === 'sarif') process.stdout.write(formatSarif(results, version()));
-  else if (format === 'github') process.stdout.write(formatGithub(results));
-  else {
-    const shown = results.filter((r) => r.diagnostics.length > 0);
-    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
-    if (!values.quiet) process.stderr.write(summaryLine(results));
-  }
-
+  const checked = results.filter((r) => !r.skipped && !r.error).length;
+  const empty = checked === 0 && !results.some((r) => r.error);
+  const unreadable = results.some((r) => r.error);
   const failing = results.some((r) =>
     r.diagnostics.some((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning')),
   );
-  return failing ? EXIT_FINDINGS : EXIT_OK;
+  const status = unreadable || (empty && !values['allow-empty']) ? EXIT_USAGE : failing ? EXIT_FINDINGS : EXIT_OK;
+
+  if (format === 'json') process.stdout.write(formatJson(results));
+  else if (format === 'sarif') process.stdout.write(formatSarif(results, version(), { exitCode: status }));
+  else if (format === 'github') process.stdout.write(formatGithub(results));
+  else {
+    const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
+    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
+    if (!values.quiet) {
+      process.stderr.write(formatSkipped(results));
+      process.stderr.write(summaryLine(results));
+    }
+  }
+  if (empty && !values['allow-empty']) {
+    const skipped = results.filter((r) => r.skipped).length;
+    process.stderr.write(`virt-pin check: no domain XML found in ${positionals.join(', ')}${skipped ? ` (${skipped} other XML file${skipped === 1 ? '' : 's'} skipped)` : ''}; --allow-empty accepts that\n`);
+  }
+  return status;
 }
 
 /** --max-bytes/--max-depth/--max-elements as parser limits; absent ones keep the library defaults. */
@@ -128,6 +143,8 @@ function parseArgsOrUsage(argv: string[]) {
         driver: { type: 'string' },
         libvirt: { type: 'string' },
         strict: { type: 'boolean' },
+        'all-xml': { type: 'boolean' },
+        'allow-empty': { type: 'boolean' },
         quiet: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
         'max-bytes': { type: 'string' },
