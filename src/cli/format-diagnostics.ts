@@ -1,6 +1,6 @@
 /**
  * Renderers for `check` results: human (file:line:col + source line and
- * caret), JSON, SARIF 2.1.0 and GitHub workflow annotations.
+ * caret), JSON and GitHub workflow annotations (SARIF: format-sarif.ts).
  */
 import type { Diagnostic } from '../validate/index.js';
 import type { InputPathError } from './io.js';
@@ -105,65 +105,4 @@ export function formatGithub(results: readonly FileResult[]): string {
       );
   }
   return out.length ? out.join('\n') + '\n' : '';
-}
-
-/** SARIF 2.1.0, one run, one rule per diagnostic code seen. */
-export function formatSarif(results: readonly FileResult[], toolVersion: string, run: { exitCode: number }): string {
-  const rules = new Map<string, { id: string; shortDescription: { text: string }; properties?: Record<string, unknown> }>();
-  const sarifResults: unknown[] = [];
-  const level = { error: 'error', warning: 'warning', info: 'note' } as const;
-  for (const r of results) {
-    for (const d of r.diagnostics) {
-      if (!rules.has(d.code))
-        rules.set(d.code, {
-          id: d.code,
-          shortDescription: { text: d.code },
-          ...(d.rule ? { properties: { libvirtRule: d.rule } } : {}),
-        });
-      sarifResults.push({
-        ruleId: d.code,
-        level: level[d.severity],
-        message: { text: d.message + (d.hint ? ` Hint: ${d.hint}` : '') },
-        locations: [
-          {
-            physicalLocation: {
-              artifactLocation: { uri: r.file.replace(/\\/g, '/') },
-              region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
-            },
-          },
-        ],
-      });
-    }
-  }
-  const log = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'virt-pin',
-            version: toolVersion,
-            rules: [...rules.values()],
-          },
-        },
-        invocations: [
-          {
-            executionSuccessful: !results.some((r) => r.error),
-            exitCode: run.exitCode,
-            toolExecutionNotifications: results
-              .filter((r) => r.error || r.skipped)
-              .map((r) => ({
-                level: r.error ? 'error' : 'note',
-                message: { text: r.error ? r.error.message : `${r.file}: skipped, ${r.skipped}` },
-                ...(r.error ? { descriptor: { id: r.error.code } } : {}),
-                locations: [{ physicalLocation: { artifactLocation: { uri: r.file.replace(/\\/g, '/') } } }],
-              })),
-          },
-        ],
-        results: sarifResults,
-      },
-    ],
-  };
-  return JSON.stringify(log, null, 2) + '\n';
 }

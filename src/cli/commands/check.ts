@@ -2,8 +2,10 @@
  * `virt-pin check FILE|DIR…` — validate domain XML the way libvirt would
  * refuse it, report silent normalizations and expert lints.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatGithub, formatHuman, formatJson, formatSarif, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
 import { libvirtVersionOption } from '../libvirt-option.js';
 import { expandInputs } from '../io.js';
@@ -26,6 +28,8 @@ are checked in parallel on worker threads.
 options:
   --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
                    (GitHub Actions annotations)
+  --base DIR       sarif: file URIs are relative to DIR (default: the
+                   current directory, i.e. the repository root in CI)
   --host SRC       host facts for host-aware lints: a capabilities XML file
                    (virsh capabilities), sysfs[:ROOT], or local
   --driver DRV     qemu (default) or generic: which driver's checks apply
@@ -99,7 +103,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const status = unreadable || (empty && !values['allow-empty']) ? EXIT_USAGE : failing ? EXIT_FINDINGS : EXIT_OK;
 
   if (format === 'json') process.stdout.write(formatJson(results));
-  else if (format === 'sarif') process.stdout.write(formatSarif(results, version(), { exitCode: status }));
+  else if (format === 'sarif') process.stdout.write(formatSarif(results, { toolVersion: version(), exitCode: status, base: resolve(values.base ?? '.') }));
   else if (format === 'github') process.stdout.write(formatGithub(results));
   else {
     const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
@@ -145,6 +149,7 @@ function parseArgsOrUsage(argv: string[]) {
         strict: { type: 'boolean' },
         'all-xml': { type: 'boolean' },
         'allow-empty': { type: 'boolean' },
+        base: { type: 'string' },
         quiet: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
         'max-bytes': { type: 'string' },
