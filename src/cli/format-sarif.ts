@@ -5,10 +5,10 @@
  * the invocation's exit status and notifications (unreadable and skipped
  * files).
  */
-import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RULES, type Diagnostic, type Rule } from '../validate/index.js';
+import { Fingerprints } from './fingerprint.js';
 import type { FileResult } from './format-diagnostics.js';
 
 /** The base every relative artifact URI is resolved against (`--base DIR`). */
@@ -122,28 +122,13 @@ const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)
 /** Markdown text outside code: `<vcpupin>` would be taken for an HTML tag and vanish. */
 const md = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([\\`*_[\]])/g, '\\$1');
 
-/**
- * A fingerprint that survives edits elsewhere in the file: the code, the
- * file's base-relative URI, the element path and the finding's source line
- * with its indentation removed — never its line number — plus the
- * occurrence count among findings sharing all of those.
- */
-function fingerprint(code: string, uri: string, d: Diagnostic, sourceLine: string | undefined, seen: Map<string, number>): string {
-  const key = [code, uri, d.path ?? '', (sourceLine ?? '').trim().replace(/\s+/g, ' ')].join('\u0000');
-  const hash = createHash('sha256').update(key).digest('hex').slice(0, 32);
-  const n = (seen.get(hash) ?? 0) + 1;
-  seen.set(hash, n);
-  return `${hash}:${n}`;
-}
-
 export function formatSarif(results: readonly FileResult[], options: SarifOptions): string {
   const rules = new Map<string, RuleDescriptor>();
   const ruleIndex = new Map<string, number>();
   const sarifResults: unknown[] = [];
   for (const r of results) {
     const location = artifactLocation(r.file, options.base);
-    const lines = r.source?.split(/\r?\n/);
-    const seen = new Map<string, number>();
+    const fingerprints = new Fingerprints(location.uri, r.source);
     for (const d of r.diagnostics) {
       if (!rules.has(d.code)) {
         ruleIndex.set(d.code, rules.size);
@@ -163,7 +148,7 @@ export function formatSarif(results: readonly FileResult[], options: SarifOption
             ...(d.path ? { logicalLocations: [{ fullyQualifiedName: d.path, kind: 'element' }] } : {}),
           },
         ],
-        partialFingerprints: { primaryLocationLineHash: fingerprint(d.code, location.uri, d, lines?.[d.line - 1], seen) },
+        partialFingerprints: { primaryLocationLineHash: fingerprints.of(d) },
       });
     }
   }

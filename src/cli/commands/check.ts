@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGitlab, formatJunit } from '../format-ci.js';
 import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
 import { libvirtVersionOption } from '../libvirt-option.js';
@@ -26,9 +27,10 @@ error entry in every format while the others are still checked. Many files
 are checked in parallel on worker threads.
 
 options:
-  --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
-                   (GitHub Actions annotations)
-  --base DIR       sarif: file URIs are relative to DIR (default: the
+  --format FMT     human (default), json, sarif (SARIF 2.1.0), github
+                   (GitHub Actions annotations), gitlab (GitLab Code
+                   Quality) or junit (JUnit XML)
+  --base DIR       sarif, gitlab: paths are relative to DIR (default: the
                    current directory, i.e. the repository root in CI)
   --host SRC       host facts for host-aware lints: a capabilities XML file
                    (virsh capabilities), sysfs[:ROOT], or local
@@ -63,7 +65,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
     return EXIT_OK;
   }
   const format = values.format ?? 'human';
-  if (!['human', 'json', 'sarif', 'github'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
+  if (!['human', 'json', 'sarif', 'github', 'gitlab', 'junit'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   if (positionals.length === 0) throw new UsageError('no input: name one or more files or directories, or - for standard input');
@@ -105,6 +107,8 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   if (format === 'json') process.stdout.write(formatJson(results));
   else if (format === 'sarif') process.stdout.write(formatSarif(results, { toolVersion: version(), exitCode: status, base: resolve(values.base ?? '.') }));
   else if (format === 'github') process.stdout.write(formatGithub(results));
+  else if (format === 'gitlab') process.stdout.write(formatGitlab(results, resolve(values.base ?? '.')));
+  else if (format === 'junit') process.stdout.write(formatJunit(results, values.strict === true));
   else {
     const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
     process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
