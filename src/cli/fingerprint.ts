@@ -5,7 +5,6 @@
  * and reopened.
  */
 import { createHash } from 'node:crypto';
-import type { Diagnostic } from '../validate/index.js';
 
 /**
  * Per file: hash of the code, the file's repository-relative name, the
@@ -24,7 +23,8 @@ export class Fingerprints {
     this.#lines = source?.split(/\r?\n/);
   }
 
-  of(d: Pick<Diagnostic, 'code' | 'line' | 'path'>): string {
+  /** `code` is a diagnostic's code, or a CLI code (INPUT_UNREADABLE) for a file that could not be read. */
+  of(d: { code: string; line: number; path?: string | undefined }): string {
     const text = (this.#lines?.[d.line - 1] ?? '').trim().replace(/\s+/g, ' ');
     const hash = createHash('sha256').update([d.code, this.file, d.path ?? '', text].join('\u0000')).digest('hex').slice(0, 32);
     const n = (this.#seen.get(hash) ?? 0) + 1;

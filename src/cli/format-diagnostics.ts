@@ -17,6 +17,9 @@ export interface FileResult {
   error?: InputPathError;
 }
 
+/** Findings about the whole file, which have no position of their own (line 1, column 1 only to fit the schema). */
+const WHOLE_FILE = new Set(['XML_TOO_LARGE', 'XML_BAD_ENCODING']);
+
 export function formatHuman(results: readonly FileResult[], color: boolean): string {
   const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const sevColor = { error: '31;1', warning: '33;1', info: '36' } as const;
@@ -25,8 +28,9 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
     if (r.error) out.push(`${paint('1', printable(r.file))}: ${paint(sevColor.error, 'error')} ${paint('2', r.error.code)} ${printable(r.error.message)}`);
     const lines = r.source?.split(/\r?\n/);
     for (const d of r.diagnostics) {
+      const at = WHOLE_FILE.has(d.code) ? '' : `:${d.line}:${d.column}`;
       out.push(
-        `${paint('1', `${printable(r.file)}:${d.line}:${d.column}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${printable(d.message)}`,
+        `${paint('1', `${printable(r.file)}${at}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${printable(d.message)}`,
       );
       const src = lines?.[d.line - 1];
       if (src !== undefined && d.line > 0) {

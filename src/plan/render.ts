@@ -115,6 +115,6 @@ export function renderPlanShell(p: RuntimePlan, binding?: ShellBinding): string 
       out.push(`  [ "$irq" -gt 0 ] && [ -d /proc/irq/"$irq" ] && { echo ${q(a.cpus)} > /proc/irq/"$irq"/smp_affinity_list || echo "IRQ $irq: not movable (kernel-managed?)" >&2; }`, 'done');
     }
   }
-  if (sched.length) out.push('', `# ${sched.length} scheduler setting(s) (chrt) are not part of this script; virt-pin apply sets them and restore puts them back.`);
+  if (sched.length) out.push('', `# ${sched.length} scheduler setting${sched.length === 1 ? '' : 's'} (chrt): not part of this script; virt-pin apply sets ${sched.length === 1 ? 'it' : 'them'} and restore puts ${sched.length === 1 ? 'it' : 'them'} back.`);
   return out.join('\n') + '\n';
 }

@@ -9,54 +9,34 @@ import { formatGitlab, formatJunit } from '../format-ci.js';
 import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
 import { libvirtVersionOption } from '../libvirt-option.js';
+import { useColor } from '../color.js';
 import { expandInputs } from '../io.js';
 import { version } from '../version.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
 import { checkPath, type ParseLimits } from './check-one.js';
 import { checkInPool, POOL_THRESHOLD, type SerializedCheckOptions } from './check-pool.js';
 
-export const usage = `usage: virt-pin check [options] FILE|DIR|- …
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  format: { type: 'string' },
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  libvirt: { type: 'string' },
+  strict: { type: 'boolean' },
+  'all-xml': { type: 'boolean' },
+  'allow-empty': { type: 'boolean' },
+  base: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  jobs: { type: 'string', short: 'j' },
+  'max-bytes': { type: 'string' },
+  'max-depth': { type: 'string' },
+  'max-elements': { type: 'string' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Check libvirt domain XML: every condition that makes libvirt refuse the XML
-(error), everything libvirt silently drops or changes (warning), and expert
-lints about pinning (warning/info). Directories are searched for *.xml
-(symbolic links followed); there, XML whose root is not <domain> (libvirt's
-networks/, storage/, nwfilter/ …) is skipped with an info line. A file named
-on the command line is always checked. A file that cannot be read is an
-error entry in every format while the others are still checked. Many files
-are checked in parallel on worker threads.
-
-options:
-  --format FMT     human (default), json, sarif (SARIF 2.1.0), github
-                   (GitHub Actions annotations), gitlab (GitLab Code
-                   Quality) or junit (JUnit XML)
-  --base DIR       sarif, gitlab: paths are relative to DIR (default: the
-                   current directory, i.e. the repository root in CI)
-  --host SRC       host facts for host-aware lints: a capabilities XML file
-                   (virsh capabilities), sysfs[:ROOT], or local
-  --driver DRV     qemu (default) or generic: which driver's checks apply
-  --libvirt VER    judge as this libvirt release does, e.g. 9.0 (default: the
-                   local libvirt's version from virsh/libvirtd, else 10.7)
-  --strict         warnings also make the exit status 1
-  --all-xml        directories: check every *.xml, not only domains
-  --allow-empty    finding no domain XML at all is not an error
-  --quiet          human format: no summary line
-  --jobs N         worker threads for many files (default: one per core)
-  --max-bytes N    refuse files larger than N bytes, unread (default 4M;
-                   suffixes K, M, G are powers of 1024)
-  --max-depth N    refuse elements nested deeper than N (default 128)
-  --max-elements N refuse documents with more than N elements (default 1000000)
-  -h, --help       this help
-
-exit status: 0 clean, 1 findings (errors; warnings too with --strict),
-             2 usage error, a file that cannot be read, or no domain XML
-             found (unless --allow-empty)
-
-examples:
-  virt-pin check /etc/libvirt/qemu/
-  virt-pin check --host local --strict vm.xml
-  virsh dumpxml vm | virt-pin check --format json -
-`;
+export const usage = renderHelp(commandSpec('check')!);
 
 export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const { values, positionals } = parseArgsOrUsage(argv);
@@ -72,6 +52,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
 
+  const color = useColor(values.color, process.stdout);
   const limits = limitsOf(values);
   const libvirtVersion = libvirtVersionOption(values.libvirt);
   const allXml = values['all-xml'] === true;
@@ -111,7 +92,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   else if (format === 'junit') process.stdout.write(formatJunit(results, values.strict === true));
   else {
     const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
-    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
+    process.stdout.write(formatHuman(shown, color));
     if (!values.quiet) {
       process.stderr.write(formatSkipped(results));
       process.stderr.write(summaryLine(results));
@@ -145,22 +126,7 @@ function parseArgsOrUsage(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        host: { type: 'string' },
-        driver: { type: 'string' },
-        libvirt: { type: 'string' },
-        strict: { type: 'boolean' },
-        'all-xml': { type: 'boolean' },
-        'allow-empty': { type: 'boolean' },
-        base: { type: 'string' },
-        quiet: { type: 'boolean' },
-        jobs: { type: 'string', short: 'j' },
-        'max-bytes': { type: 'string' },
-        'max-depth': { type: 'string' },
-        'max-elements': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

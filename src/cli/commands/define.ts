@@ -21,57 +21,34 @@ import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
 import { pinDomain } from '../../policy/pin.js';
+import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
 import { formatHuman } from '../format-diagnostics.js';
 import { IoError } from '../io.js';
 import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin define [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  connect: { type: 'string', short: 'c' },
+  force: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  driver: { type: 'string' },
+  host: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'print-xml': { type: 'boolean' },
+  'show-libvirt': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  pin: { type: 'boolean' },
+  ...POLICY_OPTIONS,
+  explain: { type: 'boolean' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Check the domain as 'virt-pin check' does, optionally pin it (--pin), then
-define it with the real virsh: 'virsh define FILE --validate' (without
---validate when the installed virsh lacks it). A domain with errors is not
-defined unless --force; with --strict, warnings stop it too. After the
-define, the same virsh process dumps what libvirt stored, and its affinity
-is compared with 'virt-pin normalize' (a difference is reported as a
-warning: it would be a virt-pin bug).
-
-'--connect test:///default' is libvirt's own dry run: the real parser and
-validator judge the XML, and the definition vanishes when virsh exits.
-
-options:
-  -c, --connect URI   libvirt connection [virsh's default: $LIBVIRT_DEFAULT_URI,
-                      else what virsh picks]
-  --force             define even when check finds errors
-  --strict            warnings also stop the define
-  --driver DRV        qemu | generic: which driver's checks apply [qemu]
-  --host SRC          host facts for check (and required by --pin): a
-                      capabilities XML file, sysfs[:ROOT] or local
-  --dry-run           check and pin, but do not run virsh
-  --print-xml         write the XML that is (or would be) defined to stdout
-  --show-libvirt      write libvirt's stored XML (dumpxml --inactive) to stdout
-  -q, --quiet         on stderr, only what stops the define
-  -h, --help          this help
-
-pinning (--pin applies the policy before defining; the policy flags need --pin):
-  --pin               pin with the policy below (defaults when no flags)
-  --policy FILE.json  a policy file (schemas/policy.schema.json)
-${POLICY_USAGE}
-  --explain           print the planner's decisions on stderr
-
-The unified diff of what --pin changed goes to stderr.
-
-exit status: 0 defined (or would be, with --dry-run), 1 refused by virt-pin
-             or by libvirt, 2 usage error, no virsh, or no connection
-
-examples:
-  virt-pin define --connect test:///default vm.xml
-  virt-pin define --pin --host local vm.xml
-  virt-pin define --pin --host local --vcpu shared --dry-run --print-xml vm.xml > pinned.xml
-  virsh dumpxml vm | virt-pin define --pin --host local -
-`;
+export const usage = renderHelp(commandSpec('define')!);
 
 type Values = ReturnType<typeof parse>['values'];
 
@@ -82,6 +59,7 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
   const driver = checkRequest(values, positionals);
+  const color = useColor(values.color, process.stderr);
   const policy = values.pin ? policyFrom(values) : undefined;
   const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
@@ -96,7 +74,7 @@ export function run(argv: string[]): number {
   // The gate: check's findings on exactly what would be defined.
   const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName });
   const blocking = diagnostics.filter((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning'));
-  report(shownName, xml, values.quiet ? blocking : diagnostics);
+  report(shownName, xml, values.quiet ? blocking : diagnostics, color);
   if (blocking.length && !values.force) {
     process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
     return EXIT_FINDINGS;
@@ -156,18 +134,18 @@ function checkRequest(values: Values, positionals: string[]): Driver {
 function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, driver: Driver, values: Values): { xml: string; shownName: string } | number {
   const errors = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
   if (errors.length) {
-    report(input.name, input.text, errors);
+    report(input.name, input.text, errors, useColor(values.color, process.stderr));
     process.stderr.write(`virt-pin define: cannot pin a domain with errors (${errors.length}); fix them first (--force does not pin)\n`);
     return EXIT_FINDINGS;
   }
   const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
-  if (!values.quiet) process.stderr.write(diff || `${input.name}: already pinned this way, nothing changed\n`);
+  if (!values.quiet) process.stderr.write(colorDiff(diff, useColor(values.color, process.stderr)) || `${input.name}: already pinned this way, nothing changed\n`);
   return { xml: out, shownName: `${input.name} (pinned)` };
 }
 
-function report(file: string, source: string, diagnostics: readonly Diagnostic[]): void {
-  if (diagnostics.length) process.stderr.write(formatHuman([{ file, diagnostics: [...diagnostics], source }], Boolean(process.stderr.isTTY) && !process.env.NO_COLOR));
+function report(file: string, source: string, diagnostics: readonly Diagnostic[], color: boolean): void {
+  if (diagnostics.length) process.stderr.write(formatHuman([{ file, diagnostics: [...diagnostics], source }], color));
 }
 
 const label = (name: string | undefined): string => (name === undefined ? 'the domain' : `'${name}'`);
@@ -301,21 +279,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        connect: { type: 'string', short: 'c' },
-        force: { type: 'boolean' },
-        strict: { type: 'boolean' },
-        driver: { type: 'string' },
-        host: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'print-xml': { type: 'boolean' },
-        'show-libvirt': { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        pin: { type: 'boolean' },
-        ...POLICY_OPTIONS,
-        explain: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
