@@ -105,21 +105,23 @@ export function fishCompletion(): string {
   return lines.join('\n') + '\n';
 }
 
-/** roff text: backslashes, and a leading dot or quote that would read as a request. */
+/** roff text: backslashes, hyphens, non-ASCII, and a leading dot or quote that would read as a request. */
 function roff(s: string): string {
   return s
     .replace(/\\/g, '\\e')
     .replace(/-/g, '\\-')
+    // Non-ASCII as groff's Unicode escapes: the page renders the same without preconv.
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
     .split('\n')
     .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
     .join('\n');
 }
 
 /** virt-pin(1): every command with its synopsis, description, options, examples and exit status. */
-export function manPage(date: string): string {
+export function manPage(packageVersion: string = version()): string {
   const cmds = visible();
   const out = [
-    `.TH VIRT\\-PIN 1 "${date}" "virt-pin ${version()}" "User Commands"`,
+    `.TH VIRT\\-PIN 1 "" "virt-pin ${packageVersion}" "User Commands"`,
     '.SH NAME',
     'virt\\-pin \\- resolve, check and apply libvirt domain CPU affinity exactly as libvirt does',
     '.SH SYNOPSIS',
