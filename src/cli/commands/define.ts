@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Driver } from '../../domain/index.js';
 import { isVirtPinError } from '../../errors.js';
-import type { HostTopology } from '../../host/index.js';
+import { hostFromCapabilities, type HostTopology } from '../../host/index.js';
 import { affinitySubtrees, normalize } from '../../normalize/index.js';
 import type { PinPolicy } from '../../policy/types.js';
 import { checkDocument, type Diagnostic } from '../../validate/index.js';
@@ -61,24 +61,30 @@ export function run(argv: string[]): number {
   const driver = checkRequest(values, positionals);
   const color = useColor(values.color, process.stderr);
   const policy = values.pin ? policyFrom(values) : undefined;
-  const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const say = (line: string): void => {
     if (!values.quiet) process.stderr.write(`${line}\n`);
   };
+  if (policy && values.host === undefined && values['dry-run']) throw new UsageError('--pin with --dry-run needs --host: the layout depends on the host topology');
+  // What libvirt refuses whatever the host is stops here, before virsh is needed at all.
+  if (!policy && !values.force) {
+    const refused = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
+    if (refused.length) return notDefined(input.name, input.text, refused, values.quiet === true, color);
+  }
+  // Then the connection (unless --dry-run), and the host it runs on: a failure is one message.
+  const uri = values['dry-run'] ? undefined : connectionUri(values.connect);
+  const host = values.host !== undefined ? loadHost(values.host) : uri !== undefined && isLocal(uri) ? hostOfConnection(uri, say) : undefined;
+  if (policy && !host) throw new UsageError(`--pin needs --host: the host of ${uri} cannot be read from it`);
 
-  const prepared = policy ? pinFirst(input, host!, policy, driver, values) : { xml: input.text, shownName: input.name };
+  const prepared = policy && host ? pinFirst(input, host, policy, driver, values) : { xml: input.text, shownName: input.name };
   if (typeof prepared === 'number') return prepared;
   const { xml, shownName } = prepared;
 
   // The gate: check's findings on exactly what would be defined.
   const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName });
   const blocking = diagnostics.filter((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning'));
+  if (blocking.length && !values.force) return notDefined(shownName, xml, values.quiet ? blocking : diagnostics, false, color, blocking);
   report(shownName, xml, values.quiet ? blocking : diagnostics, color);
-  if (blocking.length && !values.force) {
-    process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
-    return EXIT_FINDINGS;
-  }
   if (blocking.length) say(`virt-pin define: defining despite ${describeFindings(blocking)} (--force)`);
 
   const name = domainName(xml);
@@ -88,7 +94,7 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
 
-  const result = defineWithVirsh(xml, name, values.connect);
+  const result = defineWithVirsh(xml, name, uri!);
   if (!result.defined) {
     process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${shownName} (${result.command}):\n${result.defineStderr}`);
     return EXIT_FINDINGS;
@@ -118,7 +124,6 @@ function checkRequest(values: Values, positionals: string[]): Driver {
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   const pinningFlags = [...policyFlagsGiven(values), ...(values.explain ? ['--explain'] : [])];
   if (!values.pin && pinningFlags.length) throw new UsageError(`${pinningFlags.join(', ')}: pinning flags need --pin`);
-  if (values.pin && values.host === undefined) throw new UsageError('--pin needs --host: the layout depends on the host topology');
   if (values['show-libvirt'] && values['dry-run']) throw new UsageError('--show-libvirt prints what libvirt stored; --dry-run does not run libvirt');
   if (values['show-libvirt'] && values['print-xml']) throw new UsageError('--print-xml and --show-libvirt both write to stdout; choose one');
   if (values.connect === '') throw new UsageError('--connect needs a libvirt URI, e.g. test:///default or qemu:///system');
@@ -142,6 +147,13 @@ function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, dri
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
   if (!values.quiet) process.stderr.write(colorDiff(diff, useColor(values.color, process.stderr)) || `${input.name}: already pinned this way, nothing changed\n`);
   return { xml: out, shownName: `${input.name} (pinned)` };
+}
+
+/** Show the findings and say that nothing was defined; exit status 1. */
+function notDefined(file: string, source: string, shown: readonly Diagnostic[], quiet: boolean, color: boolean, blocking: readonly Diagnostic[] = shown): number {
+  report(file, source, quiet ? blocking : shown, color);
+  process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
+  return EXIT_FINDINGS;
 }
 
 function report(file: string, source: string, diagnostics: readonly Diagnostic[], color: boolean): void {
@@ -216,9 +228,8 @@ interface VirshDefine {
  * travels in a 0600 file in a private temporary directory, removed
  * afterwards.
  */
-function defineWithVirsh(xml: string, name: string | undefined, connect: string | undefined): VirshDefine {
+function defineWithVirsh(xml: string, name: string | undefined, uri: string): VirshDefine {
   const features = virshFeatures();
-  const uri = connectionUri(connect);
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-define-'));
   try {
     const file = join(dir, 'domain.xml');
@@ -244,6 +255,38 @@ function connectionUri(connect: string | undefined): string {
   const uri = r.stdout.split('\n')[0]!.trim();
   if (r.status !== 0 || uri === '') throw connectFailed(connect, r.stderr);
   return uri;
+}
+
+/**
+ * A connection to libvirt on this machine (`qemu:///system`,
+ * `qemu:///session`, `test:///default`): no host in the URI. libvirt's test
+ * driver counts, since its capabilities describe the host it emulates.
+ */
+function isLocal(uri: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/\//i.test(uri) && !/^[a-z0-9.-]+\+(ssh|tcp|tls|libssh2?)/i.test(uri);
+}
+
+/**
+ * Host facts from `virsh capabilities` over the connection define uses: the
+ * host the domain will run on, so a pin to a CPU it lacks is an error here,
+ * not at start. When they cannot be read, the host-aware checks are skipped
+ * with a warning.
+ */
+function hostOfConnection(uri: string, say: (line: string) => void): HostTopology | undefined {
+  const r = virsh(['-q', '-c', uri, 'capabilities']);
+  if (r.status !== 0 || !r.stdout.trim()) {
+    say(`virt-pin define: warning DEFINE_NO_HOST_FACTS cannot read the host from ${uri} (virsh capabilities): ${r.stderr.replace(/^error:\s*/gm, '').trim().split('\n').join('; ')}; give --host to check against the host`);
+    return undefined;
+  }
+  try {
+    const host = hostFromCapabilities(r.stdout, { fileName: `virsh -c ${uri} capabilities` });
+    say(`virt-pin define: host facts from ${uri} (virsh capabilities; --host overrides)`);
+    return host;
+  } catch (e) {
+    if (!isVirtPinError(e)) throw e;
+    say(`virt-pin define: warning DEFINE_NO_HOST_FACTS the capabilities of ${uri} cannot be read: ${e.code} ${e.message}; give --host to check against the host`);
+    return undefined;
+  }
 }
 
 /** What this virsh can do, from its own help (no connection needed). */
