@@ -25,6 +25,7 @@ import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
 import { formatHuman } from '../format-diagnostics.js';
 import { IoError } from '../io.js';
+import { printable, printableLines } from '../terminal-text.js';
 import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
 import { commandSpec, renderHelp } from '../command-table.js';
@@ -96,7 +97,7 @@ export function run(argv: string[]): number {
 
   const result = defineWithVirsh(xml, name, uri!);
   if (!result.defined) {
-    process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${shownName} (${result.command}):\n${result.defineStderr}`);
+    process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${printable(shownName)} (${result.command}):\n${printableLines(result.defineStderr.replace(/\n$/, ''))}\n`);
     return EXIT_FINDINGS;
   }
   say(`virt-pin define: defined ${label(name)} on ${result.uri} (${result.command})`);
@@ -108,7 +109,7 @@ export function run(argv: string[]): number {
       process.stderr.write(`virt-pin define: error DEFINE_READ_BACK_INVALID the XML read back from libvirt does not parse: ${comparison.reason}\n`);
       return EXIT_FINDINGS;
     }
-    if (comparison.kind === 'differs') process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${comparison.diff}`);
+    if (comparison.kind === 'differs') process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${colorDiff(comparison.diff, color)}`);
     else if (comparison.kind === 'not-compared') say('virt-pin define: affinity not compared: virt-pin cannot normalize the domain it was forced to define');
     else say("virt-pin define: libvirt stored the affinity exactly as 'virt-pin normalize' predicts");
   }
