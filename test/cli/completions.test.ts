@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeWith } from '../support/components.js';
 import { COMMANDS } from '../../src/cli/command-table.js';
 import { manPage } from '../../src/cli/completions.js';
 import { cliPath, runCli } from '../support/cli.js';
@@ -15,17 +16,6 @@ import { repoRoot } from '../support/corpus.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; man?: string | string[] };
 const manFile = join(repoRoot, 'man', 'virt-pin.1');
-
-/** Outside CI a missing tool skips with the reason; with CI=true it fails. */
-function tool(name: string, args: string[], pkgName: string): boolean {
-  const ok = spawnSync(name, args).error === undefined;
-  if (!ok && process.env.CI) throw new Error(`${name} is missing: apt-get install -y ${pkgName}`);
-  if (!ok) console.warn(`skipped: ${name} is missing (apt-get install -y ${pkgName})`);
-  return ok;
-}
-const hasBash = tool('bash', ['--version'], 'bash');
-const hasGroff = tool('groff', ['--version'], 'groff-base');
-const hasMan = tool('man', ['--version'], 'man-db');
 
 /** Complete `line` (words so far, the last one being completed) with the generated script in a real bash. */
 function bashComplete(...words: string[]): string[] {
@@ -62,7 +52,7 @@ describe('completions and man page', () => {
     }
   });
 
-  it.runIf(hasBash)('bash completes commands, options, option values and subcommands (real bash, compgen)', () => {
+  it('bash completes commands, options, option values and subcommands (real bash, compgen)', () => {
     expect(bashComplete('virt-pin', '')).toEqual(expect.arrayContaining(COMMANDS.map((c) => c.name)));
     expect(bashComplete('virt-pin', 'ch')).toEqual(['check']);
     expect(bashComplete('virt-pin', 'check', '--fo')).toEqual(['--format']);
@@ -73,22 +63,26 @@ describe('completions and man page', () => {
     expect(bashComplete('virt-pin', 'check', 'fixtures/examples/gam')).toEqual(['fixtures/examples/gaming-vfio.xml']);
   });
 
-  it.runIf(hasGroff)('groff -ww -man renders the man page without a warning', () => {
-    const r = spawnSync('groff', ['-ww', '-z', '-man', '-Tutf8', manFile], { encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
-
-  it.runIf(hasMan)('man -l shows it: name, synopsis and every command section', () => {
-    const r = spawnSync('man', ['-l', manFile], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '80', LC_ALL: 'C.UTF-8' } });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/NAME\s+virt-pin - resolve, check and apply/);
-    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^ {3}${c.name}$`, 'm'));
-  });
-
   it('completion refuses an unknown shell with one line', () => {
     const r = runCli(['completion', 'tcsh']);
     expect(r.stderr).toBe("virt-pin completion: no completion for 'tcsh': bash, zsh or fish (see 'virt-pin completion --help')\n");
     expect(r.status).toBe(2);
+  });
+});
+
+describeWith(['groff'], 'man page: groff', () => {
+  it('groff -ww -man renders the man page without a warning', () => {
+    const r = spawnSync('groff', ['-ww', '-z', '-man', '-Tutf8', manFile], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describeWith(['man-db'], 'man page: man', () => {
+  it('man -l shows it: name, synopsis and every command section', () => {
+    const r = spawnSync('man', ['-l', manFile], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '80', LC_ALL: 'C.UTF-8' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/NAME\s+virt-pin - resolve, check and apply/);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^ {3}${c.name}$`, 'm'));
   });
 });

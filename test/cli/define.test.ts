@@ -215,7 +215,7 @@ describeWith(['virsh'], 'virt-pin define: environment and usage', () => {
   });
 });
 
-describe('virt-pin define: the host of the connection (issue 18 item 6)', () => {
+describeWith(['virsh'], 'virt-pin define: the host of the connection (issue 18 item 6)', () => {
   it('without --host, a local connection gives the host facts: a pin to a CPU the host lacks stops the define', () => {
     // libvirt's test driver emulates a host with CPUs 0-15 (virsh -c test:///default capabilities); CPU 20 is not there.
     const path = file('cpu20.xml', domain('cpu20', "    <vcpupin vcpu='0' cpuset='20'/>"));

@@ -30,7 +30,10 @@ export type Component =
   | 'numad'
   | 'xmllint'
   | 'hwloc'
-  | 'util-linux';
+  | 'util-linux'
+  | 'setpriv'
+  | 'groff'
+  | 'man-db';
 
 interface ComponentInfo {
   /** What it is, for the message. */
@@ -129,6 +132,9 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
     install: `${APT} util-linux`,
     present: () => findProgram('taskset') !== undefined && findProgram('chrt') !== undefined,
   },
+  setpriv: { what: 'setpriv (run a command as another user)', install: `${APT} util-linux`, present: () => findProgram('setpriv') !== undefined },
+  groff: { what: 'groff (man page rendering)', install: `${APT} groff-base`, present: () => findProgram('groff') !== undefined },
+  'man-db': { what: 'man (man -l)', install: `${APT} man-db`, present: () => findProgram('man') !== undefined },
 };
 
 export interface MissingComponent {
