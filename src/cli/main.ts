@@ -138,7 +138,11 @@ function cleanParserMessage(name: string | undefined, message: string): string {
   if (m) return `option '${m[1]}' needs a value; for a value that starts with '-', write ${m[1]}=VALUE`;
   m = /^Unexpected argument '([^']*)'/.exec(message);
   if (m) return `unexpected operand '${m[1]}'`;
-  return message.split('\n').join(' ');
+  // A command's own "unknown --format 'jsn'" / "--color takes …, not 'x'": suggest the closest of the option's values.
+  m = /(?:unknown --([a-z][a-z-]*) '([^']*)'|--([a-z][a-z-]*) takes .*, not '([^']*)')/.exec(message);
+  const option = m && name ? commandSpec(name)?.options.find((o) => o.long === (m![1] ?? m![3])) : undefined;
+  const guess = option?.choices ? closest(m![2] ?? m![4]!, option.choices) : undefined;
+  return `${message.split('\n').join(' ')}${guess ? `; did you mean '${guess}'?` : ''}`;
 }
 
 async function serveAsCheckWorker(data: CheckWorkerData): Promise<void> {

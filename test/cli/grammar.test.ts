@@ -68,6 +68,8 @@ describe('usage errors: one line, exit 2, with a suggestion when one is close', 
   it('unknown option, nothing close', () => oneLine(['resolve', '--zzzzzz', vm], "virt-pin resolve: unknown option '--zzzzzz' (see 'virt-pin resolve --help')"));
   it('option missing its value', () => oneLine(['check', vm, '--format'], "virt-pin check: option '--format' needs a value (see 'virt-pin check --help')"));
   it('value given to a flag', () => oneLine(['check', '--strict=yes', vm], "virt-pin check: option '--strict' takes no value (see 'virt-pin check --help')"));
+  it('a mistyped option value', () => oneLine(['check', '--format', 'jsno', vm], "virt-pin check: unknown --format 'jsno'; did you mean 'json'? (see 'virt-pin check --help')"));
+  it('a mistyped --color value', () => oneLine(['resolve', '--color', 'alwyas', vm], "virt-pin resolve: --color takes auto, always or never, not 'alwyas'; did you mean 'always'? (see 'virt-pin resolve --help')"));
   it('an option of another command (apply parses its own)', () => oneLine(['apply', '--pdi', '1', vm], "virt-pin apply: unknown option '--pdi'; did you mean '--pid'? (see 'virt-pin apply --help')"));
 });
 
