@@ -5,7 +5,8 @@
  * real bash; the man page renders without groff warnings.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeWith } from '../support/components.js';
@@ -84,5 +85,50 @@ describeWith(['man-db'], 'man page: man', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/NAME\s+virt-pin - resolve, check and apply/);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^ {3}${c.name}$`, 'm'));
+  });
+});
+
+/** What zsh's completion system puts on the line after TAB, run in a real interactive zsh on a pseudo-terminal (zpty). */
+function zshComplete(line: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'virt-pin-zsh-'));
+  try {
+    writeFileSync(join(dir, '_virt-pin'), runCli(['completion', 'zsh']).stdout);
+    const script = `zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z 'PS1="%% "; fpath=(${dir} $fpath); autoload -Uz compinit; compinit -u -D; virt-pin() { :; }'
+zpty -w -n z ${JSON.stringify(line)}$'\\t'
+local all=""
+for i in {1..25}; do if zpty -r -t z chunk; then all+=$chunk; else sleep 0.1; fi; done
+print -r -- "$all"
+zpty -d z`;
+    const r = spawnSync('zsh', ['-f', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+    // The last prompt line, without terminal control sequences.
+    const last = r.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]|[\b\r]/g, '').split('\n').filter((l) => l.includes('virt-pin')).pop() ?? '';
+    return last;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describeWith(['zsh'], 'completion: zsh', () => {
+  it('parses, and completes a command and an option in a real zsh', () => {
+    const script = runCli(['completion', 'zsh']).stdout;
+    expect(spawnSync('zsh', ['-n'], { input: script, encoding: 'utf8' }).status).toBe(0);
+    expect(zshComplete('virt-pin chec')).toContain('virt-pin check');
+    expect(zshComplete('virt-pin check --fo')).toContain('virt-pin check --format');
+  });
+});
+
+describeWith(['fish'], 'completion: fish', () => {
+  const complete = (line: string): string[] => {
+    const r = spawnSync('fish', ['--no-config', '-c', `source (${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)} completion fish | psub); complete -C${JSON.stringify(line)}`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+  };
+  it('completes commands, options and option values in a real fish', () => {
+    expect(complete('virt-pin ch')).toEqual(['check']);
+    expect(complete('virt-pin check --fo')).toEqual(['--format']);
+    expect(complete('virt-pin check --format j')).toEqual(['json', 'junit']);
+    expect(complete('virt-pin completion ').sort()).toEqual(['bash', 'fish', 'zsh']);
   });
 });

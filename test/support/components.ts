@@ -33,7 +33,9 @@ export type Component =
   | 'util-linux'
   | 'setpriv'
   | 'groff'
-  | 'man-db';
+  | 'man-db'
+  | 'zsh'
+  | 'fish';
 
 interface ComponentInfo {
   /** What it is, for the message. */
@@ -135,6 +137,8 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
   setpriv: { what: 'setpriv (run a command as another user)', install: `${APT} util-linux`, present: () => findProgram('setpriv') !== undefined },
   groff: { what: 'groff (man page rendering)', install: `${APT} groff-base`, present: () => findProgram('groff') !== undefined },
   'man-db': { what: 'man (man -l)', install: `${APT} man-db`, present: () => findProgram('man') !== undefined },
+  zsh: { what: 'zsh (completion tests)', install: `${APT} zsh`, present: () => findProgram('zsh') !== undefined },
+  fish: { what: 'fish (completion tests)', install: `${APT} fish`, present: () => findProgram('fish') !== undefined },
 };
 
 export interface MissingComponent {
