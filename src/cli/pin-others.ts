@@ -29,7 +29,7 @@ export async function loadOthers(sources: readonly string[], host: HostTopology,
         if (isVirtPinError(e)) throw new IoError(`--others ${src}: ${e.code} ${e.message}`);
         throw e;
       }
-    } else for (const path of expandInputs([src])) texts.push({ file: path, text: readDomainInput(path).text });
+    } else for (const { path } of expandInputs([src])) texts.push({ file: path, text: readDomainInput(path).text });
   }
   const holders = new Map<number, string[]>();
   for (const { file, text } of texts) {

@@ -51,7 +51,7 @@ export async function showMany(positionals: readonly string[], o: ShowManyOption
       if (isVirtPinError(e)) throw new IoError(`${e.code} ${e.message}`);
       throw e;
     }
-  } else inputs = expandInputs(positionals).map((p) => ({ file: p, text: readDomainInput(p).text }));
+  } else inputs = expandInputs(positionals).map(({ path }) => ({ file: path, text: readDomainInput(path).text }));
   const memory = loadHostMemory(o.host, host);
   // A file that is not domain XML stops the command with its parser error, as single-domain show does.
   const domains = inputs.map((i) => withInputErrors(i.file, () => hostDomainFromText(i.text, { fileName: i.file, host, ...(memory?.defaultHugepageKiB ? { defaultHugepageKiB: memory.defaultHugepageKiB } : {}) })));

@@ -31,6 +31,11 @@ export type Component =
   | 'xmllint'
   | 'hwloc'
   | 'util-linux'
+  | 'setpriv'
+  | 'groff'
+  | 'man-db'
+  | 'zsh'
+  | 'fish'
   | 'promtool';
 
 interface ComponentInfo {
@@ -131,6 +136,11 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
     install: `${APT} util-linux`,
     present: () => findProgram('taskset') !== undefined && findProgram('chrt') !== undefined,
   },
+  setpriv: { what: 'setpriv (run a command as another user)', install: `${APT} util-linux`, present: () => findProgram('setpriv') !== undefined },
+  groff: { what: 'groff (man page rendering)', install: `${APT} groff-base`, present: () => findProgram('groff') !== undefined },
+  'man-db': { what: 'man (man -l)', install: `${APT} man-db`, present: () => findProgram('man') !== undefined },
+  zsh: { what: 'zsh (completion tests)', install: `${APT} zsh`, present: () => findProgram('zsh') !== undefined },
+  fish: { what: 'fish (completion tests)', install: `${APT} fish`, present: () => findProgram('fish') !== undefined },
 };
 
 export interface MissingComponent {

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CpuSet } from '../../src/cpuset/index.js';
 import { checkDocument, RULES, type Diagnostic } from '../../src/validate/index.js';
 
-const dom = (body: string, type = 'kvm'): string =>
-  `<domain type='${type}'>\n  <name>t</name>\n  <memory>1048576</memory>\n${body}\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n</domain>\n`;
+const dom = (body: string, type = 'kvm', name = 't'): string =>
+  `<domain type='${type}'>\n  <name>${name}</name>\n  <memory>1048576</memory>\n${body}\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n</domain>\n`;
 const host = { onlineCpus: CpuSet.range(0, 7), isolatedCpus: CpuSet.range(4, 7), nodes: [{ id: 0, cpus: CpuSet.range(0, 7) }] };
 
 interface Case {
@@ -19,9 +19,15 @@ interface Case {
   withHost?: boolean;
   /** Domain type of the bad case (the good one is kvm). */
   type?: string;
+  /** `<name>` of the bad case (the good one is t). */
+  name?: string;
 }
 
 const CASES: Record<string, Case[]> = {
+  DOMAIN_NAME_INVALID: [
+    { bad: '  <vcpu>1</vcpu>', name: 'vm&#10;touch /tmp/x', line: 2, good: '  <vcpu>2</vcpu>' },
+    { bad: '  <vcpu>1</vcpu>', name: 'web/1', line: 2, good: '  <vcpu>2</vcpu>' },
+  ],
   VCPU_COUNT_INVALID: [{ bad: '  <vcpu>4\n  </vcpu>', line: 4, good: '  <vcpu>4</vcpu>' }],
   VCPU_ATTRIBUTE_INVALID: [{ bad: "  <vcpu placement='dynamic'>2</vcpu>", line: 4, good: "  <vcpu placement='auto'>2</vcpu>" }],
   VCPU_CURRENT_ABOVE_MAXIMUM: [{ bad: "  <vcpu current='3'>2</vcpu>", line: 4, good: "  <vcpu current='2'>2</vcpu>" }],
@@ -82,7 +88,7 @@ const CASES: Record<string, Case[]> = {
   SILENT_NORMALIZATION: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='5' cpuset='1'/>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='1' cpuset='1'/>\n  </cputune>" }],
 };
 
-const run = (c: Case, xml: string): Diagnostic[] => checkDocument(dom(xml, xml === c.bad ? c.type : undefined), { driver: c.driver ?? 'qemu', ...(c.withHost ? { host } : {}) });
+const run = (c: Case, xml: string): Diagnostic[] => checkDocument(dom(xml, xml === c.bad ? c.type : undefined, xml === c.bad ? c.name : undefined), { driver: c.driver ?? 'qemu', ...(c.withHost ? { host } : {}) });
 
 describe('every rule fires on its bad case, at the right line, and not on the good one', () => {
   for (const rule of RULES) {

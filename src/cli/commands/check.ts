@@ -2,63 +2,48 @@
  * `virt-pin check FILE|DIR…` — validate domain XML the way libvirt would
  * refuse it, report silent normalizations and expert lints.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatGithub, formatHuman, formatJson, formatSarif, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGitlab, formatJunit } from '../format-ci.js';
+import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
 import { libvirtVersionOption } from '../libvirt-option.js';
-import { expandInputs, IoError, readInput } from '../io.js';
+import { useColor } from '../color.js';
+import { expandInputs } from '../io.js';
 import { version } from '../version.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
-import { checkInput, type ParseLimits } from './check-one.js';
-import { checkInPool, PoolIoError, POOL_THRESHOLD } from './check-pool.js';
+import { commandSpec, renderHelp } from '../command-table.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
+import { checkInput, checkPath, type ParseLimits } from './check-one.js';
 import { crossDiagnostics, hostDomains, loadHostMemory } from '../host-domains.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
 import { isVirtPinError } from '../../errors.js';
+import { IoError, readInput } from '../io.js';
+import { checkInPool, POOL_THRESHOLD, type SerializedCheckOptions } from './check-pool.js';
 
-export const usage = `usage: virt-pin check [options] FILE|DIR|- …
-       virt-pin check [options] --connect URI --all | NAME…
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  format: { type: 'string' },
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  libvirt: { type: 'string' },
+  strict: { type: 'boolean' },
+  connect: { type: 'string' },
+  all: { type: 'boolean' },
+  overcommit: { type: 'string' },
+  'all-xml': { type: 'boolean' },
+  'allow-empty': { type: 'boolean' },
+  base: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  jobs: { type: 'string', short: 'j' },
+  'max-bytes': { type: 'string' },
+  'max-depth': { type: 'string' },
+  'max-elements': { type: 'string' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Check libvirt domain XML: every condition that makes libvirt refuse the XML
-(error), everything libvirt silently drops or changes (warning), and expert
-lints about pinning (warning/info). Directories are searched for *.xml.
-Many files are checked in parallel on worker threads.
-
-options:
-  --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
-                   (GitHub Actions annotations)
-  --host SRC       host facts for host-aware lints: a capabilities XML file
-                   (virsh capabilities), sysfs[:ROOT], or local
-  --driver DRV     qemu (default) or generic: which driver's checks apply
-  --libvirt VER    judge as this libvirt release does, e.g. 9.0 (default: the
-                   local libvirt's version from virsh/libvirtd, else 10.7)
-  --strict         warnings also make the exit status 1
-  --connect URI    read the domains from libvirt (virsh dumpxml --inactive):
-                   --all of them, or the NAMEs given
-  --all            with --connect: every defined domain
-  --overcommit N   cross-domain CPU overcommit (info) above N vCPUs per CPU
-                   (default 1)
-  --quiet          human format: no summary line
-  --jobs N         worker threads for many files (default: one per core)
-  --max-bytes N    refuse files larger than N bytes, unread (default 4M;
-                   suffixes K, M, G are powers of 1024)
-  --max-depth N    refuse elements nested deeper than N (default 128)
-  --max-elements N refuse documents with more than N elements (default 1000000)
-  -h, --help       this help
-
-With --host and several domains, the cross-domain findings (CROSS_*: shared
-dedicated CPUs, vCPUs on another domain's emulator or IOThread CPUs, IRQs
-on another's dedicated CPUs, CPU overcommit, node memory) are added; see
-docs/host-view.md.
-
-exit status: 0 clean, 1 findings (errors; warnings too with --strict),
-             2 usage or I/O error
-
-examples:
-  virt-pin check /etc/libvirt/qemu/
-  virt-pin check --host local --strict vm.xml
-  virsh dumpxml vm | virt-pin check --format json -
-  virt-pin check --host local --connect qemu:///system --all
-`;
+export const usage = renderHelp(commandSpec('check')!);
 
 export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const { values, positionals } = parseArgsOrUsage(argv);
@@ -67,7 +52,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
     return EXIT_OK;
   }
   const format = values.format ?? 'human';
-  if (!['human', 'json', 'sarif', 'github'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
+  if (!['human', 'json', 'sarif', 'github', 'gitlab', 'junit'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   const connect = values.connect;
@@ -80,29 +65,26 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
 
+  const color = useColor(values.color, process.stdout);
   const limits = limitsOf(values);
   const libvirtVersion = libvirtVersionOption(values.libvirt);
+  const allXml = values['all-xml'] === true;
   const host = loadHost(values.host);
   const fromLibvirt = connect === undefined ? undefined : await libvirtInputs(connect, values.all ? undefined : positionals);
-  const paths = fromLibvirt ? fromLibvirt.map((d) => d.name) : expandInputs(positionals);
+  const paths = fromLibvirt ? fromLibvirt.map((d) => ({ path: d.name, named: true })) : expandInputs(positionals);
   const progress = process.stderr.isTTY && paths.length > 20;
   const onProgress = (done: number): void => {
     if (progress) process.stderr.write(`\r${done}/${paths.length} checked`);
   };
 
   let results: FileResult[];
-  const usePool = !fromLibvirt && workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
+  const usePool = !fromLibvirt && workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.some((p) => p.path === '-');
   if (usePool) {
-    try {
-      results = await checkInPool(paths, { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
-    } catch (e) {
-      if (e instanceof PoolIoError) throw new IoError(e.message);
-      throw e;
-    }
+    const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
+    results = await checkInPool(paths, options, format === 'human', workerUrl, onProgress, jobs);
   } else {
     results = paths.map((path, i) => {
-      const input = fromLibvirt ? { name: path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) } : readInput(path, limits.maxBytes);
-      const result = checkInput(input, { driver, limits, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
+      const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))({ driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
       onProgress(i + 1);
       return result;
     });
@@ -110,34 +92,54 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   if (progress) process.stderr.write('\r\u001b[K');
 
   // Cross-domain findings (docs/host-view.md): only with host facts, where "all CPUs" and node memory are known.
-  if (host && results.length > 1) {
-    const inputs = results.map((r, i) => ({ file: r.file, text: fromLibvirt?.[i]?.text ?? r.source ?? (r.file === '<stdin>' ? '' : new TextDecoder().decode(readInput(paths[i]!, limits.maxBytes).bytes)) }));
+  const domainResults = results.filter((r) => !r.skipped && !r.error);
+  if (host && domainResults.length > 1) {
+    const textOf = (r: FileResult): string => {
+      const i = results.indexOf(r);
+      if (fromLibvirt) return fromLibvirt[i]!.text;
+      if (r.source !== undefined) return r.source;
+      return r.file === '<stdin>' ? '' : new TextDecoder().decode(readInput(paths[i]!.path, limits.maxBytes).bytes);
+    };
+    const inputs = domainResults.map((r) => ({ file: r.file, text: textOf(r) }));
     const memory = loadHostMemory(values.host, host);
     const cross = crossDiagnostics(hostDomains(inputs, host, memory), {
       ...(memory ? { memory } : {}),
       ...(overcommit !== undefined ? { overcommitThreshold: overcommit } : {}),
     });
-    for (const r of results) {
+    for (const r of domainResults) {
       const extra = cross.get(r.file);
       if (!extra) continue;
-      if (r.source === undefined && format === 'human') r.source = new TextDecoder().decode(readInput(paths[results.indexOf(r)]!, limits.maxBytes).bytes);
+      if (r.source === undefined && format === 'human') r.source = textOf(r);
       r.diagnostics = [...r.diagnostics, ...extra].sort((a, b) => a.line - b.line || a.column - b.column);
     }
   }
 
-  if (format === 'json') process.stdout.write(formatJson(results));
-  else if (format === 'sarif') process.stdout.write(formatSarif(results, version()));
-  else if (format === 'github') process.stdout.write(formatGithub(results));
-  else {
-    const shown = results.filter((r) => r.diagnostics.length > 0);
-    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
-    if (!values.quiet) process.stderr.write(summaryLine(results));
-  }
-
+  const checked = results.filter((r) => !r.skipped && !r.error).length;
+  const empty = checked === 0 && !results.some((r) => r.error);
+  const unreadable = results.some((r) => r.error);
   const failing = results.some((r) =>
     r.diagnostics.some((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning')),
   );
-  return failing ? EXIT_FINDINGS : EXIT_OK;
+  const status = unreadable || (empty && !values['allow-empty']) ? EXIT_USAGE : failing ? EXIT_FINDINGS : EXIT_OK;
+
+  if (format === 'json') process.stdout.write(formatJson(results));
+  else if (format === 'sarif') process.stdout.write(formatSarif(results, { toolVersion: version(), exitCode: status, base: resolve(values.base ?? '.') }));
+  else if (format === 'github') process.stdout.write(formatGithub(results));
+  else if (format === 'gitlab') process.stdout.write(formatGitlab(results, resolve(values.base ?? '.')));
+  else if (format === 'junit') process.stdout.write(formatJunit(results, values.strict === true));
+  else {
+    const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
+    process.stdout.write(formatHuman(shown, color));
+    if (!values.quiet) {
+      process.stderr.write(formatSkipped(results));
+      process.stderr.write(summaryLine(results));
+    }
+  }
+  if (empty && !values['allow-empty']) {
+    const skipped = results.filter((r) => r.skipped).length;
+    process.stderr.write(`virt-pin check: no domain XML found in ${positionals.join(', ')}${skipped ? ` (${skipped} other XML file${skipped === 1 ? '' : 's'} skipped)` : ''}; --allow-empty accepts that\n`);
+  }
+  return status;
 }
 
 /** Domain XML from libvirt (definitions, `--inactive`); a libvirt error is an I/O error. */
@@ -171,22 +173,7 @@ function parseArgsOrUsage(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        host: { type: 'string' },
-        driver: { type: 'string' },
-        libvirt: { type: 'string' },
-        strict: { type: 'boolean' },
-        connect: { type: 'string' },
-        all: { type: 'boolean' },
-        overcommit: { type: 'string' },
-        quiet: { type: 'boolean' },
-        jobs: { type: 'string', short: 'j' },
-        'max-bytes': { type: 'string' },
-        'max-depth': { type: 'string' },
-        'max-elements': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

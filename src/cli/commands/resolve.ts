@@ -7,42 +7,32 @@ import { parseArgs } from 'node:util';
 import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedModel, type ResolvedThread } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { paint, useColor } from '../color.js';
+import { printable, printableLines } from '../terminal-text.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 import { isVirtPinError } from '../../errors.js';
 import { expandInputs, IoError } from '../io.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
 import { wantsManyDomains } from '../show-many.js';
 
-export const usage = `usage: virt-pin resolve [options] FILE|-
-       virt-pin resolve [options] FILE|DIR… | --connect URI --all|NAME…
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  json: { type: 'boolean' },
+  explain: { type: 'string' },
+  connect: { type: 'string' },
+  all: { type: 'boolean' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Resolve a domain's CPU affinity exactly as libvirt does: for every vCPU
-(online and offline), the emulator and every IOThread, the host CPUs it may
-use, its memory nodes, scheduler and bandwidth, and why (rule + element +
-line). Without --host, "all host CPUs" and numad advice stay symbolic.
+export const usage = renderHelp(commandSpec('resolve')!);
 
-options:
-  --host SRC        host facts: capabilities XML file, sysfs[:ROOT] or local
-  --driver DRV      qemu (default) or generic
-  --json            print the resolved model as JSON (schemas/resolved-model.schema.json)
-  --explain THREAD  one sentence for one thread: 'vcpu N', 'emulator' or 'iothread N'
-  --connect URI     read the domains from libvirt (virsh dumpxml --inactive)
-  --all             with --connect: every defined domain
-  -h, --help        this help
-
-Several files, a directory or --connect resolve each domain in turn: a
-'== NAME (FILE)' heading before each table, one line per domain with
---explain, and a JSON array of models with --json.
-
-examples:
-  virt-pin resolve vm.xml
-  virt-pin resolve --host local --json vm.xml
-  virt-pin resolve --explain 'vcpu 3' vm.xml
-  virsh dumpxml vm | virt-pin resolve -
-`;
-
-export async function run(argv: string[]): Promise<number> {
+export function run(argv: string[]): number | Promise<number> {
   const { values, positionals } = parse(argv);
+  const color = useColor(values.color, process.stdout);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -54,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json && values.explain !== undefined) throw new UsageError('--json and --explain cannot be combined');
 
   const host = loadHost(values.host);
-  if (many) return resolveMany(positionals, values, driver, host);
+  if (many) return resolveMany(positionals, values, driver, host, color);
   const input = readDomainInput(positionals[0]!);
   const resolved = withInputErrors(input.name, () =>
     resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) }),
@@ -62,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (values.explain !== undefined) {
     const sentence = withInputErrors(input.name, () => explain(resolved, values.explain!));
-    process.stdout.write(sentence + '\n');
+    process.stdout.write(printableLines(sentence) + '\n');
     return EXIT_OK;
   }
   if (values.json) {
@@ -75,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return EXIT_OK;
   }
-  process.stdout.write(renderResolvedTable(resolved));
+  process.stdout.write(renderResolvedTable(resolved, color));
   return EXIT_OK;
 }
 
@@ -85,6 +75,7 @@ async function resolveMany(
   values: { connect?: string; all?: boolean; json?: boolean; explain?: string },
   driver: 'qemu' | 'generic',
   host: ReturnType<typeof loadHost>,
+  color: boolean,
 ): Promise<number> {
   let inputs: { name: string; text: string }[];
   if (values.connect !== undefined || values.all) {
@@ -96,14 +87,14 @@ async function resolveMany(
       if (isVirtPinError(e)) throw new IoError(`${e.code} ${e.message}`);
       throw e;
     }
-  } else inputs = expandInputs(positionals).map((p) => readDomainInput(p));
+  } else inputs = expandInputs(positionals).map((p) => readDomainInput(p.path));
   const models = inputs.map((input) => ({ input, resolved: withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) })) }));
   if (values.explain !== undefined) {
-    for (const { input, resolved } of models) process.stdout.write(`${resolved.domain.name ?? input.name}: ${withInputErrors(input.name, () => explain(resolved, values.explain!))}\n`);
+    for (const { input, resolved } of models) process.stdout.write(`${printable(resolved.domain.name ?? input.name)}: ${printableLines(withInputErrors(input.name, () => explain(resolved, values.explain!)))}\n`);
   } else if (values.json) {
     process.stdout.write(JSON.stringify(models.map(({ resolved }) => toJSON(resolved)), null, 2) + '\n');
   } else {
-    process.stdout.write(models.map(({ input, resolved }) => `== ${resolved.domain.name ?? input.name} (${input.name}) ==\n${renderResolvedTable(resolved)}`).join('\n'));
+    process.stdout.write(models.map(({ input, resolved }) => `== ${printable(resolved.domain.name ?? input.name)} (${printable(input.name)}) ==\n${renderResolvedTable(resolved, color)}`).join('\n'));
   }
   return EXIT_OK;
 }
@@ -136,7 +127,7 @@ export function threadRows(r: ResolvedModel): ThreadRow[] {
   ];
 }
 
-export function renderResolvedTable(r: ResolvedModel): string {
+export function renderResolvedTable(r: ResolvedModel, color = false): string {
   const rows = threadRows(r);
   const head: ThreadRow = { thread: 'thread', cpus: 'host CPUs', nodes: 'mem nodes', sched: 'sched', bandwidth: 'period/quota', why: 'why' };
   const cols: (keyof ThreadRow)[] = ['thread', 'cpus', 'nodes', 'sched', 'bandwidth'];
@@ -150,7 +141,8 @@ export function renderResolvedTable(r: ResolvedModel): string {
   const init = r.initialAffinity;
   out.push(`QEMU starts on ${init.cpus.toString()} (${init.source}): ${init.provenance.because}`);
   for (const n of r.notes) out.push(`note ${n.code}: ${n.message}`);
-  return out.join('\n') + '\n';
+  // Names and values from the file are escaped first; the colour is ours.
+  return out.map((l, i) => (i === 1 ? paint(color, '1', printable(l)) : printable(l))).join('\n') + '\n';
 }
 
 function parse(argv: string[]) {
@@ -158,15 +150,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        host: { type: 'string' },
-        driver: { type: 'string' },
-        json: { type: 'boolean' },
-        explain: { type: 'string' },
-        connect: { type: 'string' },
-        all: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -13,41 +13,26 @@ import { isVirtPinError } from '../../errors.js';
 import { hostFromSysfs } from '../../host/index.js';
 import { cpuClaims, crossDomainFindings, domainStatus } from '../../hostview/index.js';
 import { IoError } from '../io.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
 import { addShares, observeDomain, sourceFromFile, sourcesFromLibvirt, type DomainSource, type Observation } from '../status/collect.js';
 import { renderHuman, renderJson, renderPrometheus, reportConflicts, type StatusReport } from '../status/render.js';
 
-export const usage = `usage: virt-pin status [options] [NAME… | --all]
+/** Parser options; the command table (src/cli/command-table.ts) lists the same. */
+export const OPTIONS = {
+  all: { type: 'boolean' },
+  connect: { type: 'string' },
+  xml: { type: 'string', multiple: true },
+  interval: { type: 'string' },
+  format: { type: 'string' },
+  watch: { type: 'string' },
+  root: { type: 'string' },
+  'state-dir': { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-For running domains: every thread of the QEMU process (vCPUs, IOThreads,
-emulator main and helper threads, vhost and KVM kernel threads) with the CPU
-mask its definition intends, libvirt's live pin, the kernel's mask, the CPU
-it last ran on and its CPU share; every IRQ of the passed-through devices
-against virt-pin's IRQ policy. Drift (intended ≠ actual) is listed first,
-with its likely cause. Read-only; virsh calls are bounded by --timeout.
-
-options:
-  --all            every running domain (default when no NAME is given)
-  --connect URI    libvirt URI (default $LIBVIRT_DEFAULT_URI, else qemu:///system)
-  --xml FILE       take the definition from FILE instead of libvirt (repeatable);
-                   libvirt is not asked, so the LIBVIRT column stays empty
-  --interval S     measure CPU share over S seconds (default 1; 0 = skip)
-  --format FMT     human (default), json (schemas/status.schema.json) or
-                   prometheus (node_exporter textfile collector format)
-  --watch S        redraw every S seconds in place until interrupted
-  --root DIR       read /proc, /sys and /run under DIR (a captured host)
-  --state-dir DIR  virt-pin apply's state directory (default RUN/virt-pin)
-  --timeout S      bound on each virsh call (default 10)
-  -h, --help       this help
-
-exit status: 0 no drift, 1 drift, 2 usage or I/O error (a domain that
-             cannot be read)
-
-examples:
-  virt-pin status --all
-  virt-pin status --format prometheus > /var/lib/node_exporter/textfile/virt-pin.prom.$$ && mv …
-  virt-pin status --watch 2 win11
-`;
+export const usage = renderHelp(commandSpec('status')!);
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgsOrUsage(argv);
@@ -162,18 +147,7 @@ function parseArgsOrUsage(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        all: { type: 'boolean' },
-        connect: { type: 'string' },
-        xml: { type: 'string', multiple: true },
-        interval: { type: 'string' },
-        format: { type: 'string' },
-        watch: { type: 'string' },
-        root: { type: 'string' },
-        'state-dir': { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -1,5 +1,6 @@
 /** Every rule, in report order (spec catalogue first, then §7, then lints). */
 import type { Rule } from '../types.js';
+import { domainName } from './domain-name.js';
 import { vcpuCount } from './v01-vcpu-count.js';
 import { vcpuAttributes } from './v02-vcpu-attributes.js';
 import { currentAboveMaximum } from './v03-current-above-maximum.js';
@@ -40,6 +41,7 @@ import { isolatedFloating } from './lint-isolated-floating.js';
 
 /** Every validation rule, in report order (docs/validation.md is generated from it). */
 export const RULES: readonly Rule[] = [
+  domainName,
   vcpuCount,
   vcpuAttributes,
   currentAboveMaximum,
