@@ -148,6 +148,16 @@ export function formatSarif(results: readonly FileResult[], options: SarifOption
             ...(d.path ? { logicalLocations: [{ fullyQualifiedName: d.path, kind: 'element' }] } : {}),
           },
         ],
+        // Cross-domain findings: the other domain's element (docs/host-view.md).
+        ...(d.related?.length
+          ? {
+              relatedLocations: d.related.map((x, id) => ({
+                id,
+                physicalLocation: { artifactLocation: artifactLocation(x.file, options.base), region: { startLine: Math.max(1, x.line), startColumn: Math.max(1, x.column) } },
+                message: { text: x.message },
+              })),
+            }
+          : {}),
         partialFingerprints: { primaryLocationLineHash: fingerprints.of(d) },
       });
     }
