@@ -16,8 +16,7 @@
  * save), and then passes the XML through unchanged.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync, readSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -169,7 +168,7 @@ async function execPhase(call: Call, op: string, subop: string, selfUrl: URL): P
   const { name } = call;
   if (PASS_THROUGH.has(op)) {
     // libvirt reads the (possibly changed) XML back: copy it through, byte for byte, whatever its size.
-    await passThrough();
+    passThrough();
     return EXIT_OK;
   }
   const phase = `${op}/${subop}`;
@@ -317,15 +316,37 @@ function drainStdin(): void {
   }
 }
 
-/** stdin to stdout unchanged: bytes, not text; one chunk in memory at a time (the writes wait for libvirt to read). */
-async function passThrough(): Promise<void> {
-  const out = process.stdout;
-  let closed = false;
-  out.on('error', () => {
-    closed = true; // libvirt stopped reading: nothing more to deliver
-  });
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
-    if (closed) break;
-    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'error')]);
+/**
+ * stdin to stdout unchanged: bytes, not text, through one reused 64 KiB
+ * buffer (memory stays at Node's own footprint whatever the size). Blocking
+ * reads and writes; a descriptor left non-blocking by whoever opened it
+ * answers EAGAIN, which waits a millisecond and tries again.
+ */
+function passThrough(): void {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const retry = (e: unknown): boolean => {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return false;
+    Atomics.wait(pause, 0, 0, 1);
+    return true;
+  };
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if (retry(e)) continue;
+      return; // EOF-like errors: nothing more to copy
+    }
+    if (n === 0) return;
+    for (let off = 0; off < n; ) {
+      try {
+        off += writeSync(1, buf, off, n - off);
+      } catch (e) {
+        if (retry(e)) continue;
+        drainStdin(); // libvirt stopped reading (EPIPE): take the rest of its input and end
+        return;
+      }
+    }
   }
 }
