@@ -302,7 +302,8 @@ function loadConfigOrDefaults(call: Call, phase: string): HookConfig {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const enforce = wrapperEnforce ?? DEFAULT_CONFIG.enforce;
-    call.log('warning', phase, `configuration error: ${e.message}; using the defaults with enforce ${enforce ? 'on' : 'off'} (as installed)`);
+    const source = wrapperEnforce === undefined ? 'the default' : 'as installed';
+    call.log('warning', phase, `configuration error: ${e.message}; using the defaults with enforce ${enforce ? 'on' : 'off'} (${source})`);
     return { ...DEFAULT_CONFIG, enforce };
   }
 }
