@@ -30,7 +30,8 @@ export type Component =
   | 'numad'
   | 'xmllint'
   | 'hwloc'
-  | 'util-linux';
+  | 'util-linux'
+  | 'journald';
 
 interface ComponentInfo {
   /** What it is, for the message. */
@@ -128,6 +129,13 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
     what: 'taskset and chrt',
     install: `${APT} util-linux`,
     present: () => findProgram('taskset') !== undefined && findProgram('chrt') !== undefined,
+  },
+  journald: {
+    what: "systemd-journald and journalctl (the host's journal on /dev/log, or none there so a test can start its own as root)",
+    install: `${APT} systemd`,
+    present: () =>
+      findProgram('journalctl') !== undefined &&
+      (existsSync('/dev/log') ? existsSync('/run/systemd/journal/socket') : isRoot() && ['/lib/systemd/systemd-journald', '/usr/lib/systemd/systemd-journald'].some((p) => existsSync(p))),
   },
 };
 
