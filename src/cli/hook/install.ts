@@ -60,12 +60,12 @@ cli=${shellQuote(w.cli)}
 enforce=${w.enforce ? 1 : 0}
 budget=${Math.floor(w.budgetSeconds)}
 
-name=$(printf '%s' "$1" | tr -d '\\000-\\037\\177')
-phase="$2/$3"
 say() {
-  printf 'virt-pin hook: %s\\n' "$name $phase: $1" >&2
-  logger -t virt-pin -p daemon.err -- "virt-pin hook: $name $phase: $1" </dev/null >/dev/null 2>&1 &
+  line="virt-pin hook: $(printf '%s' "$name" | tr -d '\\000-\\037\\177') $(printf '%s/%s' "$op" "$subop" | tr -d '\\000-\\037\\177'): $1"
+  printf '%s\\n' "$line" >&2
+  logger -t virt-pin -p daemon.err -- "$line" </dev/null >/dev/null 2>&1 &
 }
+name=$1 op=$2 subop=$3
 run=$node
 [ -x "$run" ] || run=$(command -v node 2>/dev/null) || run=
 if [ -z "$run" ]; then
@@ -88,7 +88,7 @@ else
   esac
 fi
 cat >/dev/null 2>&1
-if [ "$phase" = prepare/begin ] && [ "$enforce" = 1 ]; then
+if [ "$op/$subop" = prepare/begin ] && [ "$enforce" = 1 ]; then
   say "$why; refusing the start (enforce was on when the hook was installed)"
   exit 1
 fi
