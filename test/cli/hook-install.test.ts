@@ -167,6 +167,28 @@ describe('hook install: a stable copy the wrapper runs', () => {
     expect(refused.stderr).toMatch(/config\.json is not valid JSON: .*; fix the configuration first/);
   });
 
+  it("a library path with quotes and shell syntax in it is quoted, not run: the wrapper works and status reads it back", () => {
+    writeConfig({});
+    const lib = join(work, "it's $(touch PWNED) `touch PWNED2` \"q\" é");
+    const r = spawnSync(process.execPath, [cliPath, 'hook', 'install', '--dir', join(work, 'hooks'), '--lib-dir', lib], { encoding: 'utf8', env: { ...process.env, VIRT_PIN_CONFIG: join(work, 'config.json') }, cwd: work });
+    expect(r.status, r.stderr).toBe(0);
+    const call = spawnSync(wrapper(), ['vm', 'prepare', 'begin', '-'], { input: bad, encoding: 'utf8', env: { PATH: process.env.PATH, VIRT_PIN_CONFIG: join(work, 'config.json') }, cwd: work });
+    expect(call.status).toBe(0);
+    expect(call.stderr).toContain('virt-pin hook: vm prepare/begin: error VCPU_CPUSET_INVALID');
+    const status = runCli(['hook', 'status', '--dir', join(work, 'hooks')], { env: { VIRT_PIN_CONFIG: join(work, 'config.json') }, cwd: work });
+    expect(status.status, status.stdout).toBe(0);
+    expect(status.stdout).toContain(`runs:      ${process.execPath} ${join(lib, version, 'cli.js')} hook exec`);
+    expect(existsSync(join(work, 'PWNED'))).toBe(false);
+    expect(existsSync(join(work, 'PWNED2'))).toBe(false);
+    // Node's module loader cannot load a file under a path with a backslash: install finds out by running the copy,
+    // and writes no wrapper that would fail on every call.
+    rmSync(join(work, 'hooks'), { recursive: true });
+    const backslash = spawnSync(process.execPath, [cliPath, 'hook', 'install', '--dir', join(work, 'hooks'), '--lib-dir', join(work, 'back\\slash')], { encoding: 'utf8', env: { ...process.env, VIRT_PIN_CONFIG: join(work, 'config.json') } });
+    expect(backslash.status).toBe(2);
+    expect(backslash.stderr).toMatch(/the copied CLI does not run: exit status 1: /);
+    expect(existsSync(wrapper())).toBe(false);
+  });
+
   it('refuses a library directory another user could change', () => {
     writeConfig({});
     const open = join(work, 'open');

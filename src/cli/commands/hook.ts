@@ -61,6 +61,8 @@ system log (logger -t virt-pin; VIRT_PIN_SYSLOG=0 turns that off).
 `;
 
 const PASS_THROUGH = new Set(['migrate', 'restore', 'save']);
+/** The phases virt-pin acts on (the others are silent). */
+const KNOWN_PHASES = new Set(['prepare/begin', 'started/begin', 'release/end', 'stopped/end']);
 
 export async function run(argv: string[], selfUrl: URL): Promise<number> {
   const [sub, ...rest] = argv;
@@ -214,9 +216,6 @@ async function execPhase(call: Call, op: string, subop: string, selfUrl: URL): P
     return phase === 'prepare/begin' && config.enforce ? call.refuse : EXIT_OK;
   }
 }
-
-/** The phases virt-pin acts on (the others are silent). */
-const KNOWN_PHASES = new Set(['prepare/begin', 'started/begin', 'release/end', 'stopped/end']);
 
 function prepare(call: Call, xml: string, config: HookConfig, paths: HostPaths): number {
   const { name } = call;
