@@ -253,7 +253,30 @@ describeWith([...NEEDS, 'journald'], "the hook's log lines where docs/hook.md sa
       expect(ours(readFileSync(debugFile, 'utf8'))).toEqual(said);
       // The system log got the line at both starts, with no libvirt setting at all.
       expect(journalLines(since, 2, '-t', 'virt-pin')).toEqual([said[0], said[0]]);
+      // As a syslog message of facility daemon (3), priority warning (4) for a finding.
+      const entry = spawnSync('journalctl', ['-t', 'virt-pin', '--since', `@${since}`, '-o', 'json', '--no-pager', '-n', '1'], { encoding: 'utf8' });
+      expect(JSON.parse(entry.stdout.trim().split('\n').pop()!)).toMatchObject({ SYSLOG_FACILITY: '3', PRIORITY: '4', SYSLOG_IDENTIFIER: 'virt-pin' });
       console.log(`hook log: journalctl -t virt-pin and (after the virt-admin pair) libvirtd's journal and file show: ${said[0]}`);
+
+      // The wrapper itself, with its copy of the CLI gone and enforce on (as installed): libvirt refuses the start with
+      // the wrapper's reason, and the journal has it at priority err (3).
+      const copy = readFileSync(join(HOOKS, 'qemu.d', 'virt-pin'), 'utf8').match(/^cli='(.*)'$/m)![1]!.replace(/\/cli\.js$/, '');
+      const goneSince = Math.floor(Date.now() / 1000);
+      renameSync(copy, `${copy}.away`);
+      try {
+        const refused = virsh('start', 'vp-log');
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toContain('the virt-pin CLI is missing');
+      } finally {
+        renameSync(`${copy}.away`, copy);
+      }
+      // libvirt then cleans up the refused start: stopped/end and release/end run too, and fail open.
+      const missing = journalLines(goneSince, 3, '-t', 'virt-pin', '-p', 'err');
+      expect(missing).toEqual([
+        expect.stringMatching(/^prepare\/begin: the virt-pin CLI is missing \(.*\); refusing the start \(enforce was on when the hook was installed\)$/),
+        expect.stringMatching(/^stopped\/end: the virt-pin CLI is missing \(.*\); leaving the domain alone$/),
+        expect.stringMatching(/^release\/end: the virt-pin CLI is missing \(.*\); leaving the domain alone$/),
+      ]);
     } finally {
       admin('daemon-log-outputs', outputs);
       admin('daemon-log-filters', filters);
