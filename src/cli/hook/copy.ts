@@ -172,7 +172,12 @@ export function installCopy(libDir: string, cliPath: string, version: string, no
       // CLI and fails open (docs/hook.md).
       const old = `${tmp}.old`;
       renameSync(target, old);
-      renameSync(tmp, target);
+      try {
+        renameSync(tmp, target);
+      } catch (e) {
+        renameSync(old, target); // put the previous copy back rather than leave none
+        throw e;
+      }
       rmSync(old, { recursive: true, force: true });
       return { dir: target, cli: join(target, CLI_NAME), action: 'updated', manifest };
     }
