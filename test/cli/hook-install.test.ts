@@ -161,6 +161,17 @@ describe('hook install: a stable copy the wrapper runs', () => {
     const again = installFrom(tree);
     expect(again.stdout).toContain(`updated: ${copyDir()}`);
     expect(readFileSync(join(copyDir(), 'cli.js'), 'utf8')).toMatch(/\/\/ rebuilt\n$/);
+    // Another version: a directory of its own; the wrapper moves to it and the copy it ran before goes.
+    const next = JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')) as { version: string };
+    writeFileSync(join(tree, 'dist', 'cli.js'), readFileSync(join(tree, 'dist', 'cli.js'), 'utf8').replace(`return true ? "${next.version}" : "0.0.0-dev"`, 'return true ? "9.9.9" : "0.0.0-dev"'));
+    expect(readFileSync(join(tree, 'dist', 'cli.js'), 'utf8')).toContain('return true ? "9.9.9"');
+    const upgrade = installFrom(tree);
+    expect(upgrade.status, upgrade.stderr).toBe(0);
+    expect(upgrade.stdout).toContain(`installed: ${join(work, 'lib dir é', '9.9.9')}`);
+    expect(upgrade.stdout).toContain(`updated: ${wrapper()}\nremoved: ${copyDir()}\n`);
+    expect(existsSync(copyDir())).toBe(false);
+    expect(readFileSync(wrapper(), 'utf8')).toContain(`cli='${join(work, 'lib dir é', '9.9.9', 'cli.js')}'`);
+    expect(callHook(['vm', 'prepare', 'begin', '-'], bad).stderr).toContain('error VCPU_CPUSET_INVALID');
     writeFileSync(join(work, 'config.json'), '{"enforce": tru}');
     const refused = installFrom(tree);
     expect(refused.status).toBe(2);

@@ -26,8 +26,8 @@ import { hostFactsFromSysfs } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { checkDocument } from '../../validate/index.js';
 import { ConfigError, DEFAULT_CONFIG, DEFAULT_CONFIG_PATH, loadHookConfig, type HookConfig } from '../hook/config.js';
-import { CopyError, DEFAULT_LIB_DIR, installCopy, removeCopy } from '../hook/copy.js';
-import { DEFAULT_BUDGET_SECONDS, HookInstallError, installHook, uninstallHook, WRAPPED_REFUSAL_STATUS } from '../hook/install.js';
+import { CopyError, DEFAULT_LIB_DIR, installCopy, readManifest, removeCopy } from '../hook/copy.js';
+import { DEFAULT_BUDGET_SECONDS, HookInstallError, installHook, readInstalledHook, uninstallHook, WRAPPED_REFUSAL_STATUS } from '../hook/install.js';
 import { HookLog, type LogLevel } from '../hook/log.js';
 import { hookStatus } from '../hook/status.js';
 import { IoError, readInput } from '../io.js';
@@ -104,8 +104,17 @@ function manage(sub: 'install' | 'uninstall', argv: string[], selfUrl: URL): num
       }
       const copy = installCopy(libDir, fileURLToPath(selfUrl), version(), process.execPath);
       process.stdout.write(`${copy.action}: ${copy.dir} (virt-pin ${copy.manifest.version}${copy.manifest.koffi ? ', with koffi' : ', without koffi: thread writes use taskset/chrt'})\n`);
+      let previous: string | undefined;
+      try {
+        const w = readInstalledHook(dir)?.settings;
+        if (w && dirname(w.cli) !== copy.dir) previous = dirname(w.cli);
+      } catch {
+        // not our file there: installHook refuses it below
+      }
       const r = installHook(dir, { node: process.execPath, cli: copy.cli, enforce: config.enforce, budgetSeconds: budget });
       process.stdout.write(`${r.action}: ${r.path}\n`);
+      // The copy the wrapper ran before (an older version) is no longer used once the new wrapper is in place.
+      if (previous && readManifest(previous) && removeCopy(previous)) process.stdout.write(`removed: ${previous}\n`);
       if (r.restartNeeded) process.stdout.write('libvirt looks for hooks when it starts: restart libvirtd (or virtqemud) once so it runs this one\n');
     } else {
       const r = uninstallHook(dir);
