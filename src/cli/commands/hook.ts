@@ -14,6 +14,11 @@
  * The hook never calls back into libvirt (that deadlocks libvirtd). It writes
  * to stdout only for operations whose stdout libvirt reads (migrate, restore,
  * save), and then passes the XML through unchanged.
+ *
+ * libvirt runs the wrapper `hook install` wrote (src/cli/hook/install.ts),
+ * which runs this from virt-pin's own copy of the CLI, kills it at the time
+ * budget and fails open when it cannot run; this side tells the wrapper a
+ * deliberate refusal by a status of its own.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
