@@ -6,8 +6,9 @@
  *
  * What the bundle loads at run time (checked by test/cli/hook-install.test.ts
  * against dist/cli.js): `koffi` (optional, native; only for in-process thread
- * writes) and `xmlbuilder2` (only when an edit builds a new element — pin,
- * never the hook's check/plan/apply/restore path, so it is not copied).
+ * writes) and `dist/xmlbuilder2.cjs` beside it (only when an edit builds a
+ * new element — pin, never the hook's check/plan/apply/restore path, so it
+ * is not copied). The bundle's third-party licence file goes along.
  *
  * The copy is built in a temporary directory beside the target, probed (the
  * copied CLI must run and load its koffi), then renamed into place; an
@@ -25,6 +26,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 export const DEFAULT_LIB_DIR = '/usr/local/lib/virt-pin';
 export const MANIFEST_NAME = 'install.json';
 export const CLI_NAME = 'cli.js';
+const LICENCE_FILES = ['THIRD-PARTY-LICENSES.txt'];
 
 export class CopyError extends Error {}
 
@@ -143,6 +145,8 @@ export function installCopy(libDir: string, cliPath: string, version: string, no
   contents.set(CLI_NAME, bundle);
   // The bundle is an ES module; outside its package it needs a package.json saying so.
   contents.set('package.json', Buffer.from(`${JSON.stringify({ name: 'virt-pin-hook', version, private: true, type: 'module' }, null, 2)}\n`));
+  // The bundle carries third-party code: its licence file goes with it.
+  for (const f of LICENCE_FILES) if (existsSync(join(dirname(cliPath), f))) contents.set(f, readFileSync(join(dirname(cliPath), f)));
   for (const f of koffi?.files ?? []) contents.set(join('node_modules', 'koffi', f), readFileSync(join(koffi!.dir, f)));
   const manifest: CopyManifest = {
     kind: 'virt-pin-hook-copy',
