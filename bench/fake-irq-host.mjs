@@ -32,6 +32,9 @@ export function writeFakeIrqHost(root, { vectors }) {
   put(`${dev}/local_cpulist`, '8-15\n');
   put(`${dev}/irq`, '0\n');
   put(`${dev}/driver_name`, 'vfio-pci\n');
+  // The bound driver as the kernel shows it: virt-pin moves only vectors of a device bound to vfio-pci.
+  put('sys/bus/pci/drivers/vfio-pci/uevent', '');
+  symlinkSync(`${'../'.repeat(dev.split('/').length - 1)}bus/pci/drivers/vfio-pci`, join(root, dev, 'driver'));
   const irqs = Array.from({ length: vectors }, (_, i) => FIRST_IRQ + i);
   for (const n of irqs) put(`${dev}/msi_irqs/${n}`, 'msix\n');
   mkdirSync(join(root, 'sys/bus/pci/devices'), { recursive: true });

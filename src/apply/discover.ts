@@ -2,7 +2,8 @@
  * Finding a running QEMU's threads and a PCI device's IRQs on the host
  * (field notes §d1–d5), under injectable roots.
  */
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statfsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { checkDomainName, checkPciAddress, checkTaskId, Confined, parseIrqNumber, parseTaskId, type HostPaths } from './paths.js';
 
@@ -79,6 +80,23 @@ export function processStartTime(paths: HostPaths, pid: number): string | undefi
   return after[19];
 }
 
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/**
+ * Whether `proc` is a procfs of the caller's own PID namespace: thread ids
+ * read there are the ids sched_setaffinity/sched_setscheduler act on. A
+ * copied tree, a bind mount of another namespace's /proc (a container given
+ * the host's), or anything but procfs is not.
+ */
+export function procIsCallers(proc: string): boolean {
+  try {
+    if (statfsSync(proc).type !== PROC_SUPER_MAGIC) return false;
+    return readlinkSync(join(proc, 'self')) === String(process.pid);
+  } catch {
+    return false;
+  }
+}
+
 /** The process runs (not a zombie) and is the one that had this start time. */
 export function processAlive(paths: HostPaths, pid: number, startTime: string | undefined): boolean {
   const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
@@ -91,6 +109,17 @@ export function processAlive(paths: HostPaths, pid: number, startTime: string | 
   }
   const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return after[19] === startTime && after[0] !== 'Z' && after[0] !== 'X';
+}
+
+/** A thread's `comm` now (undefined when it or its process is gone). */
+export function threadComm(paths: HostPaths, pid: number, tid: number): string | undefined {
+  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'task', String(checkTaskId(tid)), 'comm']);
+  if (!p) return undefined;
+  try {
+    return readFileSync(p, 'utf8').replace(/\n$/, '');
+  } catch {
+    return undefined;
+  }
 }
 
 export interface QmpThreadIds {
@@ -170,12 +199,23 @@ export interface DeviceIrq {
   name?: string;
   /** `/proc/interrupts` names this device for the IRQ. */
   confirmed: boolean;
+  /**
+   * Whether virt-pin may move this IRQ for the guest: the device is bound to
+   * vfio-pci, the IRQ is confirmed as this device's, and its handler is
+   * vfio's own for this device (`vfio-msix[N](ADDR)`, `vfio-msi[N](ADDR)`,
+   * `vfio-intx(ADDR)`). `shared`: vfio's handler plus others on one line.
+   */
+  ownership: 'vfio' | 'shared' | 'not-vfio';
+  /** Why the IRQ is not (only) vfio's, for the report. */
+  why?: string;
 }
 
 export interface DeviceIrqs {
   address: string;
   present: boolean;
   numaNode?: number;
+  /** The driver the device is bound to (basename of its `driver` link); undefined when unbound. */
+  driver?: string;
   irqs: DeviceIrq[];
   /** What was left out and why (INTx line of another device, IRQ numbers without /proc/irq/N, non-decimal names). */
   notes: string[];
@@ -194,6 +234,8 @@ export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts
     return out;
   }
   out.present = true;
+  const driver = driverOf(sys, addr);
+  if (driver !== undefined) out.driver = driver;
   const numa = sys.resolve(['bus', 'pci', 'devices', addr, 'numa_node']);
   if (numa) {
     const n = Number(readFileSync(numa, 'utf8').trim());
@@ -208,7 +250,8 @@ export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts
     }
     seen.add(irq);
     const line = ints.get(irq);
-    out.irqs.push({ irq, kind, ...(line ? { name: line.actions } : {}), confirmed: line ? mentions(line.text, addr) : false });
+    const confirmed = line ? mentions(line.text, addr) : false;
+    out.irqs.push({ irq, kind, ...(line ? { name: line.actions } : {}), confirmed, ...ownershipOf(addr, driver, line, confirmed) });
   };
   const msiDir = sys.resolve(['bus', 'pci', 'devices', addr, 'msi_irqs']);
   if (msiDir) {
@@ -243,6 +286,38 @@ export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts
   }
   out.irqs.sort((a, b) => a.irq - b.irq);
   return out;
+}
+
+/** The driver a PCI device is bound to: the last component of its `driver` link (confined to the sysfs root). */
+function driverOf(sys: Confined, addr: string): string | undefined {
+  try {
+    const dir = sys.resolve(['bus', 'pci', 'devices', addr]);
+    if (!dir) return undefined;
+    const link = readlinkSync(join(dir, 'driver'));
+    const name = basename(link);
+    return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
+  } catch {
+    return undefined; // no driver bound
+  }
+}
+
+const VFIO_HANDLER = /^vfio-(msix\[\d{1,5}\]|msi\[\d{1,5}\]|intx)\((.+)\)$/;
+
+/**
+ * Is this IRQ the guest's (vfio's handler for this very device, and nothing
+ * else on the line)? A device bound to a host driver (`ice`, `nvme`), a
+ * vector with no handler yet, a handler of another device or a line shared
+ * with host handlers (`ehci_hcd:usb1, vfio-intx(…)`) is not.
+ */
+function ownershipOf(addr: string, driver: string | undefined, line: InterruptLine | undefined, confirmed: boolean): Pick<DeviceIrq, 'ownership' | 'why'> {
+  if (driver !== 'vfio-pci') return { ownership: 'not-vfio', why: driver ? `the device is bound to the host driver ${driver}, not vfio-pci` : 'the device is bound to no driver (not vfio-pci)' };
+  if (!line || !line.actions) return { ownership: 'not-vfio', why: 'no handler is requested on it yet (the guest has not enabled it)' };
+  if (!confirmed) return { ownership: 'not-vfio', why: `/proc/interrupts does not name ${addr} for it (${line.actions})` };
+  const handlers = line.actions.split(/,\s*/).filter(Boolean);
+  const ours = handlers.filter((h) => VFIO_HANDLER.exec(h)?.[2] === addr);
+  if (!ours.length) return { ownership: 'not-vfio', why: `its handlers (${line.actions}) are not vfio's for ${addr}` };
+  if (ours.length !== handlers.length) return { ownership: 'shared', why: `the line is shared with host handlers (${line.actions}); moving it moves them too` };
+  return { ownership: 'vfio' };
 }
 
 /** Whether an IRQ still belongs to a device (before restoring a saved mask: IRQ numbers are recycled). */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
 import type { RuntimePlan, ThreadAffinityAction } from '../plan/index.js';
-import { apply, type ApplyOptions, type ApplyReport } from './apply.js';
+import { applyHeld, lockDomain, type ApplyOptions, type ApplyReport } from './apply.js';
 import { checkDomainName, LIVE_PATHS } from './paths.js';
 import { readStateText, statePath, writeJsonAtomically } from './state.js';
 
@@ -259,7 +259,7 @@ export function readLiveStateFile(path: string): LiveStateFile | undefined {
   return s as LiveStateFile;
 }
 
-/** File names are sanitized, so two domain names can share one; never act on another domain's record. */
+/** File names are injective (state.ts fileBase), but a file can be moved or written by hand: never act on another domain's record. */
 function ownState(state: LiveStateFile | undefined, name: string): LiveStateFile | undefined {
   if (state && state.name !== name) {
     throw new VirtPinError('LIVE_STATE_OTHER_DOMAIN', `the libvirt state file for '${name}' belongs to domain '${state.name}' (their names map to the same file)`, { hint: 'restore that domain first, or pass another --state-dir' });
@@ -410,8 +410,22 @@ async function putBack(v: Virsh, name: string, snap: LiveSnapshot, changed: { pi
  * report, with every pin put back when `ok` is false.
  */
 export async function applyLive(plan: RuntimePlan, options: LiveOptions = {}): Promise<LiveApplyReport> {
-  return (await applyLiveWithUndo(plan, options)).report;
+  if (options.dryRun) return (await applyLiveWithUndo(plan, options)).report;
+  const lock = await lockFor(plan, options);
+  try {
+    return (await applyLiveWithUndo(plan, options)).report;
+  } finally {
+    lock.release();
+  }
 }
+
+/** The same per-domain lock as apply() and restore(): one virt-pin at a time changes a domain, by either path. */
+function lockFor(plan: RuntimePlan | undefined, options: { domain?: string; stateDir?: string; lockWaitMs?: number }): ReturnType<typeof lockDomain> {
+  if (plan !== undefined) checkPlan(plan);
+  const name = checkDomainName(options.domain ?? plan?.domain?.name ?? '');
+  return lockDomain(options.stateDir ?? `${LIVE_PATHS.run}/virt-pin`, name, options.lockWaitMs ?? 0);
+}
+
 
 /** The plan without its thread-affinity actions: what apply() still does for a libvirt domain (IRQs, scheduler settings). */
 export function withoutThreadAffinity(plan: RuntimePlan): RuntimePlan {
@@ -432,18 +446,24 @@ export interface DomainApplyReport {
  * pins are put back too, so the domain is left as it was found.
  */
 export async function applyDomain(plan: RuntimePlan, options: LiveOptions & ApplyOptions = {}): Promise<DomainApplyReport> {
-  const { report: live, undo } = await applyLiveWithUndo(plan, options);
-  if (!live.ok) return { ok: false, live };
-  const { uri: _u, virsh: _v, timeoutMs: _t, ...applyOptions } = options;
-  let direct: ApplyReport;
+  // Both parts under the domain's lock: a concurrent apply (either path) that rolls back must not remove this one's state file.
+  const lock = options.dryRun ? undefined : await lockFor(plan, options);
   try {
-    direct = await apply(withoutThreadAffinity(plan), { ...applyOptions, domain: live.name });
-  } catch (e) {
-    await undo();
-    throw e;
+    const { report: live, undo } = await applyLiveWithUndo(plan, options);
+    if (!live.ok) return { ok: false, live };
+    const { uri: _u, virsh: _v, timeoutMs: _t, ...applyOptions } = options;
+    let direct: ApplyReport;
+    try {
+      direct = await applyHeld(withoutThreadAffinity(plan), { ...applyOptions, domain: live.name });
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    if (!direct.ok) await undo();
+    return { ok: direct.ok, live, direct };
+  } finally {
+    lock?.release();
   }
-  if (!direct.ok) await undo();
-  return { ok: direct.ok, live, direct };
 }
 
 // ---------------------------------------------------------------- restore
@@ -455,6 +475,17 @@ export async function applyDomain(plan: RuntimePlan, options: LiveOptions & Appl
  */
 export async function restoreLive(name: string, options: Omit<LiveOptions, 'domain' | 'dryRun'> = {}): Promise<LiveRestoreReport> {
   const path = liveStatePath(options.stateDir ?? `${LIVE_PATHS.run}/virt-pin`, checkDomainName(name));
+  // Nothing recorded: no lock (the state directory may not exist or be read-only).
+  if (readLiveStateFile(path) === undefined) return { ok: true, name, uri: options.uri ?? defaultLibvirtUri(), statePath: path, found: false, results: [] };
+  const lock = await lockFor(undefined, { ...options, domain: name });
+  try {
+    return await restoreLiveHeld(name, path, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function restoreLiveHeld(name: string, path: string, options: Omit<LiveOptions, 'domain' | 'dryRun'>): Promise<LiveRestoreReport> {
   const state = ownState(readLiveStateFile(path), name);
   const uri = options.uri ?? state?.uri ?? defaultLibvirtUri();
   const report: LiveRestoreReport = { ok: true, name, uri, statePath: path, found: state !== undefined, results: [] };

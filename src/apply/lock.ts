@@ -9,11 +9,13 @@
  * taken over: it is renamed away first and checked to be the stale one, so
  * two processes taking over at once cannot both win.
  */
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { processAlive, processStartTime } from './discover.js';
 import { LIVE_PATHS } from './paths.js';
-import { ensureDir } from './state.js';
+import { ensureStateDir } from './state.js';
+import { readStateFileSafely } from './state-dir.js';
 
 interface LockContent {
   pid: number;
@@ -33,12 +35,15 @@ function unwritable(path: string, e: unknown): VirtPinError {
   return new VirtPinError('APPLY_STATE_UNWRITABLE', `cannot create ${path}: ${code}; nothing was changed`, { hint: 'the state directory must be writable (and have free space) before virt-pin changes anything' });
 }
 
-function readLock(path: string): LockContent | 'missing' | 'invalid' {
+function readLock(path: string): LockContent | 'missing' | 'invalid' | 'unsafe' {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const r = readStateFileSafely(path, 4096);
+    if (!('text' in r)) return 'missing';
+    text = r.text;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'invalid';
+    // A symlink (dangling or not), FIFO, device, or a file of another user: never a lock virt-pin wrote.
+    return e instanceof VirtPinError && e.code === 'APPLY_STATE_UNSAFE' ? 'unsafe' : 'invalid';
   }
   try {
     const c = JSON.parse(text) as Partial<LockContent>;
@@ -67,17 +72,34 @@ function holderName(pid: number): string {
 }
 
 /**
- * Take `lockPath`. Throws APPLY_LOCKED (another live process holds it),
- * APPLY_LOCK_INVALID (a lock file that is not virt-pin's), or
- * APPLY_STATE_UNWRITABLE (the directory cannot take the lock file).
+ * Take `lockPath`, waiting up to `waitMs` (default 0: answer at once) for a
+ * live holder to finish. Throws APPLY_LOCKED (another live process holds
+ * it), APPLY_LOCK_INVALID (a lock file that is not virt-pin's),
+ * APPLY_STATE_DIR_UNSAFE or APPLY_STATE_UNWRITABLE (the directory cannot
+ * take the lock file). Once taken, leftovers of this domain's earlier runs
+ * that were killed (temp and stale-lock files of processes that no longer
+ * run) are removed.
  */
+export async function acquireLockWaiting(lockPath: string, waitMs: number): Promise<HeldLock> {
+  const deadline = Date.now() + Math.max(0, waitMs);
+  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      return acquireLock(lockPath);
+    } catch (e) {
+      if (!(e instanceof VirtPinError && e.code === 'APPLY_LOCKED') || Date.now() + pause > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+/** Take `lockPath` or fail at once; see acquireLockWaiting. */
 export function acquireLock(lockPath: string): HeldLock {
   const dir = lockPath.slice(0, lockPath.lastIndexOf('/')) || '/';
   const startTime = processStartTime(LIVE_PATHS, process.pid) ?? '';
   const mine: LockContent = { pid: process.pid, startTime, nonce: lockNonce(), since: new Date().toISOString() };
   const tmp = `${lockPath}.tmp-${process.pid}-${mine.nonce}`;
+  ensureStateDir(dir); // APPLY_STATE_DIR_UNSAFE before anything is created there
   try {
-    ensureDir(dir);
     writeFileSync(tmp, JSON.stringify(mine) + '\n', { flag: 'wx', mode: 0o600 });
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -87,6 +109,7 @@ export function acquireLock(lockPath: string): HeldLock {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         linkSync(tmp, lockPath);
+        removeLeftovers(lockPath);
         return {
           path: lockPath,
           release() {
@@ -99,6 +122,7 @@ export function acquireLock(lockPath: string): HeldLock {
       }
       const holder = readLock(lockPath);
       if (holder === 'missing') continue;
+      if (holder === 'unsafe') throw new VirtPinError('APPLY_LOCK_INVALID', `${lockPath} is a symlink or not a regular file of root or this user (a dangling symlink counts): not a virt-pin lock`, { hint: 'remove it; virt-pin never creates a lock that is not a regular file' });
       if (holder === 'invalid') throw new VirtPinError('APPLY_LOCK_INVALID', `${lockPath} exists but is not a virt-pin lock`, { hint: 'remove it if no virt-pin apply/restore is running' });
       if (holderAlive(holder)) {
         throw new VirtPinError('APPLY_LOCKED', `another virt-pin (pid ${holder.pid}, ${holderName(holder.pid)}) is applying or restoring this domain since ${holder.since} (${lockPath})`, {
@@ -131,6 +155,49 @@ function takeOverStale(lockPath: string, stale: LockContent, nonce: string): voi
     }
   }
   rmSync(aside, { force: true });
+}
+
+/** `ENC.lock` → `ENC`: the domain's prefix in the directory (encoded names hold no '.'). */
+const prefixOf = (lockPath: string): string => basename(lockPath).replace(/\.lock$/, '');
+
+/**
+ * Remove what SIGKILLed runs of this domain left: `ENC.json.tmp-PID-…`,
+ * `ENC.plan.json.tmp-PID-…`, `ENC.lock.tmp-PID-…`, `ENC.lock.stale-PID-…`
+ * (also in the libvirt/ subdirectory), when PID no longer runs. Called with
+ * the lock held, so no run of this domain is between its temp file and its
+ * rename; files of a live PID are left to it.
+ */
+function removeLeftovers(lockPath: string): void {
+  const dir = dirname(lockPath);
+  const prefix = prefixOf(lockPath);
+  const pattern = new RegExp(`^${prefix.replace(/[+]/g, '\\+')}\\.(json|plan\\.json|lock)\\.(tmp|stale)-([1-9][0-9]{0,9})-[0-9a-z-]{1,64}$`);
+  for (const d of [dir, join(dir, 'libvirt')]) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = pattern.exec(n);
+      if (!m?.[3]) continue;
+      if (pidRuns(Number(m[3]))) continue; // a live run (this one included) removes its own
+      try {
+        rmSync(join(d, n), { force: true });
+      } catch {
+        // not a file virt-pin left (a directory by that name): not ours to remove, and no reason to fail the lock
+      }
+    }
+  }
+}
+
+function pidRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

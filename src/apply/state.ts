@@ -9,12 +9,14 @@
  * 2. A virt-pin that knows only version 1 refuses a version 2 file with
  * APPLY_STATE_INVALID and changes nothing.
  */
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { relParts } from './cgroup.js';
 import { checkDomainName, parseIrqNumber } from './paths.js';
 import { parseSched } from './sched.js';
+import { checkStateDir, readStateFileSafely } from './state-dir.js';
 
 export type StateEntry =
   | { kind: 'thread'; tid: number; comm: string; role: string; before: string }
@@ -67,19 +69,95 @@ export function ensureDir(dir: string): void {
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw e;
     ensureDir(parent);
-    mkdirSync(dir, { mode: 0o700 });
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (again) {
+      // Another process created it between our ENOENT and now (two hooks starting at once).
+      if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
+    }
   }
 }
 
-const fileBase = (name: string): string => checkDomainName(name).replace(/[^A-Za-z0-9_.:@+-]/g, '_');
+/**
+ * Create the state directory if needed, refusing one (or a parent) another
+ * local user could change (APPLY_STATE_DIR_UNSAFE, src/apply/state-dir.ts).
+ */
+export function ensureStateDir(dir: string): void {
+  if (checkStateDir(dir)) return;
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new VirtPinError('APPLY_STATE_UNWRITABLE', `cannot create the state directory ${dir}: ${code}; nothing was changed`, { cause: e, hint: 'the state directory must be writable (and have free space) before virt-pin changes anything' });
+  }
+  checkStateDir(dir);
+}
+
+/** Bytes kept as they are in a file name; everything else, '.' and '%' included, is percent-encoded. */
+const PLAIN = /^[A-Za-z0-9_:@+-]$/;
+/** Encoded names longer than this become a readable prefix plus a hash (NAME_MAX is 255 bytes; suffixes need room). */
+const MAX_ENCODED = 180;
+
+/**
+ * A domain name as a file name: injective and reversible (percent-encoding
+ * of every byte outside [A-Za-z0-9_:@+-], '.' and '%' included), so two
+ * names never share a file, and the encoded name never holds a '.': the
+ * first '.' ends it, and `ENC.json`, `ENC.lock`, `ENC.plan.json`,
+ * `ENC.json.tmp-…` of one domain can be no other domain's file. A name whose
+ * encoding is too long for a file name becomes its first bytes plus `~` and
+ * the SHA-256 of the name ('~' is always encoded, so it cannot collide with
+ * an encoding), and the state file records the full name.
+ */
+export function fileBase(name: string): string {
+  let out = '';
+  for (const byte of Buffer.from(checkDomainName(name), 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && PLAIN.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length <= MAX_ENCODED) return out;
+  // node:crypto only for these rare names: loading it costs every hook start ~3 ms (docs/performance.md).
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const head = out.slice(0, 100).replace(/%[0-9A-F]?$/, '');
+  return `${head}~${createHash('sha256').update(name, 'utf8').digest('hex')}`;
+}
+
+/** The name a file base stands for (the inverse of fileBase); undefined for a hashed or foreign base. */
+export function nameOfFileBase(base: string): string | undefined {
+  if (!/^([A-Za-z0-9_:@+-]|%[0-9A-F]{2})+$/.test(base)) return undefined;
+  try {
+    return decodeURIComponent(base);
+  } catch {
+    return undefined;
+  }
+}
 
 export function statePath(stateDir: string, name: string): string {
   return join(stateDir, `${fileBase(name)}.json`);
 }
 
-/** `NAME.lock` next to the state file (src/apply/lock.ts). */
+/** `ENC.lock` next to the state file (src/apply/lock.ts). */
 export function lockPath(stateDir: string, name: string): string {
   return join(stateDir, `${fileBase(name)}.lock`);
+}
+
+/**
+ * Where versions before 0.2 kept NAME's state (every character outside
+ * [A-Za-z0-9_.:@+-] turned into '_', so names collided): restore still
+ * reads such a file, but only when the name recorded in it is NAME.
+ */
+export function legacyStatePath(stateDir: string, name: string): string | undefined {
+  const old = join(stateDir, `${checkDomainName(name).replace(/[^A-Za-z0-9_.:@+-]/g, '_')}.json`);
+  return old !== statePath(stateDir, name) && existsSync(old) ? old : undefined;
+}
+
+/** A state file records the domain it belongs to; never act on another domain's record. */
+export function checkStateOwner<T extends { name: string }>(path: string, state: T | undefined, name: string): T | undefined {
+  if (state && state.name !== name) {
+    throw new VirtPinError('APPLY_STATE_OTHER_DOMAIN', `${path} records domain '${state.name.slice(0, 200)}', not '${name.slice(0, 200)}'; nothing was read from it`, {
+      hint: 'the file was moved or written by hand; restore that domain by its own name, or remove the file',
+    });
+  }
+  return state;
 }
 
 /**
@@ -97,7 +175,7 @@ export function writeJsonAtomically(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   let created = false;
   try {
-    ensureDir(dir);
+    ensureStateDir(dir);
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     created = true;
     try {
@@ -111,6 +189,7 @@ export function writeJsonAtomically(path: string, value: unknown): void {
     renameSync(tmp, path);
   } catch (e) {
     if (created) rmSync(tmp, { force: true });
+    if (e instanceof VirtPinError) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new VirtPinError('APPLY_STATE_UNWRITABLE', `cannot write the state file ${path}: ${code}`, { cause: e, hint: 'the state directory must be writable and have free space' });
   }
@@ -118,12 +197,9 @@ export function writeJsonAtomically(path: string, value: unknown): void {
 
 /** A state file's text; undefined when there is none. */
 export function readStateText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VirtPinError('APPLY_STATE_UNREADABLE', `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  checkStateDir(dirname(path));
+  const r = readStateFileSafely(path);
+  return 'text' in r ? r.text : undefined;
 }
 
 export function removeStateFile(path: string): void {

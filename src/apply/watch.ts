@@ -138,6 +138,8 @@ export async function watchPlan(plan: RuntimePlan, options: WatchOptions = {}): 
         if (r.error) report.error = r.error;
       }
     } catch (e) {
+      // The domain was restored meanwhile (whileLocked said so): nothing left to keep in force.
+      if (e instanceof VirtPinError && e.code === 'WATCH_WITHDRAWN') return end(report, 'aborted');
       failures++;
       round.error = errorOf(e);
       report.error = round.error;
@@ -245,8 +247,13 @@ function irqDevices(plan: RuntimePlan): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * Every device has an IRQ vfio owns (a vector allocated but without its
+ * vfio handler yet does not count: the handler comes later), or is bound
+ * to a host driver, whose IRQs will never be the guest's.
+ */
 function everyDeviceHasIrqs(r: ApplyReport | undefined): boolean {
-  return r !== undefined && r.binding.devices.every((d) => d.irqs.length > 0);
+  return r !== undefined && r.binding.devices.every((d) => (d.present && d.driver !== undefined && d.driver !== 'vfio-pci') || d.irqs.some((i) => i.ownership !== 'not-vfio'));
 }
 
 /** A path under a root, or undefined when it is missing or refused (a poll must not throw; apply() reports refusals). */

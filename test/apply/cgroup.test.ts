@@ -146,6 +146,16 @@ describeWith(['qemu'], 'apply and restore order with a real QEMU whose threads s
     iothreads: [{ id: 1, cpus: '0', source: 'iothreadpin' }],
     emulator: { cpus: '0', source: 'emulatorpin' },
   });
+  /**
+   * The real kernel writers, handed in by the test: this /proc is a copy, not
+   * the caller's namespace, and apply()/restore() refuse their built-in
+   * thread writers under such a root (APPLY_FOREIGN_PROC, issue 14 item 5)
+   * unless the caller vouches for the ids with its own writers.
+   */
+  const ownThreadWriters = (): Partial<HostIo> => {
+    const real = defaultIo('/proc');
+    return { writeThreadAffinity: real.writeThreadAffinity, writeThreadSched: real.writeThreadSched };
+  };
   const masks = (pid: number) => new Map(readdirSync(`/proc/${pid}/task`).map((t) => [Number(t), cpusAllowed(pid, Number(t)).toString()]));
 
   it.each(layouts)('v$version: cgroups widened first, thread affinity restored before the cgroups; the state file records both', async ({ version, fixture, mount }) => {
@@ -236,16 +246,16 @@ describeWith(['qemu'], 'apply and restore order with a real QEMU whose threads s
       const stateDir = join(fx.dir, 'state');
       const threads0 = masks(qemu.pid);
       const files0 = snapshotTree(join(fx.paths.sys, 'fs/cgroup'));
-      await expect(apply(plan(input('3'), { onlineCpus: '0-3' }), { paths: fx.paths, pid: qemu.pid, stateDir, widenCgroups: true })).rejects.toMatchObject({ code: 'APPLY_CGROUP_PARENT' });
+      await expect(apply(plan(input('3'), { onlineCpus: '0-3' }), { paths: fx.paths, pid: qemu.pid, stateDir, widenCgroups: true, io: ownThreadWriters() })).rejects.toMatchObject({ code: 'APPLY_CGROUP_PARENT' });
       expect(masks(qemu.pid)).toEqual(threads0);
       expect(snapshotTree(join(fx.paths.sys, 'fs/cgroup'))).toEqual(files0);
       expect(existsSync(join(stateDir, 'vm.json'))).toBe(false);
 
-      const r = await apply(plan(input('1'), { onlineCpus: '0-3' }), { paths: fx.paths, pid: qemu.pid, stateDir, widenCgroups: true });
+      const r = await apply(plan(input('1'), { onlineCpus: '0-3' }), { paths: fx.paths, pid: qemu.pid, stateDir, widenCgroups: true, io: ownThreadWriters() });
       expect(r.ok).toBe(true);
       const vcpu0 = join(fx.paths.sys, 'fs/cgroup', ...mount, ...LIBVIRT, 'vcpu0', 'cpuset.cpus');
       writeFileSync(vcpu0, '1\n'); // e.g. `virsh vcpupin vm 0 1 --live` meanwhile
-      const back = await restore('vm', { paths: fx.paths, stateDir });
+      const back = await restore('vm', { paths: fx.paths, stateDir, io: ownThreadWriters() });
       expect(back.ok).toBe(true);
       expect(back.results.find((x) => x.key.endsWith('/vcpu0'))).toMatchObject({ status: 'reused' });
       expect(back.results.find((x) => x.key.endsWith('/iothread1'))).toMatchObject({ status: 'restored' });

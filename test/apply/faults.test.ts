@@ -53,7 +53,8 @@ function mixedPlan(): RuntimePlan {
 function mountTmpfs(dir: string, options: string): () => void {
   mkdirSync(dir, { recursive: true });
   // Needs root (CI runs as root); a failure here is a failure of the test, not a skip.
-  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  // mode=0700: a tmpfs root is 1777 by default, and virt-pin refuses a state directory others can write (issue 14 item 4).
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `mode=0700,${options}`, 'tmpfs', dir]);
   return () => execFileSync('umount', [dir]);
 }
 
@@ -364,7 +365,7 @@ try {
       const go = join(f.dir, 'go');
       const common = { paths, stateDir, plan: irqPlan(), name: 'gpu-vm' };
       const holder = runChild({ ...common, holdAt: 3, marker, go });
-      await until('the first apply to hold the lock', () => existsSync(marker));
+      await until('the first apply to hold the lock', () => existsSync(marker) && readFileSync(marker, 'utf8') !== ''); // created, then written: wait for the pid
       expect(readFileSync(marker, 'utf8')).toBe(String(holder.pid));
       expect(JSON.parse(readFileSync(lockPath(stateDir, 'gpu-vm'), 'utf8'))).toMatchObject({ pid: holder.pid });
 
@@ -393,7 +394,7 @@ try {
       const stateDir = join(f.dir, 'state');
       const marker = join(f.dir, 'holding');
       const holder = runChild({ paths, stateDir, plan: irqPlan(), name: 'gpu-vm', holdAt: 3, marker, go: join(f.dir, 'never') });
-      await until('the apply to hold the lock', () => existsSync(marker));
+      await until('the apply to hold the lock', () => existsSync(marker) && readFileSync(marker, 'utf8') !== ''); // created, then written: wait for the pid
       holder.kill();
       await holder.done;
       expect(JSON.parse(readFileSync(lockPath(stateDir, 'gpu-vm'), 'utf8'))).toMatchObject({ pid: holder.pid });

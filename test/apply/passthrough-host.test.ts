@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostFromSysfs } from '../../src/host/index.js';
@@ -41,8 +41,8 @@ describe('discovery on a captured passthrough host', () => {
     const gpu = discoverDeviceIrqs(paths, '0000:0a:00.0');
     expect(gpu).toMatchObject({ present: true, numaNode: 0 });
     expect(gpu.irqs).toEqual([
-      { irq: 120, kind: 'msix', name: 'vfio-msix[0](0000:0a:00.0)', confirmed: true },
-      { irq: 121, kind: 'msix', name: 'vfio-msix[1](0000:0a:00.0)', confirmed: true },
+      { irq: 120, kind: 'msix', name: 'vfio-msix[0](0000:0a:00.0)', confirmed: true, ownership: 'vfio' },
+      { irq: 121, kind: 'msix', name: 'vfio-msix[1](0000:0a:00.0)', confirmed: true, ownership: 'vfio' },
     ]);
     // The INTx line in `irq` serves a host USB controller: never touched.
     expect(gpu.notes.join()).toMatch(/INTx line 16 is not requested by 0000:0a:00.0 \(it serves ehci_hcd:usb1\)/);
@@ -111,22 +111,26 @@ describe('applying IRQ affinity on the captured host', () => {
     expect(state?.entries.every((e) => e.before === '0-15')).toBe(true);
   });
 
-  it('kernel-managed IRQs are skipped and reported; --strict fails and rolls back', async () => {
-    const md = `    <vp:irq xmlns:vp='${NS}' hostdev='0000:02:00.0' affinity='4-5'/>\n    <vp:irq xmlns:vp='${NS}' hostdev='0000:0a:00.1' affinity='4-5'/>`;
+  it('kernel-managed IRQs are skipped and reported; a host driver\'s IRQs are not the guest\'s; --strict fails and rolls back', async () => {
+    const md = `    <vp:irq xmlns:vp='${NS}' hostdev='0000:02:00.0' affinity='4-5'/>\n    <vp:irq xmlns:vp='${NS}' hostdev='0000:0a:00.0' affinity='4-5'/>`;
     const extra = `<hostdev mode='subsystem' type='pci'><source><address domain='0' bus='2' slot='0' function='0'/></source></hostdev>`;
     const p = irqPlan(md, extra);
     const stateDir = join(fx.dir, 'state');
+    chmodSync(join(fx.root, 'proc/irq/121/smp_affinity_list'), 0o444); // a managed vfio vector
     const r = await apply(p, { paths, stateDir });
     expect(r.ok).toBe(true);
-    expect(r.results.map((x) => [x.key, x.status])).toEqual([['irq:122', 'changed'], ['irq:50', 'managed-skipped'], ['irq:51', 'managed-skipped'], ['irq:52', 'managed-skipped']]);
+    expect(r.results.map((x) => [x.key, x.status])).toEqual([['irq:50', 'not-owned'], ['irq:51', 'not-owned'], ['irq:52', 'not-owned'], ['irq:120', 'changed'], ['irq:121', 'managed-skipped']]);
+    expect(r.results.find((x) => x.key === 'irq:50')?.message).toMatch(/host driver nvme, not vfio-pci/);
     await restore('gpu-vm', { paths, stateDir });
     const strict = await apply(p, { paths, stateDir, strict: true });
     expect(strict.ok).toBe(false);
     expect(strict.error?.code).toBe('APPLY_IRQ_MANAGED');
-    expect(strict.results.find((x) => x.key === 'irq:122')?.status).toBe('rolled-back');
-    expect(list(122)).toBe('0-15\n');
+    expect(strict.results.find((x) => x.key === 'irq:120')?.status).toBe('rolled-back');
+    expect(list(120)).toBe('0-15\n');
+    expect(list(50)).toBe('0-15\n');
     expect(readStateFile(strict.statePath)).toBeUndefined();
   });
+
 
   it('ENOSPC names the CPUs; EBUSY is retried; EAGAIN past the bound fails', async () => {
     const p = irqPlan(AUTO);

@@ -4,7 +4,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKernelCpuList, type CpuSet } from '../../src/cpuset/index.js';
-import { repoRoot } from '../plan/support.js';
+import { NS, repoRoot } from '../plan/support.js';
 
 export const FIXTURE = join(repoRoot, 'fixtures', 'passthrough-host');
 
@@ -108,4 +108,21 @@ export function qmpExecute(socket: string, execute: string, args?: Record<string
       }
     });
   });
+}
+
+/** A small domain: two vCPU pins, one PCI hostdev at BUS (slot 0, function 0), an IRQ policy for it. */
+/** (issue 14's reproductions) */
+export function dom(name: string, bus: string, policy: string): string {
+  const esc = name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
+  return `<domain type='kvm'>
+  <name>${esc}</name>
+  <metadata><vp:irq xmlns:vp='${NS}' affinity='${policy}'/></metadata>
+  <memory unit='GiB'>1</memory>
+  <vcpu placement='static'>2</vcpu>
+  <cputune><vcpupin vcpu='0' cpuset='0'/><vcpupin vcpu='1' cpuset='0'/></cputune>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' bus='${bus}' slot='0x00' function='0x0'/></source></hostdev>
+  </devices>
+</domain>`;
 }

@@ -82,6 +82,40 @@ describe('late MSI-X vectors on the captured passthrough host', () => {
     for (const n of [120, 121, 122, 124, 130, 131, 132, 133, 140]) expect([n, list(n)]).toEqual([n, '0-15\n']);
   });
 
+  it('item 10: a vector without its vfio handler yet is left alone and keeps the watch from settling; pinned once vfio requests it', async () => {
+    const vf = join(fx.root, 'sys/devices/pci0000:80/0000:80:03.0/0000:81:02.1/msi_irqs');
+    const rounds: WatchRound[] = [];
+    let stage = 0;
+    const report = await watchPlan(irqPlan(), {
+      paths,
+      stateDir,
+      untilMs: farDeadline(),
+      intervalMs: 20,
+      settleMs: 100,
+      onRound(r) {
+        rounds.push(r);
+        if (stage === 0 && r.n === 2) {
+          // The vector is allocated (sysfs, /proc/irq/N) but nobody has requested it yet.
+          mkdirSync(vf, { recursive: true });
+          writeFileSync(join(vf, '140'), 'msix\n');
+          mkdirSync(join(fx.root, 'proc/irq/140'));
+          writeFileSync(join(fx.root, 'proc/irq/140/smp_affinity_list'), '0-15\n');
+          stage = 1;
+        } else if (stage === 1 && r.n === 20) {
+          // vfio requests it: the handler appears in /proc/interrupts and as a directory under /proc/irq/N.
+          appendFileSync(join(fx.root, 'proc/interrupts'), ` 140:${'          0 '.repeat(16)} PCI-MSIX-0000:81:02.1 0-edge vfio-msix[0](0000:81:02.1)\n`);
+          mkdirSync(join(fx.root, 'proc/irq/140/vfio-msix[0](0000:81:02.1)'));
+          stage = 2;
+        }
+      },
+    });
+    const early = rounds.find((r) => r.report?.results.some((x) => x.key === 'irq:140'))?.report;
+    expect(early?.results.find((x) => x.key === 'irq:140')).toMatchObject({ status: 'not-owned', message: expect.stringMatching(/no handler/) });
+    expect(report.ended).toBe('settled');
+    expect(stage).toBe(2); // it did not settle while the vector had no handler (20 polls of 20 ms > settleMs)
+    expect(list(140)).toBe('10-11\n');
+  });
+
   it('a device that never gets a vector keeps the watch up to its deadline', async () => {
     const report = await watchPlan(irqPlan(), { paths, stateDir, untilMs: Date.now() + 200, intervalMs: 20, settleMs: 50 });
     expect(report).toMatchObject({ ok: true, ended: 'deadline', applies: 1, changed: 8 });

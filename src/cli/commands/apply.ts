@@ -40,6 +40,8 @@ options:
   --irq-default POL    default IRQ policy override
   --state-dir DIR      where the state file goes
   --strict             kernel-managed IRQs fail the apply instead of being skipped
+  --shared-irqs        also move an INTx line the device shares with host handlers
+                       (that moves the host device's interrupt too); default: skipped
   --dry-run            discover and compare only; write nothing
   --wait-irqs SECONDS  then keep the plan in force for up to SECONDS (at most 3600) as
                        MSI-X vectors and threads appear; ends early once every device
@@ -84,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.qmp !== undefined ? { qmpSocket: values.qmp } : {}),
     ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}),
     strict: values.strict === true,
+    ...(values['shared-irqs'] ? { sharedIrqs: true } : {}),
     dryRun: values['dry-run'] === true,
     ...(values.cgroups ? { widenCgroups: true } : {}),
   };
@@ -267,6 +270,7 @@ function parse(argv: string[]) {
         'irq-default': { type: 'string' },
         'state-dir': { type: 'string' },
         strict: { type: 'boolean' },
+        'shared-irqs': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         'wait-irqs': { type: 'string' },
         watch: { type: 'boolean' },

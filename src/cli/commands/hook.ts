@@ -21,11 +21,11 @@
  * deliberate refusal by a status of its own.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readSync, writeFileSync, writeSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { apply, pathsUnder, restore, threadMethod, watchPlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
+import { apply, latePlanPath, latePlanPresent, pathsUnder, readLatePlan, restore, threadMethod, watchPlan, withdrawLatePlan, withdrawnError, writeLatePlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
 import { hostFactsFromSysfs } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
@@ -199,9 +199,15 @@ async function execPhase(call: Call, op: string, subop: string, selfUrl: URL): P
     drainStdin();
     const config = loadConfigOrDefaults(call, phase);
     try {
-      // The seam for the late-IRQ waiter: restore (src/apply) waits a bounded time for this domain's lock.
-      const r = await restore(name, { paths: hostPaths(), stateDir: config.stateDir });
-      if (r.found) call.log(r.ok ? 'notice' : 'err', phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)`);
+      // Withdraw the late-IRQ waiter's plan first; then wait (bounded) for a round it may be in, so its pins are restored too.
+      const waiter = withdrawLatePlan(config.stateDir, name);
+      const r = await restore(name, { paths: hostPaths(), stateDir: config.stateDir, ...(waiter ? { lockWaitMs: STOP_LOCK_WAIT_MS } : {}) });
+      // Threads 'gone' are the normal case at stop (QEMU exited); what is 'reused' (no longer what was recorded) is worth a word.
+      const reused = r.results.filter((x) => x.status === 'reused');
+      if (r.found) {
+        const left = reused.length ? `, ${reused.length} left alone (${reused.map((x) => `${x.key}: ${x.message ?? x.status}`).slice(0, 8).join('; ')})` : '';
+        call.log(r.ok ? 'notice' : 'err', phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)${left}`);
+      }
     } catch (e) {
       call.log('err', phase, isVirtPinError(e) ? `${e.code} ${e.message}` : (e as Error).message);
     }
@@ -269,11 +275,17 @@ async function started(call: Call, xml: string, config: HookConfig, paths: HostP
   return EXIT_OK;
 }
 
+/**
+ * How long restore at stop waits for the late-IRQ waiter's round in progress
+ * (one apply of IRQ writes, milliseconds in practice) before it gives up
+ * with APPLY_LOCKED (docs/security.md, "Bounds").
+ */
+const STOP_LOCK_WAIT_MS = 5000;
+
 /** A detached, bounded process that re-applies the plan as MSI-X vectors appear; libvirt does not wait for it. */
 function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig, selfUrl: URL): void {
-  mkdirSync(config.stateDir, { recursive: true });
-  const planFile = join(config.stateDir, `${name}.plan.json`);
-  writeFileSync(planFile, JSON.stringify(plan));
+  // Written like a state file (O_EXCL temp, 0600, rename) under the same directory checks; the waiter re-checks it against the schema.
+  const planFile = writeLatePlan(config.stateDir, name, { ...plan, domain: { ...plan.domain, name } });
   const child = spawn(process.execPath, [fileURLToPath(selfUrl), 'hook', 'late-irqs', name, planFile, String(config.waitIrqsSeconds), config.stateDir], {
     detached: true,
     stdio: 'ignore',
@@ -285,14 +297,35 @@ function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig,
 async function lateIrqs(argv: string[]): Promise<number> {
   const [name, planFile, seconds, stateDir] = argv;
   if (!name || !planFile || !seconds || !stateDir) throw new UsageError('late-irqs NAME PLAN SECONDS STATE_DIR');
-  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as RuntimePlan;
+  // The plan comes only from NAME's own plan file, checked (owner, type, size, schema, domain name): never from a path given here.
+  if (planFile !== latePlanPath(stateDir, name)) throw new UsageError(`late-irqs: ${planFile} is not the plan file of '${name}'`);
   const limit = Math.min(600, Number(seconds));
   if (!(limit > 0)) return EXIT_OK;
+  let id: string | undefined;
   try {
-    // Until the deadline, the guest's exit, or every device has its vectors and nothing changed for 10 s.
-    await watchPlan(plan, { domain: name, paths: hostPaths(), stateDir, untilMs: Date.now() + limit * 1000, settleMs: 10_000 });
+    const read = readLatePlan(stateDir, name);
+    if (!read) return EXIT_OK; // withdrawn already: the domain stopped
+    const { plan } = read;
+    id = read.id;
+    // Until the deadline, the guest's exit, every device has its vectors and nothing changed for 10 s, or restore withdrew the plan.
+    await watchPlan(plan, {
+      domain: name,
+      paths: hostPaths(),
+      stateDir,
+      untilMs: Date.now() + limit * 1000,
+      settleMs: 10_000,
+      whileLocked: () => {
+        if (!latePlanPresent(stateDir, name, id)) throw withdrawnError(name);
+      },
+    });
   } catch {
-    // the guest is gone (no pidfile / process): nothing to keep in force
+    // the guest is gone (no pidfile / process), or the plan file was refused: nothing to keep in force
+  } finally {
+    try {
+      if (id !== undefined) withdrawLatePlan(stateDir, name, id); // never left behind; a newer waiter's plan stays
+    } catch {
+      // unwritable now: the next run of this domain replaces it
+    }
   }
   return EXIT_OK;
 }

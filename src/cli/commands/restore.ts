@@ -53,7 +53,7 @@ function render(direct: RestoreReport, live: LiveRestoreReport): string {
   if (!direct.found && !live.found) return `${direct.name}: nothing recorded, nothing to restore\n`;
   const out: string[] = [];
   if (direct.found) {
-    out.push(`${direct.name}: ${direct.ok ? 'restored' : 'restore incomplete'} (${direct.statePath})`);
+    out.push(`${direct.name}: ${direct.ok ? 'restored' : 'restore incomplete'}${direct.skipped ? `, ${direct.skipped} recorded target(s) left alone` : ''} (${direct.statePath})`);
     for (const r of direct.results) out.push(`  ${r.status.padEnd(9)} ${r.key} -> ${r.before}${r.message ? `  ${r.message}` : ''}`);
   }
   if (live.found) {
