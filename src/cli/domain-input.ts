@@ -5,6 +5,7 @@
  */
 import { isVirtPinError, type VirtPinError } from '../errors.js';
 import { IoError, oversizeMessage, readInput } from './io.js';
+import { printable } from './terminal-text.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -39,6 +40,7 @@ export function withInputErrors<T>(file: string, fn: () => T): T {
 }
 
 export function formatLibraryError(file: string, e: VirtPinError): string {
-  const at = e.location ? `${e.location.line}:${e.location.column}` : '1:1';
-  return `${file}:${at}: error ${e.code} ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
+  // A finding about the whole input (a policy that does not fit, a symbolic export) has no position; 1:1 would read as a parse error.
+  const at = e.location ? `:${e.location.line}:${e.location.column}` : '';
+  return `${printable(file)}${at}: error ${e.code} ${printable(e.message)}${e.hint ? `\n  hint: ${printable(e.hint)}` : ''}`;
 }

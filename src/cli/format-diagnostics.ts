@@ -1,25 +1,36 @@
 /**
  * Renderers for `check` results: human (file:line:col + source line and
- * caret), JSON, SARIF 2.1.0 and GitHub workflow annotations.
+ * caret), JSON and GitHub workflow annotations (SARIF: format-sarif.ts).
  */
 import type { Diagnostic } from '../validate/index.js';
+import type { InputPathError } from './io.js';
+import { printable } from './terminal-text.js';
 
 export interface FileResult {
   file: string;
   diagnostics: Diagnostic[];
   /** Source text, used for the caret excerpt in human output. */
   source?: string;
+  /** Directory mode only: the file is XML but not a domain, so it was not checked (why). */
+  skipped?: string;
+  /** The file could not be read, so nothing was checked. */
+  error?: InputPathError;
 }
+
+/** Findings about the whole file, which have no position of their own (line 1, column 1 only to fit the schema). */
+const WHOLE_FILE = new Set(['XML_TOO_LARGE', 'XML_BAD_ENCODING']);
 
 export function formatHuman(results: readonly FileResult[], color: boolean): string {
   const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const sevColor = { error: '31;1', warning: '33;1', info: '36' } as const;
   const out: string[] = [];
   for (const r of results) {
+    if (r.error) out.push(`${paint('1', printable(r.file))}: ${paint(sevColor.error, 'error')} ${paint('2', r.error.code)} ${printable(r.error.message)}`);
     const lines = r.source?.split(/\r?\n/);
     for (const d of r.diagnostics) {
+      const at = WHOLE_FILE.has(d.code) ? '' : `:${d.line}:${d.column}`;
       out.push(
-        `${paint('1', `${r.file}:${d.line}:${d.column}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${d.message}`,
+        `${paint('1', `${printable(r.file)}${at}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${printable(d.message)}`,
       );
       const src = lines?.[d.line - 1];
       if (src !== undefined && d.line > 0) {
@@ -27,7 +38,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
         out.push(`  ${d.line} | ${text}`);
         out.push(`  ${' '.repeat(String(d.line).length)} | ${' '.repeat(caret)}${paint('32;1', '^')}`);
       }
-      if (d.hint) out.push(`  hint: ${d.hint}`);
+      if (d.hint) out.push(`  hint: ${printable(d.hint)}`);
     }
   }
   return out.length ? out.join('\n') + '\n' : '';
@@ -39,12 +50,20 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
  */
 const SOURCE_WIDTH = 120;
 function sourceWindow(line: string, column: number): { text: string; caret: number } {
-  const col = Math.max(0, column);
-  if (line.length <= SOURCE_WIDTH) return { text: line, caret: col };
-  const start = Math.max(0, Math.min(col - 40, line.length - SOURCE_WIDTH));
-  const end = start + SOURCE_WIDTH;
-  const text = `${start > 0 ? '…' : ''}${line.slice(start, end)}${end < line.length ? '…' : ''}`;
-  return { text, caret: col - start + (start > 0 ? 1 : 0) };
+  const col = Math.min(Math.max(0, column), line.length);
+  const start = line.length <= SOURCE_WIDTH ? 0 : Math.max(0, Math.min(col - 40, line.length - SOURCE_WIDTH));
+  const end = Math.min(line.length, start + SOURCE_WIDTH);
+  // Escapes are wider than the characters they stand for: the caret sits after the escaped text before the column.
+  const before = `${start > 0 ? '…' : ''}${printable(line.slice(start, col))}`;
+  return { text: `${before}${printable(line.slice(col, end))}${end < line.length ? '…' : ''}`, caret: before.length };
+}
+
+/** One info line per file skipped in directory mode (stderr, with the summary). */
+export function formatSkipped(results: readonly FileResult[]): string {
+  return results
+    .filter((r) => r.skipped)
+    .map((r) => `${printable(r.file)}: info: skipped, ${printable(r.skipped!)} (--all-xml checks it)\n`)
+    .join('');
 }
 
 export function summaryLine(results: readonly FileResult[]): string {
@@ -57,12 +76,21 @@ export function summaryLine(results: readonly FileResult[]): string {
       else if (d.severity === 'warning') warnings++;
       else infos++;
     }
-  const files = results.length;
-  return `${files} file${files === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}, ${infos} info\n`;
+  const files = results.filter((r) => !r.skipped && !r.error).length;
+  const skipped = results.filter((r) => r.skipped).length;
+  const unreadable = results.filter((r) => r.error).length;
+  const extra = `${skipped ? `, ${skipped} skipped` : ''}${unreadable ? `, ${unreadable} unreadable` : ''}`;
+  return `${plural(files, 'file')} checked${extra}: ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${infos} info\n`;
+}
+
+/** `1 file`, `2 files`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function formatJson(results: readonly FileResult[]): string {
-  return JSON.stringify(results.map((r) => ({ file: r.file, diagnostics: r.diagnostics })), null, 2) + '\n';
+  const entries = results.map((r) => ({ file: r.file, diagnostics: r.diagnostics, ...(r.skipped ? { skipped: r.skipped } : {}), ...(r.error ? { error: r.error } : {}) }));
+  return JSON.stringify(entries, null, 2) + '\n';
 }
 
 /** GitHub Actions workflow commands; values escaped as the runner expects. */
@@ -71,57 +99,14 @@ export function formatGithub(results: readonly FileResult[]): string {
   const escProp = (s: string): string => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
   const level = { error: 'error', warning: 'warning', info: 'notice' } as const;
   const out: string[] = [];
-  for (const r of results)
+  for (const r of results) {
+    if (r.error) out.push(`::error file=${escProp(r.file)},title=${escProp(`virt-pin ${r.error.code}`)}::${esc(r.error.message)}`);
+    // Skipped files are not findings: a debug line (shown with step debug logging), not an annotation.
+    if (r.skipped) out.push(`::debug::${esc(`${r.file}: skipped, ${r.skipped}`)}`);
     for (const d of r.diagnostics)
       out.push(
         `::${level[d.severity]} file=${escProp(r.file)},line=${d.line},col=${d.column},title=${escProp(`virt-pin ${d.code}`)}::${esc(d.message + (d.hint ? ` (${d.hint})` : ''))}`,
       );
-  return out.length ? out.join('\n') + '\n' : '';
-}
-
-/** SARIF 2.1.0, one run, one rule per diagnostic code seen. */
-export function formatSarif(results: readonly FileResult[], toolVersion: string): string {
-  const rules = new Map<string, { id: string; shortDescription: { text: string }; properties?: Record<string, unknown> }>();
-  const sarifResults: unknown[] = [];
-  const level = { error: 'error', warning: 'warning', info: 'note' } as const;
-  for (const r of results) {
-    for (const d of r.diagnostics) {
-      if (!rules.has(d.code))
-        rules.set(d.code, {
-          id: d.code,
-          shortDescription: { text: d.code },
-          ...(d.rule ? { properties: { libvirtRule: d.rule } } : {}),
-        });
-      sarifResults.push({
-        ruleId: d.code,
-        level: level[d.severity],
-        message: { text: d.message + (d.hint ? ` Hint: ${d.hint}` : '') },
-        locations: [
-          {
-            physicalLocation: {
-              artifactLocation: { uri: r.file.replace(/\\/g, '/') },
-              region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
-            },
-          },
-        ],
-      });
-    }
   }
-  const log = {
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: 'virt-pin',
-            version: toolVersion,
-            rules: [...rules.values()],
-          },
-        },
-        results: sarifResults,
-      },
-    ],
-  };
-  return JSON.stringify(log, null, 2) + '\n';
+  return out.length ? out.join('\n') + '\n' : '';
 }

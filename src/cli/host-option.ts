@@ -2,12 +2,27 @@
  * `--host caps.xml | sysfs[:ROOT] | local`: where host facts come from.
  */
 import { readFileSync } from 'node:fs';
+import { isVirtPinError } from '../errors.js';
 import { hostFromCapabilities, hostFromSysfs, type HostTopology } from '../host/index.js';
 import { IoError } from './io.js';
 import { UsageError } from './usage.js';
 
+/**
+ * Host facts for `--host SPEC`. A host source that cannot be used (no such
+ * sysfs tree, a capabilities file the parser refuses) is the environment,
+ * not the domain: an IoError, which main prints as one line and exit 2.
+ */
 export function loadHost(spec: string | undefined): HostTopology | undefined {
   if (spec === undefined) return undefined;
+  try {
+    return readHost(spec);
+  } catch (e) {
+    if (isVirtPinError(e)) throw new IoError(`cannot use --host ${spec}: error ${e.code} ${e.message}`);
+    throw e;
+  }
+}
+
+function readHost(spec: string): HostTopology {
   if (spec === '') throw new UsageError('--host needs a value: a capabilities XML file, sysfs[:ROOT] or local');
   if (spec === 'local') return hostFromSysfs('/');
   if (spec === 'sysfs' || spec.startsWith('sysfs:')) {

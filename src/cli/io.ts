@@ -2,7 +2,7 @@
  * The CLI's I/O edge: reading inputs (files, directories, stdin) and host
  * facts. Nothing below src/cli reads files except src/host.
  */
-import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../xml/index.js';
 import { UsageError } from './usage.js';
@@ -25,42 +25,118 @@ export function oversizeMessage(input: InputFile): string {
   return `${input.name} is larger than the ${limit}-byte limit${size === undefined ? '; reading stopped there' : ` (${size} bytes); it was not read`}`;
 }
 
-/** Expand FILE|DIR|- arguments into a sorted list of paths (`-` kept as is). */
-export function expandInputs(args: readonly string[]): string[] {
-  const out: string[] = [];
+/** One input of a batch: a path to check, or why it cannot be. */
+export interface InputPath {
+  path: string;
+  /** Named on the command line (always checked), rather than found in a directory. */
+  named: boolean;
+  /** Set when the path (or directory) cannot be read; nothing else is known about it. */
+  error?: InputPathError;
+}
+
+export interface InputPathError {
+  code: 'INPUT_UNREADABLE';
+  message: string;
+}
+
+export function unreadable(path: string, e: unknown): InputPathError {
+  const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  return { code: 'INPUT_UNREADABLE', message: `cannot read ${path}: ${reason}` };
+}
+
+/**
+ * Expand FILE|DIR|- arguments into the inputs of a batch (`-` kept as is).
+ * A path that cannot be read is an entry with an error, not the end of the
+ * run: the rest of the batch is still checked and reported.
+ */
+export function expandInputs(args: readonly string[]): InputPath[] {
+  const out: InputPath[] = [];
   for (const arg of args) {
     if (arg === '-') {
-      out.push('-');
+      out.push({ path: '-', named: true });
       continue;
     }
     let st;
     try {
       st = statSync(arg);
     } catch (e) {
-      throw new IoError(`cannot read ${arg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      out.push({ path: arg, named: true, error: unreadable(arg, e) });
+      continue;
     }
     if (st.isDirectory()) out.push(...xmlFilesIn(arg));
-    else out.push(arg);
+    else out.push({ path: arg, named: true });
   }
   return out;
 }
 
-function xmlFilesIn(dir: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+/**
+ * Every *.xml file under `dir`. Symbolic links are followed (a CI tree of
+ * links to the real definitions must not pass as "0 files"), each
+ * directory is entered once by device and inode (a link back up the tree is
+ * not a loop), and a file reached both directly and through a link is
+ * listed once, under its own name. Order: depth first, names sorted. A
+ * directory that cannot be read, and a link to nothing, are entries with
+ * an error.
+ */
+function xmlFilesIn(dir: string): InputPath[] {
+  const seenDirs = new Set<string>();
+  const files = new Map<string, InputPath & { viaLink: boolean }>();
+  const identity = (st: { dev: number; ino: number }): string => `${st.dev}:${st.ino}`;
+  const walk = (d: string, st: Stats): void => {
+    if (seenDirs.has(identity(st))) return;
+    seenDirs.add(identity(st));
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      files.set(`error:${d}`, { path: d, named: false, error: unreadable(d, e), viaLink: false });
+      return;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile() && entry.name.endsWith('.xml')) found.push(p);
+      let target: Stats | undefined;
+      if (entry.isSymbolicLink()) {
+        try {
+          target = statSync(p);
+        } catch (e) {
+          if (entry.name.endsWith('.xml')) files.set(`error:${p}`, { path: p, named: false, error: unreadable(p, e), viaLink: true });
+          continue;
+        }
+      }
+      const isDir = target ? target.isDirectory() : entry.isDirectory();
+      const isFile = target ? target.isFile() : entry.isFile();
+      if (isDir) {
+        let dirStat: Stats;
+        try {
+          dirStat = target ?? statSync(p);
+        } catch (e) {
+          files.set(`error:${p}`, { path: p, named: false, error: unreadable(p, e), viaLink: false });
+          continue;
+        }
+        walk(p, dirStat);
+      } else if (isFile && entry.name.endsWith('.xml')) {
+        let key: string;
+        try {
+          key = identity(target ?? statSync(p));
+        } catch (e) {
+          files.set(`error:${p}`, { path: p, named: false, error: unreadable(p, e), viaLink: false });
+          continue;
+        }
+        const known = files.get(key);
+        if (known && !(known.viaLink && !target)) continue;
+        // The file's own name replaces a link's, at the file's own place in the order.
+        files.delete(key);
+        files.set(key, { path: p, named: false, viaLink: target !== undefined });
+      }
     }
   };
-  walk(dir);
-  return found;
+  walk(dir, statSync(dir));
+  return [...files.values()].map(({ viaLink: _, ...input }) => input);
 }
 
 export class IoError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'IoError';
   }
 }
@@ -86,7 +162,7 @@ export function readInput(path: string, maxBytes: number = DEFAULT_LIMITS.maxByt
     fd = openSync(path, 'r');
     return { name: path, ...readCapped(fd, maxBytes) };
   } catch (e) {
-    throw new IoError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new IoError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -4,87 +4,152 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CheckWorkerData } from './commands/check-pool.js';
+import { isVirtPinError } from '../errors.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
+import { printable, printableLines } from './terminal-text.js';
 import { EXIT_USAGE, UsageError } from './usage.js';
+import { COMMANDS, commandSpec, renderHelp, renderMainHelp } from './command-table.js';
+import { closest } from './suggest.js';
 import { version } from './version.js';
 
 interface CommandModule {
   /** `selfUrl` is this bundle's URL, which commands use as a worker entry. */
   run(argv: string[], selfUrl: URL): Promise<number> | number;
-  usage: string;
 }
 
-const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  check: { summary: 'validate domain XML as libvirt would, plus expert lints', load: () => import('./commands/check.js') },
-  resolve: { summary: 'show where every vCPU, emulator and IOThread thread may run, and why', load: () => import('./commands/resolve.js') },
-  show: { summary: 'draw the pin map: host CPUs by node, core and sibling, and the guest threads on each', load: () => import('./commands/show.js') },
-  pin: { summary: 'write <cputune> (and NUMA settings) for a host from a policy, checked before it is written', load: () => import('./commands/pin.js') },
-  define: { summary: 'check, optionally pin, then virsh define (--validate); refuses errors unless --force', load: () => import('./commands/define.js') },
-  export: { summary: 'print the pinning as qemu-pinning -vcpu options or virsh commands', load: () => import('./commands/export.js') },
-  import: { summary: 'turn qemu-pinning -vcpu options into <vcpupin> elements', load: () => import('./commands/import.js') },
-  plan: { summary: 'the runtime plan: thread and device IRQ affinity as JSON, a table or a shell script', load: () => import('./commands/plan.js') },
-  apply: { summary: 'apply a plan to a running QEMU atomically (snapshot, write, read back, roll back)', load: () => import('./commands/apply.js') },
-  restore: { summary: 'put back the affinities apply recorded for a domain', load: () => import('./commands/restore.js') },
-  hook: { summary: "libvirt's qemu hook: install it, or run as it (check at prepare, IRQs at start, restore at stop)", load: () => import('./commands/hook.js') },
-  normalize: { summary: 'rewrite the affinity elements as libvirt would store them (--diff to preview)', load: () => import('./commands/normalize.js') },
+/** How to load each command of the table (src/cli/command-table.ts). */
+const loaders: Record<string, () => Promise<CommandModule>> = {
+  check: () => import('./commands/check.js'),
+  resolve: () => import('./commands/resolve.js'),
+  show: () => import('./commands/show.js'),
+  pin: () => import('./commands/pin.js'),
+  define: () => import('./commands/define.js'),
+  export: () => import('./commands/export.js'),
+  import: () => import('./commands/import.js'),
+  plan: () => import('./commands/plan.js'),
+  apply: () => import('./commands/apply.js'),
+  restore: () => import('./commands/restore.js'),
+  hook: () => import('./commands/hook.js'),
+  normalize: () => import('./commands/normalize.js'),
+  completion: () => import('./commands/completion.js'),
 };
 
-function mainUsage(): string {
-  const width = Math.max(...Object.keys(commands).map((c) => c.length));
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return [
-    'usage: virt-pin <command> [options] [FILE…]',
-    '',
-    'Resolve libvirt domain CPU affinity exactly as libvirt does.',
-    '',
-    'commands:',
-    ...lines,
-    '',
-    'Run `virt-pin <command> --help` for the options of a command.',
-    '',
-  ].join('\n');
+const commandNames = (): string[] => COMMANDS.map((c) => c.name);
+
+function unknownCommand(name: string): number {
+  const guess = closest(name, commandNames());
+  process.stderr.write(`virt-pin: unknown command '${printable(name)}'${guess ? `; did you mean '${guess}'?` : ''} (virt-pin --help lists the commands)\n`);
+  return EXIT_USAGE;
+}
+
+/**
+ * Whether argv asks for the command's help. The hook's exec operands come
+ * from libvirt (a domain may be called -h), so there only a first -h/--help
+ * or one after install/uninstall counts.
+ */
+function wantsHelp(name: string, argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const own = end === -1 ? argv : argv.slice(0, end);
+  if (name === 'hook') return own[0] === '--help' || own[0] === '-h' || ((own[0] === 'install' || own[0] === 'uninstall') && own.some((a) => a === '--help' || a === '-h'));
+  return own.some((a) => a === '--help' || a === '-h');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(mainUsage());
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(renderMainHelp());
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write(`virt-pin ${version()}\n`);
     return 0;
   }
-  const entry = commands[name];
-  if (!entry) {
-    process.stderr.write(`virt-pin: unknown command '${name}'\n\n${mainUsage()}`);
-    return EXIT_USAGE;
+  if (name === 'help') {
+    if (rest[0] === '--help' || rest[0] === '-h') {
+      process.stdout.write(renderHelp(commandSpec('help')!));
+      return 0;
+    }
+    if (rest.length === 0) {
+      process.stdout.write(renderMainHelp());
+      return 0;
+    }
+    const spec = commandSpec(rest[0]!);
+    if (!spec || rest.length > 1) return rest.length > 1 ? usageError('help', 'help takes one command name') : unknownCommand(rest[0]!);
+    process.stdout.write(renderHelp(spec));
+    return 0;
   }
-  const mod = await entry.load();
+  if (name.startsWith('-')) return usageError(undefined, `unknown option '${name}'; options go after the command`);
+  const spec = commandSpec(name);
+  const load = loaders[name];
+  if (!spec || !load) return unknownCommand(name);
+  if (wantsHelp(name, rest)) {
+    process.stdout.write(renderHelp(spec));
+    return 0;
+  }
+  const mod = await load();
   try {
     return await mod.run(rest, new URL(import.meta.url));
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`virt-pin ${name}: ${e.message}\n\n${mod.usage}`);
-      return EXIT_USAGE;
-    }
+    if (e instanceof UsageError) return usageError(name, e.message);
     if (e instanceof InputError) {
-      process.stderr.write(`${e.message}\n`);
+      process.stderr.write(`${printableLines(e.message)}\n`);
       return 1;
     }
     if (e instanceof IoError) {
-      process.stderr.write(`virt-pin ${name}: ${e.message}\n`);
+      process.stderr.write(`virt-pin ${name}: ${printableLines(e.message)}\n`);
+      return EXIT_USAGE;
+    }
+    // A typed error no command turned into a message of its own is still bad input, not a crash: one line, exit 2.
+    if (isVirtPinError(e)) {
+      process.stderr.write(`virt-pin ${name}: error ${e.code} ${printableLines(e.message)}${e.hint ? `\n  hint: ${printableLines(e.hint)}` : ''}\n`);
       return EXIT_USAGE;
     }
     throw e;
   }
 }
 
+/** One line: what is wrong, a suggestion when there is one, where to look. */
+function usageError(name: string | undefined, message: string): number {
+  const who = name === undefined ? 'virt-pin' : `virt-pin ${name}`;
+  const text = cleanParserMessage(name, message);
+  process.stderr.write(`${who}: ${printable(text)} (see '${who} --help')\n`);
+  return EXIT_USAGE;
+}
+
+/**
+ * node:util parseArgs speaks in multi-line sentences with unbalanced
+ * quotes; commands pass its message on. Say the same in one line, with the
+ * closest option of the command when one was mistyped.
+ */
+function cleanParserMessage(name: string | undefined, message: string): string {
+  const options = (name ? (commandSpec(name)?.options ?? []) : []).flatMap((o) => [`--${o.long}`, ...(o.short ? [`-${o.short}`] : [])]);
+  let m = /^Unknown option '([^']+)'/.exec(message);
+  if (m) {
+    const option = m[1]!;
+    const guess = option.startsWith('--') ? closest(option, options.filter((o) => o.startsWith('--'))) : undefined;
+    return `unknown option '${option}'${guess ? `; did you mean '${guess}'?` : ''}`;
+  }
+  m = /^Option '(-[^ ']+)(?: <value>)?' argument missing/.exec(message);
+  if (m) return `option '${m[1]}' needs a value`;
+  m = /^Option '(-[^ ']+)' does not take an argument/.exec(message);
+  if (m) return `option '${m[1]}' takes no value`;
+  m = /^Option '(-[^ ']+)' argument is ambiguous/.exec(message);
+  if (m) return `option '${m[1]}' needs a value; for a value that starts with '-', write ${m[1]}=VALUE`;
+  m = /^Unexpected argument '([^']*)'/.exec(message);
+  if (m) return `unexpected operand '${m[1]}'`;
+  // A command's own "unknown --format 'jsn'" / "--color takes …, not 'x'": suggest the closest of the option's values.
+  m = /(?:unknown --([a-z][a-z-]*) '([^']*)'|--([a-z][a-z-]*) takes .*, not '([^']*)')/.exec(message);
+  const option = m && name ? commandSpec(name)?.options.find((o) => o.long === (m![1] ?? m![3])) : undefined;
+  const guess = option?.choices ? closest(m![2] ?? m![4]!, option.choices) : undefined;
+  return `${message.split('\n').join(' ')}${guess ? `; did you mean '${guess}'?` : ''}`;
+}
+
 async function serveAsCheckWorker(data: CheckWorkerData): Promise<void> {
   const [{ serveCheckRequests }, { loadHost }] = await Promise.all([import('./commands/check-pool.js'), import('./host-option.js')]);
   const host = loadHost(data.options.hostSpec);
-  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(host ? { host } : {}) });
+  const { libvirtVersion } = data.options;
+  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
 }
 
 if (!isMainThread && (workerData as Partial<CheckWorkerData> | undefined)?.role === 'check-worker') {

@@ -12,6 +12,7 @@
  * (validate reports those); it never throws for bad values.
  */
 import type { DiagnosticCode } from '../codes.js';
+import type { LibvirtVersion } from './libvirt-version.js';
 import type { CpuSet } from '../cpuset/index.js';
 import type { ElementRef, NumaMode, Placement, Scheduler } from './types.js';
 
@@ -88,6 +89,8 @@ export interface ResctrlGroupState {
   /** After truncation to the vCPU maximum. */
   vcpus: CpuSet;
   from: ElementRef;
+  /** A cachetune group that a <memorytune> with the same vCPUs joined: that memorytune (one allocation, both sides). */
+  memorytune?: ElementRef;
 }
 
 export interface HostdevState {
@@ -138,6 +141,8 @@ export interface DomainDefinition {
     iothreadPeriod?: bigint;
     iothreadQuota?: bigint;
   };
+  /** The libvirt modelled (DefinitionOptions.libvirtVersion); absent: the newest modelled. */
+  libvirtVersion?: LibvirtVersion;
   resctrl: ResctrlGroupState[];
   numatune: { memory?: NumaMemoryState; memnodes: MemnodeState[] };
   guestCells: GuestCellState[];

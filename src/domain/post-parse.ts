@@ -20,9 +20,13 @@ import type {
   VcpuState,
 } from './definition.js';
 import type { DomainModel, ElementRef, Field, SchedDef } from './types.js';
+import { scaledBytes } from './grammar.js';
+import { hasChange, toLibvirtVersion, type LibvirtVersion } from './libvirt-version.js';
 
 export interface DefinitionOptions {
   driver: Driver;
+  /** The libvirt whose behaviour to model, e.g. '9.0' (default: the newest modelled, 10.7); see LIBVIRT_CHANGES. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 const ok = <T>(f: Field<T> | undefined): T | undefined => (f && !f.error ? f.value : undefined);
@@ -35,6 +39,7 @@ const refOf = (r: ElementRef): ElementRef => ({ loc: r.loc, path: r.path });
  */
 export function definitionOf(model: DomainModel, options: DefinitionOptions): DomainDefinition {
   const { driver } = options;
+  const libvirtVersion = toLibvirtVersion(options.libvirtVersion);
   const changes: DefinitionChange[] = [];
   const change = (code: DiagnosticCode, specItem: number, message: string, from: ElementRef): void => {
     changes.push({ code, specItem, message, from: refOf(from) });
@@ -75,7 +80,12 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       delete (v as VcpuState & { hotSet?: boolean }).hotSet;
       if (!explicit) v.hotpluggable = !v.online;
     }
-    if (vcpuEl?.current) change('VCPU_CURRENT_IGNORED', 11, "current= is ignored because <vcpus> lists each vCPU's state", vcpuEl);
+    // libvirt writes current= as the number of enabled vCPUs: only a different number is a change.
+    const current = ok(vcpuEl?.current);
+    const enabled = vcpus.filter((v) => v.online).length;
+    if (vcpuEl?.current && current !== undefined && current !== enabled) {
+      change('VCPU_CURRENT_IGNORED', 11, `current='${vcpuEl.current.raw}' is ignored because <vcpus> lists each vCPU's state; libvirt stores current='${enabled}' (the enabled vCPUs)`, vcpuEl);
+    }
   } else {
     const current = vcpuEl ? ok(vcpuEl.current) : undefined;
     const online = current === undefined ? maxVcpus : Math.min(current, maxVcpus);
@@ -109,7 +119,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const min = ok(e.threadPoolMin);
     const max = ok(e.threadPoolMax);
     const t: IOThreadDef = { id, autofilled: false, threadPoolMin: min !== undefined && min >= 0 ? min : -1, threadPoolMax: max !== undefined && max >= 0 ? max : -1, from: refOf(e) };
-    if (e.poll) {
+    if (e.poll && !hasChange(libvirtVersion, 'iothread-poll')) {
+      change('IOTHREAD_POLL_DROPPED', 8, `<iothread id='${id}'><poll> is not read by libvirt before 9.4 and disappears`, e.poll);
+    } else if (e.poll) {
       const poll: NonNullable<IOThreadDef['poll']> = {};
       for (const k of ['max', 'grow', 'shrink'] as const) {
         const v = ok(e.poll[k]);
@@ -228,6 +240,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   // resctrl (spec §3.4.6): truncate to the maximum, drop what empties, merge equal sets.
   const resctrl: ResctrlGroupState[] = [];
   const groupBySet = new Map<string, ResctrlGroupState>(); // thousands of equal sets stay linear
+  const withMemorytune = new Set<ResctrlGroupState>();
   const tune = (kind: ResctrlGroupState['kind'], t: { vcpus?: Field<CpuSet>; monitors: unknown[] } & ElementRef, hasAllocations: boolean): void => {
     const set = ok(t.vcpus);
     if (!set) return; // missing or unparsable list: V20
@@ -239,11 +252,16 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     }
     const same = groupBySet.get(kept.toString());
     if (same) {
-      // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set.
-      if (kind === 'memorytune') change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> joins the <${same.kind}> with the same vCPUs`, t);
+      // Two cachetunes with one set are refused (V20); a memorytune joins whatever group has its set. Beside a
+      // cachetune it is still written as its own <memorytune> (libvirt's own output has that shape); a second
+      // memorytune of a group disappears into the first, which is the change worth a warning.
+      if (kind === 'memorytune' && withMemorytune.has(same)) change('RESCTRL_MERGED', 12, `<memorytune vcpus='${t.vcpus!.raw}'> is merged into the <memorytune> with the same vCPUs`, t);
+      if (kind === 'memorytune' && same.kind === 'cachetune' && !same.memorytune) same.memorytune = refOf(t);
+      if (kind === 'memorytune') withMemorytune.add(same);
       return;
     }
     const group: ResctrlGroupState = { kind, vcpus: kept, from: refOf(t) };
+    if (kind === 'memorytune') withMemorytune.add(group);
     resctrl.push(group);
     groupBySet.set(kept.toString(), group);
   };
@@ -345,21 +363,16 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   };
   if (model.type?.value !== undefined) def.domainType = model.type.value;
   if (cpuset) def.cpuset = cpuset;
+  if (libvirtVersion) def.libvirtVersion = libvirtVersion;
   if (defaultIOThread) def.defaultIOThread = defaultIOThread;
   if (emulatorPin) def.emulatorPin = emulatorPin;
   if (emulatorSched) def.emulatorSched = emulatorSched;
   return def;
 }
 
-const UNIT_SCALE: Record<string, bigint> = {
-  b: 1n, byte: 1n, bytes: 1n, k: 1024n, kib: 1024n, kb: 1000n, m: 1024n ** 2n, mib: 1024n ** 2n, mb: 1000n ** 2n,
-  g: 1024n ** 3n, gib: 1024n ** 3n, gb: 1000n ** 3n, t: 1024n ** 4n, tib: 1024n ** 4n, tb: 1000n ** 4n,
-  p: 1024n ** 5n, pib: 1024n ** 5n, pb: 1000n ** 5n, e: 1024n ** 6n, eib: 1024n ** 6n, eb: 1000n ** 6n,
-};
-
-/** Cell memory is in KiB unless `unit` says otherwise (virParseScaledValue with a 1024 default). */
+/** virDomainParseMemory: the size in bytes, then whole KiB rounded up (`1000 KB` → 977, `1025 b` → 2). */
 function scaleToKiB(value: bigint, unit: string | undefined): bigint {
-  const scale = unit === undefined ? 1024n : UNIT_SCALE[unit.toLowerCase()];
-  if (scale === undefined) return value;
-  return (value * scale) / 1024n;
+  const scaled = scaledBytes(value, unit);
+  if ('error' in scaled) return value; // refused by V25; nothing is stored
+  return (scaled.bytes + 1023n) / 1024n;
 }

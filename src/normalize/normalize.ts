@@ -5,17 +5,20 @@
  * libvirt's form is left untouched (an already-normalized document comes
  * back byte-identical).
  */
-import { MAX_CPUSET_ID, tryParseCpuSet } from '../cpuset/index.js';
-import type { DomainDefinition, Driver } from '../domain/index.js';
+import { MAX_CPUSET_ID } from '../cpuset/index.js';
+import type { DomainDefinition, DomainModel, Driver, LibvirtVersion } from '../domain/index.js';
 import { definitionOf, prettyBytes, readDomain, scaledBytes } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
 import { validate } from '../validate/index.js';
+import { resctrlWalk } from '../validate/resctrl-groups.js';
 import { elementSpec, type ElementSpec, type XmlDocument, type XmlElement } from '../xml/index.js';
 import { canonicalOf, canonicalOfSpec } from './compare.js';
 
 export interface NormalizeOptions {
   /** Default `qemu`. */
   driver?: Driver;
+  /** The libvirt whose stored form to produce, e.g. '9.0' (default: the newest modelled, 10.7). */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** The top-level elements normalize owns, in libvirt's order. */
@@ -29,7 +32,7 @@ export const AFFINITY_ELEMENTS = ['vcpu', 'vcpus', 'iothreads', 'iothreadids', '
 export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): XmlDocument {
   const driver = options.driver ?? 'qemu';
   const model = readDomain(doc);
-  const def = definitionOf(model, { driver });
+  const def = definitionOf(model, { driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   const errors = validate(model, def, { driver }).filter((d) => d.severity === 'error');
   if (errors.length) {
     const first = errors[0]!;
@@ -39,9 +42,9 @@ export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): Xml
     });
   }
   const root = doc.root.name === 'domstatus' ? (doc.root.element('domain') ?? doc.root) : doc.root;
-  const specs = specsOf(def, root);
+  const specs = specsOf(def, model, root);
   for (const name of AFFINITY_ELEMENTS) place(root, name, specs[name]);
-  normalizeCells(root, def);
+  normalizeCells(root, def, (model.cpu?.numa?.cells ?? []).map((c) => (c.id ? c.id.value : c.index)));
   return doc;
 }
 
@@ -60,7 +63,7 @@ function place(parent: XmlElement, name: string, spec: ElementSpec | undefined):
 const attrs = (...pairs: [string, string | number | bigint | undefined][]): [string, string][] =>
   pairs.filter((p): p is [string, string | number | bigint] => p[1] !== undefined).map(([k, v]) => [k, String(v)]);
 
-function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeof AFFINITY_ELEMENTS)[number], ElementSpec>> {
+function specsOf(def: DomainDefinition, model: DomainModel, root: XmlElement): Partial<Record<(typeof AFFINITY_ELEMENTS)[number], ElementSpec>> {
   const out: Partial<Record<(typeof AFFINITY_ELEMENTS)[number], ElementSpec>> = {};
   const online = def.vcpus.filter((v) => v.online).length;
   const cpuset = def.cpuset && def.cpuset.cpus.size < MAX_CPUSET_ID + 1 ? def.cpuset.cpus.toString() : undefined;
@@ -121,28 +124,7 @@ function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeo
   if (def.emulatorSched) ct.push(sched('emulatorsched', undefined, undefined, def.emulatorSched));
   for (const v of def.vcpus) if (v.sched) ct.push(sched('vcpusched', 'vcpus', v.id, v.sched));
   for (const t of def.iothreads) if (t.sched) ct.push(sched('iothreadsched', 'iothreads', t.id, t.sched));
-  // resctrl: libvirt prints every group's <cachetune>, then every group's
-  // <memorytune>, in group order (cachetunes create groups first; a
-  // memorytune with the same vCPUs joins that group). Content is kept; the
-  // vcpus list is stored truncated to the maximum.
-  const groups: string[] = [];
-  const tunes: { kind: string; group: number; spec: ElementSpec }[] = [];
-  for (const kind of ['cachetune', 'memorytune'] as const) {
-    for (const el of root.find('cputune/' + kind)) {
-      const vcpus = def.resctrl.length ? truncatedVcpus(el, def.maxVcpus) : undefined;
-      if (!vcpus || (el.elements().length === 0)) continue;
-      let group = groups.indexOf(vcpus);
-      if (group === -1) group = groups.push(vcpus) - 1;
-      const spec = elementSpec(el);
-      // Allocations (<cache>/<node>) print before <monitor>s.
-      const sorted = spec.children ? [...spec.children].sort((a, b) => Number(a.name === 'monitor') - Number(b.name === 'monitor')) : undefined;
-      const children = kind === 'cachetune' ? sorted?.map(cacheSizeInPrettyUnits) : sorted;
-      tunes.push({ kind, group, spec: { ...spec, attrs: (spec.attrs as [string, string][]).map(([k, v]) => [k, k === 'vcpus' ? vcpus : v] as [string, string]), ...(children ? { children } : {}) } });
-    }
-  }
-  for (const kind of ['cachetune', 'memorytune']) {
-    for (const t of tunes.filter((x) => x.kind === kind).sort((a, b) => a.group - b.group)) ct.push(t.spec);
-  }
+  ct.push(...resctrlSpecs(model, def, root));
   if (ct.length) out.cputune = { name: 'cputune', children: ct };
 
   const nt = def.numatune;
@@ -159,15 +141,17 @@ function specsOf(def: DomainDefinition, root: XmlElement): Partial<Record<(typeo
 }
 
 /** Guest cells: sorted by id, `cpus` canonical (with QEMU's cell-0 absorption), memory in KiB. Other attributes and children stay. */
-function normalizeCells(root: XmlElement, def: DomainDefinition): void {
+function normalizeCells(root: XmlElement, def: DomainDefinition, ids: readonly (number | undefined)[]): void {
   const numa = root.findFirst('cpu/numa');
   if (!numa || def.guestCells.length === 0) return;
   const cells = numa.elements('cell');
+  // The id as libvirt parses it (' 1' and '+1' are 1; no id is the position): the reader's, never a second grammar here.
+  const cellId = (cell: XmlElement): number => ids[cells.indexOf(cell)] ?? cells.indexOf(cell);
   const byId = new Map(def.guestCells.map((c) => [c.id, c]));
-  const sorted = [...cells].sort((a, b) => cellId(a, cells) - cellId(b, cells));
+  const sorted = [...cells].sort((a, b) => cellId(a) - cellId(b));
   const reorder = sorted.some((c, i) => c !== cells[i]);
   for (const cell of cells) {
-    const state = byId.get(cellId(cell, cells));
+    const state = byId.get(cellId(cell));
     if (!state) continue;
     if (cell.attr('id') !== String(state.id)) cell.setAttr('id', String(state.id));
     // libvirt prints cpus only when the cell has some (cpus='^1' parses to none and is left out).
@@ -188,32 +172,59 @@ function normalizeCells(root: XmlElement, def: DomainDefinition): void {
   }
 }
 
-function truncatedVcpus(el: XmlElement, maxVcpus: number): string | undefined {
-  const r = tryParseCpuSet(el.attr('vcpus') ?? '');
-  if (!r.ok) return undefined;
-  const kept = r.set.truncate(maxVcpus - 1);
-  return kept.isEmpty() ? undefined : kept.toString();
-}
-
-function cellId(cell: XmlElement, cells: XmlElement[]): number {
-  const id = cell.attr('id');
-  return id !== undefined && /^\d+$/.test(id) ? Number(id) : cells.indexOf(cell);
-}
 
 /**
- * libvirt stores a cache allocation's size in bytes and prints it in the
- * largest binary unit that divides it (§12.20: `size='3'` with no unit is
- * KiB, `size='1' unit='KB'` prints as `size='1000' unit='B'`).
+ * resctrl as libvirt formats it (virDomainCachetuneDefFormat,
+ * virDomainMemorytuneDefFormat): every kept group's <cachetune>, then every
+ * group's <memorytune>, in group order; vcpus cut to the domain's vCPUs;
+ * caches sorted by level, then type (both, code, data), then id, with the
+ * size in bytes printed in the largest binary unit that divides it (§12.20);
+ * bandwidth nodes sorted by id, merged across memorytunes of one group;
+ * monitors after the allocations, in the order libvirt accepted them, with
+ * canonical vcpus (a memory bandwidth monitor has no level). Numbers are
+ * printed as parsed (' 0' and '+0' are 0).
  */
-function cacheSizeInPrettyUnits(spec: ElementSpec): ElementSpec {
-  if (spec.name !== 'cache' || !Array.isArray(spec.attrs)) return spec;
-  const attrs = spec.attrs as ReadonlyArray<readonly [string, string]>;
-  const size = attrs.find(([k]) => k === 'size')?.[1];
-  if (size === undefined || !/^[0-9]+$/.test(size.trim())) return spec;
-  const scaled = scaledBytes(BigInt(size.trim()), attrs.find(([k]) => k === 'unit')?.[1]);
-  if ('error' in scaled) return spec;
-  const pretty = prettyBytes(scaled.bytes);
-  const order = ['id', 'level', 'type'];
-  const rest = attrs.filter(([k]) => k !== 'size' && k !== 'unit').sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
-  return { ...spec, attrs: [...rest, ['size', pretty.size.toString()], ['unit', pretty.unit]] };
+function resctrlSpecs(model: DomainModel, def: DomainDefinition, root: XmlElement): ElementSpec[] {
+  if (!def.resctrl.length) return [];
+  const groups = resctrlWalk(model, def).groups;
+  // The allocation id (id='vcpus_0-1') exists only in live XML; where it is written, it stays.
+  const elements = { cachetune: root.find('cputune/cachetune'), memorytune: root.find('cputune/memorytune') };
+  const idOf = (kind: 'cachetune' | 'memorytune', members: readonly object[]): string | undefined => {
+    const list: readonly object[] = kind === 'cachetune' ? (model.cputune?.cachetunes ?? []) : (model.cputune?.memorytunes ?? []);
+    const first = members.find((m) => list.includes(m));
+    return first ? elements[kind][list.indexOf(first)]?.attr('id') : undefined;
+  };
+  const TYPE_ORDER = ['both', 'code', 'data'];
+  const cachetunes: ElementSpec[] = [];
+  const memorytunes: ElementSpec[] = [];
+  for (const g of groups) {
+    const vcpus = g.vcpus.toString();
+    const caches = g.members
+      .flatMap((t) => ('caches' in t ? t.caches : []))
+      .flatMap((c) => {
+        const [id, level, type, size] = [c.id?.value, c.level?.value, c.type?.value, c.size?.value];
+        if (id === undefined || level === undefined || type === undefined || size === undefined) return [];
+        const scaled = scaledBytes(size, c.unit?.value);
+        return 'error' in scaled ? [] : [{ id, level, type, bytes: scaled.bytes }];
+      })
+      .sort((a, b) => a.level - b.level || TYPE_ORDER.indexOf(a.type) - TYPE_ORDER.indexOf(b.type) || a.id - b.id);
+    const nodes = new Map<number, number>();
+    for (const t of g.members) for (const n of 'nodes' in t ? t.nodes : []) if (n.id?.value !== undefined && n.bandwidth?.value !== undefined && !nodes.has(n.id.value)) nodes.set(n.id.value, n.bandwidth.value);
+    const monitors = (tag: 'cache' | 'membw'): ElementSpec[] =>
+      g.monitors.filter((m) => m.tag === tag).map((m) => ({ name: 'monitor', attrs: attrs(['level', tag === 'cache' ? 3 : undefined], ['vcpus', m.vcpus.toString()]) }));
+    const cacheChildren: ElementSpec[] = [
+      ...caches.map((c) => {
+        const pretty = prettyBytes(c.bytes);
+        return { name: 'cache', attrs: attrs(['id', c.id], ['level', c.level], ['type', c.type], ['size', pretty.size], ['unit', pretty.unit]) };
+      }),
+      ...monitors('cache'),
+    ];
+    const memoryChildren: ElementSpec[] = [
+      ...[...nodes].sort((a, b) => a[0] - b[0]).map(([id, bandwidth]) => ({ name: 'node', attrs: attrs(['id', id], ['bandwidth', bandwidth]) })),
+      ...monitors('membw'),
+    ];
+    if (cacheChildren.length) cachetunes.push({ name: 'cachetune', attrs: attrs(['vcpus', vcpus], ['id', idOf('cachetune', g.members)]), children: cacheChildren });
+    if (memoryChildren.length) memorytunes.push({ name: 'memorytune', attrs: attrs(['vcpus', vcpus], ['id', idOf('memorytune', g.members)]), children: memoryChildren });
+  }
+  return [...cachetunes, ...memorytunes];
 }

@@ -43,9 +43,34 @@ export interface ShellBinding {
   irqs: readonly { irq: number; name?: string; actionId: string }[];
 }
 
-/** Single-quote for POSIX sh. */
+/**
+ * One shell word for POSIX sh: bare when it is made only of characters no
+ * shell treats specially (so `taskset -pc 2-3` stays readable), otherwise
+ * single-quoted, where nothing is special but the quote itself.
+ */
 function q(s: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Text for a `#` comment: a comment ends at a newline, so a domain name or
+ * thread name with one could start a command line in a script run as root.
+ * Every control character (C0, DEL, C1) and the Unicode line and paragraph
+ * separators become `\xNN`/`\uNNNN` escapes, so the comment stays one line
+ * and the terminal that shows the script is not driven by it.
+ */
+function comment(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n > 0xff ? `\\u${n.toString(16).padStart(4, '0')}` : `\\x${n.toString(16).padStart(2, '0')}`;
+  });
+}
+
+/** A number printed into the script: only ever decimal digits. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a thread or IRQ number: ${n}`);
+  return String(n);
 }
 
 /**
@@ -55,16 +80,17 @@ function q(s: string): string {
  * names from debug-threads=on, MSI vectors from sysfs).
  */
 export function renderPlanShell(p: RuntimePlan, binding?: ShellBinding): string {
-  const out: string[] = ['#!/bin/sh', `# virt-pin runtime plan for ${p.domain.name ?? '(unnamed domain)'}; review before running (as root).`, 'set -e'];
+  // Everything that comes from the domain, the plan file or /proc is either quoted with q() or confined to a comment().
+  const out: string[] = ['#!/bin/sh', `# virt-pin runtime plan for ${comment(p.domain.name ?? '(unnamed domain)')}; review before running (as root).`, 'set -e'];
   const sched = p.actions.filter((a) => a.kind === 'thread-sched');
   if (binding) {
-    out.push(`# QEMU pid ${binding.pid}`);
+    out.push(`# QEMU pid ${int(binding.pid)}`);
     for (const a of p.actions) {
       if (a.kind === 'thread-affinity') {
-        for (const t of binding.threads.filter((x) => x.actionId === a.id)) out.push(`taskset -pc ${a.cpus} ${t.tid} >/dev/null  # ${targetText(a)}: ${t.comm}`);
+        for (const t of binding.threads.filter((x) => x.actionId === a.id)) out.push(`taskset -pc ${q(a.cpus)} ${int(t.tid)} >/dev/null  # ${comment(`${targetText(a)}: ${t.comm}`)}`);
       } else if (a.kind === 'irq-affinity') {
         for (const i of binding.irqs.filter((x) => x.actionId === a.id)) {
-          out.push(`echo ${a.cpus} > /proc/irq/${i.irq}/smp_affinity_list  # ${a.target.device}${i.name ? ` ${i.name}` : ''}`);
+          out.push(`echo ${q(a.cpus)} > /proc/irq/${int(i.irq)}/smp_affinity_list  # ${comment(`${a.target.device}${i.name ? ` ${i.name}` : ''}`)}`);
         }
       }
     }
@@ -74,20 +100,21 @@ export function renderPlanShell(p: RuntimePlan, binding?: ShellBinding): string 
     for (const a of p.actions) {
       if (a.kind !== 'thread-affinity') continue;
       const t = a.target;
-      if (t.thread === 'vcpu') out.push(`    ${q(`CPU ${t.id}/`)}*) taskset -pc ${a.cpus} "$tid" >/dev/null ;;`);
-      else if (t.thread === 'iothread') out.push(`    ${q(`IO iothread${t.id}`)}) taskset -pc ${a.cpus} "$tid" >/dev/null ;;`);
+      if (t.thread === 'vcpu') out.push(`    ${q(`CPU ${t.id}/`)}*) taskset -pc ${q(a.cpus)} "$tid" >/dev/null ;;`);
+      else if (t.thread === 'iothread') out.push(`    ${q(`IO iothread${t.id}`)}) taskset -pc ${q(a.cpus)} "$tid" >/dev/null ;;`);
       else emulator = a.cpus;
     }
     if (emulator !== undefined) {
-      out.push(`    *) [ "$tid" = "$PID" ] || taskset -pc ${emulator} "$tid" >/dev/null ;;`);
-      out.push('  esac', 'done', '# the main thread last, as libvirt does', `taskset -pc ${emulator} "$PID" >/dev/null`);
+      out.push(`    *) [ "$tid" = "$PID" ] || taskset -pc ${q(emulator)} "$tid" >/dev/null ;;`);
+      out.push('  esac', 'done', '# the main thread last, as libvirt does', `taskset -pc ${q(emulator)} "$PID" >/dev/null`);
     } else out.push('    *) ;;', '  esac', 'done');
     for (const a of p.actions) {
       if (a.kind !== 'irq-affinity') continue;
-      out.push('', `# ${targetText(a)} (${a.policy})`, `for irq in $(ls /sys/bus/pci/devices/${a.target.device}/msi_irqs 2>/dev/null) $(cat /sys/bus/pci/devices/${a.target.device}/irq); do`);
-      out.push(`  [ "$irq" -gt 0 ] && [ -d /proc/irq/"$irq" ] && { echo ${a.cpus} > /proc/irq/"$irq"/smp_affinity_list || echo "IRQ $irq: not movable (kernel-managed?)" >&2; }`, 'done');
+      const dev = q(`/sys/bus/pci/devices/${a.target.device}`);
+      out.push('', `# ${comment(`${targetText(a)} (${a.policy})`)}`, `for irq in $(ls ${dev}/msi_irqs 2>/dev/null) $(cat ${dev}/irq); do`);
+      out.push(`  [ "$irq" -gt 0 ] && [ -d /proc/irq/"$irq" ] && { echo ${q(a.cpus)} > /proc/irq/"$irq"/smp_affinity_list || echo "IRQ $irq: not movable (kernel-managed?)" >&2; }`, 'done');
     }
   }
-  if (sched.length) out.push('', `# ${sched.length} scheduler setting(s) (chrt) are not part of this script; virt-pin apply sets them and restore puts them back.`);
+  if (sched.length) out.push('', `# ${sched.length} scheduler setting${sched.length === 1 ? '' : 's'} (chrt): not part of this script; virt-pin apply sets ${sched.length === 1 ? 'it' : 'them'} and restore puts ${sched.length === 1 ? 'it' : 'them'} back.`);
   return out.join('\n') + '\n';
 }

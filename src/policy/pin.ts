@@ -45,7 +45,7 @@ export function pinDomain(text: string, host: HostTopology, policy: PinPolicy = 
   const doc = parseDocument(text, { fileName });
   const before = checkDocument(text, { fileName }).filter((d) => d.severity === 'error');
   if (before.length) {
-    throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error(s) libvirt would refuse; first: ${before[0]!.code} ${before[0]!.message}`, {
+    throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error${before.length === 1 ? '' : 's'} libvirt would refuse; first: ${before[0]!.code} ${before[0]!.message}`, {
       location: { line: before[0]!.line, column: before[0]!.column, offset: 0 },
       hint: 'run virt-pin check and fix them first',
     });

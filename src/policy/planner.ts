@@ -320,7 +320,7 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
     if (perCore || p.threads === 'isolate') would.push('or SMT siblings (threads prefer) for twice the slots');
     return new VirtPinError(
       'POLICY_DOES_NOT_FIT',
-      `${asked}${emulatorCores ? ' plus an isolated emulator core' : ''} do not fit: the usable host CPUs are ${usable.isEmpty() ? 'none' : usable.toString()} (${usable.size} threads on ${cores.length} cores)`,
+      `${asked}${emulatorCores ? ' plus an isolated emulator core' : ''} do not fit: the usable host CPUs are ${usable.isEmpty() ? 'none' : usable.toString()} (${usable.size} thread${usable.size === 1 ? '' : 's'} on ${cores.length} core${cores.length === 1 ? '' : 's'})`,
       { hint: `what would fit: ${would.join(', ')}` },
     );
   }

@@ -2,6 +2,7 @@
  * XML text → resolved model: parseDocument → readDomain → definitionOf → resolve.
  */
 import type { Driver } from '../domain/definition.js';
+import type { LibvirtVersion } from '../domain/libvirt-version.js';
 import { definitionOf, readDomain } from '../domain/index.js';
 import { parseDocument } from '../xml/index.js';
 import { resolve } from './resolve.js';
@@ -12,12 +13,14 @@ export interface ResolveDocumentOptions {
   /** Default `qemu` (the driver whose runtime rules spec §5 describes). */
   driver?: Driver;
   host?: HostFacts;
+  /** The libvirt whose behaviour to model, e.g. '9.0' (default: the newest modelled, 10.7). */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** Throws VirtPinError (XML_* codes) only when the text is not well-formed XML. */
 export function resolveDocument(text: string, options: ResolveDocumentOptions = {}): ResolvedModel {
   const doc = parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined);
   const model = readDomain(doc);
-  const def = definitionOf(model, { driver: options.driver ?? 'qemu' });
+  const def = definitionOf(model, { driver: options.driver ?? 'qemu', ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   return resolve(def, options.host, { model, ...(options.fileName !== undefined ? { file: options.fileName } : {}) });
 }

@@ -6,6 +6,7 @@
 import { CpuSet } from '../cpuset/index.js';
 import type { DomainDefinition, PinDef, ThreadSched } from '../domain/definition.js';
 import type { DomainModel, ElementRef, NumaMode } from '../domain/types.js';
+import { hasChange } from '../domain/libvirt-version.js';
 import type {
   CpuMask,
   CpuRule,
@@ -53,9 +54,9 @@ interface HostView {
   nodeCpus?: Map<number, CpuSet>;
 }
 
-function hostView(host: HostFacts | undefined, notes: ResolveNote[], numadAdvice: boolean): HostView {
+function hostView(host: HostFacts | undefined, notes: ResolveNote[], numadAdvice: boolean, excludeIsolated: boolean): HostView {
   if (!host) return { all: 'all', numadCpus: 'numad', numadNodes: 'numad' };
-  const all = host.onlineCpus.difference(host.isolatedCpus ?? CpuSet.empty());
+  const all = excludeIsolated ? host.onlineCpus.difference(host.isolatedCpus ?? CpuSet.empty()) : host.onlineCpus;
   const nodeCpus = host.nodes ? new Map(host.nodes.map((n) => [n.id, n.cpus] as const)) : undefined;
   let numadCpus: CpuSet | 'numad' = 'numad';
   let numadNodes: NodeMask = 'numad';
@@ -229,7 +230,9 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
   const model = context.model;
   const memory = def.numatune.memory;
   const numadAdvice = def.placement === 'auto' || memory?.placement === 'auto';
-  const view = hostView(host, notes, numadAdvice);
+  // Before libvirt 10.4 "all host CPUs" kept the isolated ones (LIBVIRT_CHANGES isolated-cpus-excluded).
+  const excludeIsolated = hasChange(def.libvirtVersion, 'isolated-cpus-excluded');
+  const view = hostView(host, notes, numadAdvice, excludeIsolated);
   const vcpuElement = model?.vcpu;
   const mem = memoryPlan(def, view);
 
@@ -306,14 +309,16 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     if (s) out.sched = s;
     const b = bandwidth(def.bandwidth.period, def.bandwidth.quota, 'vcpu-bandwidth', 'every vCPU thread gets <cputune><period>/<quota>');
     if (b) out.bandwidth = b;
+    // A memorytune that joined a cachetune's group is one allocation with both sides: show each side.
     const groups: ResolvedResctrl[] = def.resctrl
       .filter((g) => g.vcpus.has(v.id))
-      .map((g) => {
-        const element = pointer(g.from);
+      .flatMap((g) => [{ kind: g.kind, vcpus: g.vcpus, from: g.from }, ...(g.memorytune ? [{ kind: 'memorytune' as const, vcpus: g.vcpus, from: g.memorytune }] : [])])
+      .map((side) => {
+        const element = pointer(side.from);
         return {
-          kind: g.kind,
-          vcpus: g.vcpus,
-          provenance: { rule: g.kind, ...(element ? { element } : {}), because: `the <${g.kind}> vcpus list contains ${who}` },
+          kind: side.kind,
+          vcpus: side.vcpus,
+          provenance: { rule: side.kind, ...(element ? { element } : {}), because: `the <${side.kind}> vcpus list contains ${who}` },
         };
       });
     if (groups.length > 0) out.resctrl = groups;
@@ -455,7 +460,7 @@ function addThreadNotes(
       message: `${listOf(allThreads)} may use all host CPUs: libvirt sets only their scheduler affinity and writes no cgroup cpuset.cpus`,
     });
   }
-  if (host?.isolatedCpus && !host.isolatedCpus.isEmpty() && allThreads.length > 0) {
+  if (hasChange(def.libvirtVersion, 'isolated-cpus-excluded') && host?.isolatedCpus && !host.isolatedCpus.isEmpty() && allThreads.length > 0) {
     notes.push({
       code: 'RESOLVE_ALL_EXCLUDES_ISOLATED',
       message: `"all host CPUs" excludes the isolated CPUs ${host.isolatedCpus.toString()} (libvirt ≥ 10.4), though pin queries still report them`,

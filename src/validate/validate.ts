@@ -2,8 +2,8 @@
  * Running the rules over a domain, and checkDocument: text in, diagnostics
  * out, never a throw for bad input (an XML error is one diagnostic).
  */
-import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index.js';
-import { definitionOf, readDomain } from '../domain/index.js';
+import type { DomainDefinition, DomainModel, Driver, LibvirtVersion, Loc } from '../domain/index.js';
+import { definitionOf, readDomain, toLibvirtVersion } from '../domain/index.js';
 import { isVirtPinError } from '../errors.js';
 import { resolve, type HostFacts, type ResolvedModel } from '../resolve/index.js';
 import { parseDocument, type ParseOptions } from '../xml/index.js';
@@ -22,6 +22,8 @@ export interface ValidateOptions {
 /** `maxBytes`, `maxDepth`, `maxElements`: the parser's limits (docs/security.md), defaults as parseDocument's. */
 export interface CheckOptions extends ValidateOptions, Pick<ParseOptions, 'maxBytes' | 'maxDepth' | 'maxElements'> {
   fileName?: string;
+  /** The libvirt to judge for, e.g. '9.0' (default: the newest modelled, 10.7); see LIBVIRT_CHANGES and docs/fidelity.md. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** Run every applicable rule; diagnostics sorted by position. */
@@ -63,6 +65,8 @@ export function validate(model: DomainModel, definition: DomainDefinition, optio
 /** Check domain XML text. XML that does not parse yields one error diagnostic with the parser's code and position. */
 export function checkDocument(text: string, options: CheckOptions = {}): Diagnostic[] {
   const driver = options.driver ?? 'qemu';
+  // A bad version is the caller's mistake, not the document's: it throws (LIBVIRT_VERSION_INVALID).
+  const libvirtVersion = toLibvirtVersion(options.libvirtVersion);
   let model: DomainModel;
   try {
     const { fileName, maxBytes, maxDepth, maxElements } = options;
@@ -82,6 +86,6 @@ export function checkDocument(text: string, options: CheckOptions = {}): Diagnos
       },
     ];
   }
-  const definition = definitionOf(model, { driver });
+  const definition = definitionOf(model, { driver, ...(libvirtVersion ? { libvirtVersion } : {}) });
   return validate(model, definition, { driver, ...(options.host ? { host: options.host } : {}) });
 }

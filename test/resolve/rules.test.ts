@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { CpuSet, parseCpuSet } from '../../src/cpuset/index.js';
 import { resolve } from '../../src/resolve/resolve.js';
+import { definitionOf, readDomain } from '../../src/domain/index.js';
+import { parseDocument } from '../../src/xml/index.js';
 import type { HostFacts } from '../../src/resolve/types.js';
 import { at, cells, definition, numaMemory, schedOf, str, twoNodeHost } from './definitions.js';
 
@@ -230,6 +232,17 @@ describe('resctrl and guest NUMA cells', () => {
     expect(r.vcpus.map((v) => v.resctrl?.map((g) => g.kind) ?? [])).toEqual([['cachetune'], ['cachetune'], [], []]);
     expect(Object.keys(r.emulator)).not.toContain('resctrl');
     expect(r.notes.map((n) => n.code)).toContain('RESOLVE_RESCTRL_VCPUS_ONLY');
+  });
+
+  it('a memorytune that joined a cachetune of the same vCPUs shows as both sides of the one group', () => {
+    const doc = parseDocument(`<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>4</vcpu><cputune>
+      <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>
+      <memorytune vcpus='0-1'><node id='0' bandwidth='50'/></memorytune>
+    </cputune><os><type>hvm</type></os></domain>`);
+    const model = readDomain(doc);
+    const r = resolve(definitionOf(model, { driver: 'generic' }), undefined, { model });
+    expect(r.vcpus.map((v) => v.resctrl?.map((g) => `${g.kind} ${g.vcpus}`) ?? [])).toEqual([['cachetune 0-1', 'memorytune 0-1'], ['cachetune 0-1', 'memorytune 0-1'], [], []]);
+    expect(r.vcpus[0]!.resctrl!.map((g) => g.provenance.element?.path)).toEqual(['/domain/cputune/cachetune', '/domain/cputune/memorytune']);
   });
 
   it('each vCPU names its guest cell; vCPUs QEMU added to cell 0 say so (§12.15)', () => {

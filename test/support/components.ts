@@ -31,6 +31,11 @@ export type Component =
   | 'xmllint'
   | 'hwloc'
   | 'util-linux'
+  | 'setpriv'
+  | 'groff'
+  | 'man-db'
+  | 'zsh'
+  | 'fish'
   | 'journald';
 
 interface ComponentInfo {
@@ -130,6 +135,11 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
     install: `${APT} util-linux`,
     present: () => findProgram('taskset') !== undefined && findProgram('chrt') !== undefined,
   },
+  setpriv: { what: 'setpriv (run a command as another user)', install: `${APT} util-linux`, present: () => findProgram('setpriv') !== undefined },
+  groff: { what: 'groff (man page rendering)', install: `${APT} groff-base`, present: () => findProgram('groff') !== undefined },
+  'man-db': { what: 'man (man -l)', install: `${APT} man-db`, present: () => findProgram('man') !== undefined },
+  zsh: { what: 'zsh (completion tests)', install: `${APT} zsh`, present: () => findProgram('zsh') !== undefined },
+  fish: { what: 'fish (completion tests)', install: `${APT} fish`, present: () => findProgram('fish') !== undefined },
   journald: {
     what: "systemd-journald and journalctl (the host's journal on /dev/log, or none there so a test can start its own as root)",
     install: `${APT} systemd`,

@@ -29,6 +29,47 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
   const r2 = rng(seed ^ 0x5eed);
   const chance2 = (p: number): boolean => r2() < p;
   const int2 = (lo: number, hi: number): number => lo + Math.floor(r2() * (hi - lo + 1));
+  const r3 = rng(seed ^ 0x7e57c7);
+  const chance3 = (p: number): boolean => r3() < p;
+  const int3 = (lo: number, hi: number): number => lo + Math.floor(r3() * (hi - lo + 1));
+  const pick3 = <T>(xs: readonly T[]): T => xs[Math.floor(r3() * xs.length)]!;
+  /** A vCPU list around the domain's vCPUs (sometimes past the maximum, sometimes oddly spelled). */
+  const vlist = (max: number): string => {
+    const a = int3(0, max);
+    const b = a + int3(0, 2);
+    return pick3([a === b ? String(a) : `${a}-${b}`, `${b},${a},`, ` ${a}`, `${a}-${b},^${a}`, '0-1', '1']);
+  };
+  const num = (n: number): string => pick3([String(n), String(n), ` ${n}`, `+${n}`, `0${n}`]);
+  /** One to three resctrl elements. */
+  const resctrl = (max: number): string[] => {
+    const out: string[] = [];
+    const sets: string[] = [];
+    for (let k = int3(1, 3); k > 0; k--) {
+      // Reuse an earlier set now and then: identical cachetunes, merged memorytunes, cachetune+memorytune groups.
+      const vcpus = sets.length && chance3(0.35) ? pick3(sets) : vlist(max);
+      sets.push(vcpus);
+      const monitors: string[] = [];
+      const kind = chance3(0.55) ? 'cachetune' : 'memorytune';
+      for (let m = int3(0, 2); m > 0; m--) {
+        const level = kind === 'cachetune' ? (chance3(0.85) ? ` level='${num(3)}'` : chance3(0.5) ? " level='2'" : '') : chance3(0.2) ? " level='3'" : '';
+        monitors.push(`<monitor${level} vcpus='${chance3(0.4) ? vcpus : vlist(max)}'/>`);
+      }
+      const allocs: string[] = [];
+      if (kind === 'cachetune') {
+        for (let c = int3(0, 3); c > 0; c--) {
+          const type = pick3(['both', 'code', 'data']);
+          allocs.push(`<cache id='${num(int3(0, 1))}' level='${num(pick3([2, 3]))}' type='${type}' ${pick3(["size='3' unit='MiB'", "size='1024'", "size='1000' unit='KB'", "size='2'"])}/>`);
+        }
+      } else {
+        for (let n = int3(0, 3); n > 0; n--) {
+          const bandwidth = chance3(0.05) ? pick3(['101', 'x', '']) : String(int3(0, 100));
+          allocs.push(`<node id='${chance3(0.05) ? 'x' : num(int3(0, 2))}'${bandwidth === '' ? '' : ` bandwidth='${chance3(0.3) ? num(Number(bandwidth) || 0) : bandwidth}'`}/>`);
+        }
+      }
+      out.push(`    <${kind} vcpus='${vcpus}'>${[...allocs, ...monitors].join('')}</${kind}>`);
+    }
+    return out;
+  };
 
   for (let i = 0; i < count; i++) {
     const name = `g${seed}-${i}`;
@@ -92,6 +133,11 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
       ct.push(`    <cachetune vcpus='${a}-${a + int2(0, 2)}'><cache id='0' level='3' type='both' ${sizes[int2(0, sizes.length - 1)]}/></cachetune>`);
     }
     if (chance2(0.01)) lines[0] = lines[0]!.replace(/>[^<]*<\/vcpu>$/, '>0</vcpu>');
+    // resctrl groups (cachetune: caches + monitors; memorytune: nodes + monitors) with overlaps, duplicates,
+    // merges and odd integer spellings, from a third stream so every domain above stays as it was.
+    if (chance3(0.25)) ct.push(...resctrl(max));
+    // <shares>: libvirt 9.0 refuses non-zero values outside 2..262144 at define (a version difference).
+    if (chance3(0.05)) ct.unshift(`    <shares>${pick3(['0', '1', '2', '1024', '262144', '262145', ' 5'])}</shares>`);
     if (ct.length) lines.push('  <cputune>', ...ct, '  </cputune>');
     // guest NUMA cells
     let cells = 0;
@@ -99,7 +145,15 @@ export function generateDomains(seed: number, count: number): GeneratedDomain[] 
       cells = int(1, 2);
       const split = cells === 1 ? [`0-${max - 1}`] : [max > 1 ? `0-${Math.max(0, Math.floor(max / 2) - 1)}` : '0', max > 1 ? `${Math.floor(max / 2)}-${max - 1}` : '0'];
       if (chance(0.3)) split[0] = '0';
-      lines.push(`  <cpu>\n    <numa>${split.map((cpus, k) => `<cell id='${k}' cpus='${cpus}' memory='65536' unit='KiB'/>`).join('')}</numa>\n  </cpu>`);
+      // Odd id spellings, cells out of order, memory sizes that do not fall on a KiB, a missing memory (third stream).
+      const odd = chance3(0.5);
+      const cellXml = split.map((cpus, k) => {
+        const id = odd ? pick3([String(k), ` ${k}`, `+${k}`, `0${k}`]) : String(k);
+        const memory = odd ? pick3(["memory='65536' unit='KiB'", "memory='1000' unit='KB'", "memory='1025' unit='b'", "memory='1' unit='MiB'", "memory='64'", '', "memory='x'"]) : "memory='65536' unit='KiB'";
+        return `<cell id='${id}' cpus='${cpus}'${memory ? ' ' + memory : ''}/>`;
+      });
+      if (odd && chance3(0.5)) cellXml.reverse();
+      lines.push(`  <cpu>\n    <numa>${cellXml.join('')}</numa>\n  </cpu>`);
     }
     // <numatune>
     if (chance(0.3)) {

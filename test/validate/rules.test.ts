@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CpuSet } from '../../src/cpuset/index.js';
 import { checkDocument, RULES, type Diagnostic } from '../../src/validate/index.js';
 
-const dom = (body: string, type = 'kvm'): string =>
-  `<domain type='${type}'>\n  <name>t</name>\n  <memory>1048576</memory>\n${body}\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n</domain>\n`;
+const dom = (body: string, type = 'kvm', name = 't'): string =>
+  `<domain type='${type}'>\n  <name>${name}</name>\n  <memory>1048576</memory>\n${body}\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n</domain>\n`;
 const host = { onlineCpus: CpuSet.range(0, 7), isolatedCpus: CpuSet.range(4, 7), nodes: [{ id: 0, cpus: CpuSet.range(0, 7) }] };
 
 interface Case {
@@ -19,9 +19,15 @@ interface Case {
   withHost?: boolean;
   /** Domain type of the bad case (the good one is kvm). */
   type?: string;
+  /** `<name>` of the bad case (the good one is t). */
+  name?: string;
 }
 
 const CASES: Record<string, Case[]> = {
+  DOMAIN_NAME_INVALID: [
+    { bad: '  <vcpu>1</vcpu>', name: 'vm&#10;touch /tmp/x', line: 2, good: '  <vcpu>2</vcpu>' },
+    { bad: '  <vcpu>1</vcpu>', name: 'web/1', line: 2, good: '  <vcpu>2</vcpu>' },
+  ],
   VCPU_COUNT_INVALID: [{ bad: '  <vcpu>4\n  </vcpu>', line: 4, good: '  <vcpu>4</vcpu>' }],
   VCPU_ATTRIBUTE_INVALID: [{ bad: "  <vcpu placement='dynamic'>2</vcpu>", line: 4, good: "  <vcpu placement='auto'>2</vcpu>" }],
   VCPU_CURRENT_ABOVE_MAXIMUM: [{ bad: "  <vcpu current='3'>2</vcpu>", line: 4, good: "  <vcpu current='2'>2</vcpu>" }],
@@ -53,12 +59,24 @@ const CASES: Record<string, Case[]> = {
     { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <vcpusched vcpus='0-4' scheduler='fifo' priority='1'/>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <vcpusched vcpus='0-3' scheduler='fifo' priority='1'/>\n  </cputune>" },
     { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <vcpusched scheduler='batch'/>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <vcpusched vcpus='1' scheduler='batch'/>\n  </cputune>" },
   ],
-  RESCTRL_INVALID: [{ bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n    <cachetune vcpus='1-2'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>", line: 7, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n    <cachetune vcpus='2-3'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>" }],
+  RESCTRL_INVALID: [
+    // an empty <cachetune> is dropped before the next one is compared with it: only a kept group can overlap
+    { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><monitor level='3' vcpus='0-1'/></cachetune>\n    <cachetune vcpus='1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>", line: 7, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'></cachetune>\n    <cachetune vcpus='1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>" },
+    { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n    <cachetune vcpus='1-2'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>", line: 7, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n    <cachetune vcpus='2-3'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>" },
+  ],
+  MEMORYTUNE_NODE_INVALID: [{ bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'>\n      <node id='0' bandwidth='20'/>\n      <node id='0' bandwidth='30'/>\n    </memorytune>\n  </cputune>", line: 8, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'>\n      <node id='0' bandwidth='20'/>\n      <node id='1' bandwidth='30'/>\n    </memorytune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0'/></memorytune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='0'/></memorytune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='101'/></memorytune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='100'/></memorytune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='x' bandwidth='10'/></memorytune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id=' 1' bandwidth='+10'/></memorytune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='10'/></memorytune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='20'/></memorytune>\n  </cputune>", line: 7, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='10'/></memorytune>\n    <memorytune vcpus='0-1'><node id='1' bandwidth='20'/></memorytune>\n  </cputune>" }],
+  RESCTRL_MONITOR_INVALID: [{ bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor vcpus='0'/></cachetune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor level='3' vcpus='0'/></cachetune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/>\n      <monitor level='3' vcpus='0'/>\n      <monitor level='3' vcpus='0'/>\n    </cachetune>\n  </cputune>", line: 8, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/>\n      <monitor level='3' vcpus='0'/>\n      <monitor level='3' vcpus='1'/>\n    </cachetune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-3'><cache id='0' level='3' type='both' size='1' unit='MiB'/>\n      <monitor level='3' vcpus='0-1'/>\n      <monitor level='3' vcpus='1-2'/>\n    </cachetune>\n  </cputune>", line: 8, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-3'><cache id='0' level='3' type='both' size='1' unit='MiB'/>\n      <monitor level='3' vcpus='0-3'/>\n      <monitor level='3' vcpus='1-2'/>\n    </cachetune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-5'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor level='3' vcpus='4-5'/></cachetune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-3'><node id='0' bandwidth='10'/><monitor vcpus='1-4'/></memorytune>\n  </cputune>" }, { bad: "  <vcpu>4</vcpu>\n  <cputune>\n    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='1' unit='MiB'/><monitor level='2' vcpus='0'/></cachetune>\n  </cputune>", line: 6, good: "  <vcpu>4</vcpu>\n  <cputune>\n    <memorytune vcpus='0-1'><node id='0' bandwidth='10'/><monitor level='2' vcpus='0'/></memorytune>\n  </cputune>" }],
   QEMU_RESCTRL_NEEDS_KVM: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <cachetune vcpus='0'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <cachetune vcpus='1'><cache id='0' level='3' type='both' size='1' unit='MiB'/></cachetune>\n  </cputune>", type: 'qemu' }],
   NUMATUNE_INVALID: [{ bad: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='strict'/>\n  </numatune>", line: 6, good: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='strict' nodeset='0'/>\n  </numatune>" }],
   MEMNODE_INVALID: [{ bad: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory nodeset='0'/>\n    <memnode cellid='0' nodeset='0'/>\n  </numatune>", line: 7, good: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory nodeset='0'/>\n  </numatune>" }],
   NUMATUNE_RESTRICTIVE_MIXED: [{ bad: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='restrictive' nodeset='0'/>\n    <memnode cellid='0' mode='strict' nodeset='0'/>\n  </numatune>\n  <cpu><numa><cell id='0' cpus='0-1' memory='1048576'/></numa></cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <numatune>\n    <memory mode='restrictive' nodeset='0'/>\n    <memnode cellid='0' mode='restrictive' nodeset='0'/>\n  </numatune>\n  <cpu><numa><cell id='0' cpus='0-1' memory='1048576'/></numa></cpu>" }],
   GUEST_NUMA_INVALID: [{ bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='1'/><cell id='1' cpus='1' memory='1'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0' memory='1'/><cell id='1' cpus='1' memory='1'/></numa>\n  </cpu>" }],
+  GUEST_NUMA_MEMORY_INVALID: [
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='0'/></numa>\n  </cpu>" },
+    // libvirt reads a cell's memory before it looks at the next cell: the missing memory is its reason, not the overlap below
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0'/>\n      <cell id='1' cpus='0-1' memory='10'/>\n    </numa>\n  </cpu>", line: 7, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0' memory='10'/>\n      <cell id='1' cpus='1' memory='10'/>\n    </numa>\n  </cpu>" },
+    { bad: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory='10' unit='zz'/></numa>\n  </cpu>", line: 6, good: "  <vcpu>2</vcpu>\n  <cpu>\n    <numa><cell id='0' cpus='0-1' memory=' 10' unit='MB'/></numa>\n  </cpu>" },
+  ],
   HOSTDEV_INVALID: [{ bad: "  <vcpu>1</vcpu>\n  <devices>\n    <hostdev mode='subsystem' type='pci'><source><address domain='0' bus='0x100' slot='0' function='0'/></source></hostdev>\n  </devices>", line: 6, good: "  <vcpu>1</vcpu>\n  <devices>\n    <hostdev mode='subsystem' type='pci'><source><address domain='0' bus='0x10' slot='0' function='0'/></source></hostdev>\n  </devices>" }],
   QEMU_IOTHREAD_REFERENCE: [{ bad: "  <vcpu>1</vcpu>\n  <devices>\n    <disk type='file'><driver name='qemu' iothread='1'/><target dev='vda' bus='virtio'/></disk>\n  </devices>", line: 6, good: "  <vcpu>1</vcpu>\n  <iothreads>1</iothreads>\n  <devices>\n    <disk type='file'><driver name='qemu' iothread='1'/><target dev='vda' bus='virtio'/></disk>\n  </devices>" }],
   FAILS_AT_START: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpusched vcpus='1' scheduler='fifo' priority='0'/>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpusched vcpus='1' scheduler='fifo' priority='1'/>\n  </cputune>" }],
@@ -70,7 +88,7 @@ const CASES: Record<string, Case[]> = {
   SILENT_NORMALIZATION: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='5' cpuset='1'/>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='1' cpuset='1'/>\n  </cputune>" }],
 };
 
-const run = (c: Case, xml: string): Diagnostic[] => checkDocument(dom(xml, xml === c.bad ? c.type : undefined), { driver: c.driver ?? 'qemu', ...(c.withHost ? { host } : {}) });
+const run = (c: Case, xml: string): Diagnostic[] => checkDocument(dom(xml, xml === c.bad ? c.type : undefined, xml === c.bad ? c.name : undefined), { driver: c.driver ?? 'qemu', ...(c.withHost ? { host } : {}) });
 
 describe('every rule fires on its bad case, at the right line, and not on the good one', () => {
   for (const rule of RULES) {
@@ -85,6 +103,11 @@ describe('every rule fires on its bad case, at the right line, and not on the go
       });
     }
   }
+
+  it("a cell without memory is reported first, as libvirt does (not the later cell's overlap)", () => {
+    const d = checkDocument(dom("  <vcpu>2</vcpu>\n  <cpu>\n    <numa>\n      <cell id='0' cpus='0'/>\n      <cell id='1' cpus='0-1' memory='10'/>\n    </numa>\n  </cpu>"), { driver: 'generic' }).filter((x) => x.severity === 'error');
+    expect(d.map((x) => x.code)).toEqual(['GUEST_NUMA_MEMORY_INVALID', 'GUEST_NUMA_INVALID']);
+  });
 
   it('has cases for every rule', () => {
     expect(RULES.map((r) => r.code).filter((code) => !CASES[code])).toEqual([]);

@@ -10,6 +10,8 @@ import { apply, applyDomain, watchPlan, withoutThreadAffinity, type ApplyOptions
 import { validate as validatePlanJson } from '../../generated/plan.validate.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
+import { parseJsonInput } from '../json-input.js';
+import { parsePid } from '../pid-option.js';
 import { loadHost } from '../host-option.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 import { irqOverrides } from './plan.js';
@@ -73,7 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   const input = readDomainInput(positionals[0]!);
   const plan = withInputErrors(input.name, (): RuntimePlan => {
     if (input.text.trimStart().startsWith('{')) {
-      const json: unknown = JSON.parse(input.text);
+      const json = parseJsonInput(input.name, input.text);
       if (!validatePlanJson(json)) throw new UsageError(`${input.name} is not a virt-pin plan: ${validatePlanJson.errors?.[0]?.instancePath} ${validatePlanJson.errors?.[0]?.message}`);
       return json as RuntimePlan;
     }
@@ -115,8 +117,7 @@ function targetOf(values: Values): Target {
   if ((values.pid === undefined) === (values.domain === undefined)) throw new UsageError('give exactly one of --pid or --domain');
   if (values.threads !== undefined && values.threads !== 'libvirt' && values.threads !== 'direct') throw new UsageError(`--threads takes libvirt or direct, not '${values.threads}'`);
   if (values.pid !== undefined) {
-    const pid = Number(values.pid);
-    if (!(Number.isInteger(pid) && pid > 0)) throw new UsageError(`--pid takes a process id, not '${values.pid}'`);
+    const pid = parsePid(values.pid);
     if (values.threads === 'libvirt') throw new UsageError('--threads libvirt needs --domain (libvirt knows domains, not pids)');
     if (values.connect !== undefined) throw new UsageError('--connect goes with --domain');
     return { pid, threads: 'direct' };

@@ -5,15 +5,42 @@ import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import type { HostFacts } from '../../resolve/index.js';
 import type { FileResult } from '../format-diagnostics.js';
 import type { ParseOptions } from '../../xml/index.js';
-import { oversizeMessage, type InputFile } from '../io.js';
+import { IoError, oversizeMessage, readInput, unreadable, type InputFile, type InputPath } from '../io.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface CheckOptions {
   driver: 'qemu' | 'generic';
+  /** The libvirt release to judge for (--libvirt, or the local one). */
+  libvirtVersion?: string;
   host?: HostFacts;
   /** The parser's limits (--max-bytes, --max-depth, --max-elements); unset ones keep their defaults. */
   limits?: ParseLimits;
+  /** --all-xml: a non-domain file found in a directory is an error, not skipped. */
+  allXml?: boolean;
+}
+
+/**
+ * Check one input of a batch. A file that cannot be read becomes an entry
+ * with `error`; in directory mode an XML file whose root is not <domain>
+ * (libvirt's networks/, storage/, … beside qemu/) is `skipped`, unless
+ * --all-xml. A file named on the command line is always checked.
+ */
+export function checkPath(input: InputPath, options: CheckOptions): FileResult {
+  if (input.error) return { file: input.path, diagnostics: [], error: input.error };
+  let file: InputFile;
+  try {
+    file = readInput(input.path, options.limits?.maxBytes);
+  } catch (e) {
+    if (e instanceof IoError) return { file: input.path, diagnostics: [], error: unreadable(input.path, e.cause ?? e) };
+    throw e;
+  }
+  const result = checkInput(file, options);
+  const only = result.diagnostics.length === 1 ? result.diagnostics[0]! : undefined;
+  if (!input.named && !options.allXml && only?.code === 'DOMAIN_NOT_A_DOMAIN') {
+    return { file: result.file, diagnostics: [], skipped: `not a domain: ${only.message}` };
+  }
+  return result;
 }
 
 export type ParseLimits = Pick<ParseOptions, 'maxBytes' | 'maxDepth' | 'maxElements'>;
@@ -37,6 +64,6 @@ export function checkInput(input: InputFile, options: CheckOptions): FileResult 
     };
     return { file: input.name, diagnostics: [diagnostic], source: '' };
   }
-  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.host ? { host: options.host } : {}), ...options.limits });
+  const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}), ...(options.host ? { host: options.host } : {}), ...options.limits });
   return { file: input.name, diagnostics, source: text };
 }

@@ -6,8 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FileResult } from '../format-diagnostics.js';
-import { readInput } from '../io.js';
-import { checkInput, type CheckOptions, type ParseLimits } from './check-one.js';
+import type { InputPath } from '../io.js';
+import { checkPath, type CheckOptions, type ParseLimits } from './check-one.js';
 
 /** Below this many files a pool costs more (worker start-up) than it saves. */
 export const POOL_THRESHOLD = 24;
@@ -18,9 +18,9 @@ const BATCH = 32;
 export interface WorkerRequest {
   /** Index of `paths[0]` in the caller's list. */
   index: number;
-  paths: string[];
+  paths: InputPath[];
 }
-export type WorkerReply = { index: number; results: FileResult[]; ioError?: string };
+export type WorkerReply = { index: number; results: FileResult[] };
 
 export interface CheckWorkerData {
   role: 'check-worker';
@@ -31,12 +31,14 @@ export interface CheckWorkerData {
 /** Host facts hold CpuSets, which do not survive structured cloning: workers get the `--host` argument and load it themselves. */
 export interface SerializedCheckOptions {
   driver: CheckOptions['driver'];
+  libvirtVersion?: string;
   hostSpec?: string;
   limits?: ParseLimits;
+  allXml?: boolean;
 }
 
 export async function checkInPool(
-  paths: readonly string[],
+  paths: readonly InputPath[],
   options: SerializedCheckOptions,
   keepSource: boolean,
   workerUrl: URL,
@@ -47,13 +49,12 @@ export async function checkInPool(
   const count = Math.max(1, Math.min(jobs ?? availableParallelism(), 8, Math.ceil(paths.length / POOL_THRESHOLD)));
   let next = 0;
   let done = 0;
-  let failure: Error | undefined;
   const runWorker = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const data: CheckWorkerData = { role: 'check-worker', options, keepSource };
       const worker = new Worker(workerUrl, { workerData: data });
       const feed = (): void => {
-        if (failure || next >= paths.length) {
+        if (next >= paths.length) {
           void worker.terminate();
           return;
         }
@@ -65,7 +66,6 @@ export async function checkInPool(
       };
       worker.on('message', (reply: WorkerReply) => {
         reply.results.forEach((r, i) => (results[reply.index + i] = r));
-        if (reply.ioError !== undefined) failure ??= new PoolIoError(reply.ioError);
         done += reply.results.length;
         onProgress(done);
         feed();
@@ -75,11 +75,8 @@ export async function checkInPool(
       feed();
     });
   await Promise.all(Array.from({ length: count }, runWorker));
-  if (failure) throw failure;
   return results;
 }
-
-export class PoolIoError extends Error {}
 
 /** The worker side: check each path it is sent. */
 export function serveCheckRequests(
@@ -90,16 +87,12 @@ export function serveCheckRequests(
   port.on('message', ({ index, paths }) => {
     const reply: WorkerReply = { index, results: [] };
     // The limits travel in workerData with the other serialized options.
-    const limits = data.options.limits;
+    const { limits, allXml } = data.options;
     for (const path of paths) {
-      try {
-        const result = checkInput(readInput(path, limits?.maxBytes), { ...options, ...(limits ? { limits } : {}) });
-        if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
-        reply.results.push(result);
-      } catch (e) {
-        reply.ioError = (e as Error).message; // the first I/O error ends the run, as without a pool
-        break;
-      }
+      // An unreadable file is an entry of the batch, as without a pool.
+      const result = checkPath(path, { ...options, ...(limits ? { limits } : {}), ...(allXml ? { allXml } : {}) });
+      if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
+      reply.results.push(result);
     }
     port.postMessage(reply);
   });

@@ -2,45 +2,41 @@
  * `virt-pin check FILE|DIR…` — validate domain XML the way libvirt would
  * refuse it, report silent normalizations and expert lints.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatGithub, formatHuman, formatJson, formatSarif, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
+import { formatGitlab, formatJunit } from '../format-ci.js';
+import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
-import { expandInputs, IoError, readInput } from '../io.js';
+import { libvirtVersionOption } from '../libvirt-option.js';
+import { useColor } from '../color.js';
+import { expandInputs } from '../io.js';
 import { version } from '../version.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
-import { checkInput, type ParseLimits } from './check-one.js';
-import { checkInPool, PoolIoError, POOL_THRESHOLD } from './check-pool.js';
+import { commandSpec, renderHelp } from '../command-table.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
+import { checkPath, type ParseLimits } from './check-one.js';
+import { checkInPool, POOL_THRESHOLD, type SerializedCheckOptions } from './check-pool.js';
 
-export const usage = `usage: virt-pin check [options] FILE|DIR|- …
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  format: { type: 'string' },
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  libvirt: { type: 'string' },
+  strict: { type: 'boolean' },
+  'all-xml': { type: 'boolean' },
+  'allow-empty': { type: 'boolean' },
+  base: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  jobs: { type: 'string', short: 'j' },
+  'max-bytes': { type: 'string' },
+  'max-depth': { type: 'string' },
+  'max-elements': { type: 'string' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Check libvirt domain XML: every condition that makes libvirt refuse the XML
-(error), everything libvirt silently drops or changes (warning), and expert
-lints about pinning (warning/info). Directories are searched for *.xml.
-Many files are checked in parallel on worker threads.
-
-options:
-  --format FMT     human (default), json, sarif (SARIF 2.1.0) or github
-                   (GitHub Actions annotations)
-  --host SRC       host facts for host-aware lints: a capabilities XML file
-                   (virsh capabilities), sysfs[:ROOT], or local
-  --driver DRV     qemu (default) or generic: which driver's checks apply
-  --strict         warnings also make the exit status 1
-  --quiet          human format: no summary line
-  --jobs N         worker threads for many files (default: one per core)
-  --max-bytes N    refuse files larger than N bytes, unread (default 4M;
-                   suffixes K, M, G are powers of 1024)
-  --max-depth N    refuse elements nested deeper than N (default 128)
-  --max-elements N refuse documents with more than N elements (default 1000000)
-  -h, --help       this help
-
-exit status: 0 clean, 1 findings (errors; warnings too with --strict),
-             2 usage or I/O error
-
-examples:
-  virt-pin check /etc/libvirt/qemu/
-  virt-pin check --host local --strict vm.xml
-  virsh dumpxml vm | virt-pin check --format json -
-`;
+export const usage = renderHelp(commandSpec('check')!);
 
 export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const { values, positionals } = parseArgsOrUsage(argv);
@@ -49,14 +45,17 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
     return EXIT_OK;
   }
   const format = values.format ?? 'human';
-  if (!['human', 'json', 'sarif', 'github'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
+  if (!['human', 'json', 'sarif', 'github', 'gitlab', 'junit'].includes(format)) throw new UsageError(`unknown --format '${format}'`);
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   if (positionals.length === 0) throw new UsageError('no input: name one or more files or directories, or - for standard input');
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs takes a positive integer, not '${values.jobs}'`);
 
+  const color = useColor(values.color, process.stdout);
   const limits = limitsOf(values);
+  const libvirtVersion = libvirtVersionOption(values.libvirt);
+  const allXml = values['all-xml'] === true;
   const host = loadHost(values.host);
   const paths = expandInputs(positionals);
   const progress = process.stderr.isTTY && paths.length > 20;
@@ -65,36 +64,45 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
-  const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.includes('-');
+  const usePool = workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.some((p) => p.path === '-');
   if (usePool) {
-    try {
-      results = await checkInPool(paths, { driver, limits, ...(values.host !== undefined ? { hostSpec: values.host } : {}) }, format === 'human', workerUrl, onProgress, jobs);
-    } catch (e) {
-      if (e instanceof PoolIoError) throw new IoError(e.message);
-      throw e;
-    }
+    const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
+    results = await checkInPool(paths, options, format === 'human', workerUrl, onProgress, jobs);
   } else {
     results = paths.map((path, i) => {
-      const result = checkInput(readInput(path, limits.maxBytes), { driver, limits, ...(host ? { host } : {}) });
+      const result = checkPath(path, { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
       onProgress(i + 1);
       return result;
     });
   }
   if (progress) process.stderr.write('\r\u001b[K');
 
-  if (format === 'json') process.stdout.write(formatJson(results));
-  else if (format === 'sarif') process.stdout.write(formatSarif(results, version()));
-  else if (format === 'github') process.stdout.write(formatGithub(results));
-  else {
-    const shown = results.filter((r) => r.diagnostics.length > 0);
-    process.stdout.write(formatHuman(shown, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
-    if (!values.quiet) process.stderr.write(summaryLine(results));
-  }
-
+  const checked = results.filter((r) => !r.skipped && !r.error).length;
+  const empty = checked === 0 && !results.some((r) => r.error);
+  const unreadable = results.some((r) => r.error);
   const failing = results.some((r) =>
     r.diagnostics.some((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning')),
   );
-  return failing ? EXIT_FINDINGS : EXIT_OK;
+  const status = unreadable || (empty && !values['allow-empty']) ? EXIT_USAGE : failing ? EXIT_FINDINGS : EXIT_OK;
+
+  if (format === 'json') process.stdout.write(formatJson(results));
+  else if (format === 'sarif') process.stdout.write(formatSarif(results, { toolVersion: version(), exitCode: status, base: resolve(values.base ?? '.') }));
+  else if (format === 'github') process.stdout.write(formatGithub(results));
+  else if (format === 'gitlab') process.stdout.write(formatGitlab(results, resolve(values.base ?? '.')));
+  else if (format === 'junit') process.stdout.write(formatJunit(results, values.strict === true));
+  else {
+    const shown = results.filter((r) => r.diagnostics.length > 0 || r.error);
+    process.stdout.write(formatHuman(shown, color));
+    if (!values.quiet) {
+      process.stderr.write(formatSkipped(results));
+      process.stderr.write(summaryLine(results));
+    }
+  }
+  if (empty && !values['allow-empty']) {
+    const skipped = results.filter((r) => r.skipped).length;
+    process.stderr.write(`virt-pin check: no domain XML found in ${positionals.join(', ')}${skipped ? ` (${skipped} other XML file${skipped === 1 ? '' : 's'} skipped)` : ''}; --allow-empty accepts that\n`);
+  }
+  return status;
 }
 
 /** --max-bytes/--max-depth/--max-elements as parser limits; absent ones keep the library defaults. */
@@ -118,18 +126,7 @@ function parseArgsOrUsage(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        host: { type: 'string' },
-        driver: { type: 'string' },
-        strict: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        jobs: { type: 'string', short: 'j' },
-        'max-bytes': { type: 'string' },
-        'max-depth': { type: 'string' },
-        'max-elements': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -13,64 +13,43 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Driver } from '../../domain/index.js';
-import type { HostTopology } from '../../host/index.js';
+import { isVirtPinError } from '../../errors.js';
+import { hostFromCapabilities, type HostTopology } from '../../host/index.js';
 import { affinitySubtrees, normalize } from '../../normalize/index.js';
 import type { PinPolicy } from '../../policy/types.js';
 import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
 import { pinDomain } from '../../policy/pin.js';
+import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
 import { formatHuman } from '../format-diagnostics.js';
 import { IoError } from '../io.js';
+import { printable, printableLines } from '../terminal-text.js';
 import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin define [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  connect: { type: 'string', short: 'c' },
+  force: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  driver: { type: 'string' },
+  host: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'print-xml': { type: 'boolean' },
+  'show-libvirt': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  pin: { type: 'boolean' },
+  ...POLICY_OPTIONS,
+  explain: { type: 'boolean' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Check the domain as 'virt-pin check' does, optionally pin it (--pin), then
-define it with the real virsh: 'virsh define FILE --validate' (without
---validate when the installed virsh lacks it). A domain with errors is not
-defined unless --force; with --strict, warnings stop it too. After the
-define, the same virsh process dumps what libvirt stored, and its affinity
-is compared with 'virt-pin normalize' (a difference is reported as a
-warning: it would be a virt-pin bug).
-
-'--connect test:///default' is libvirt's own dry run: the real parser and
-validator judge the XML, and the definition vanishes when virsh exits.
-
-options:
-  -c, --connect URI   libvirt connection [virsh's default: $LIBVIRT_DEFAULT_URI,
-                      else what virsh picks]
-  --force             define even when check finds errors
-  --strict            warnings also stop the define
-  --driver DRV        qemu | generic: which driver's checks apply [qemu]
-  --host SRC          host facts for check (and required by --pin): a
-                      capabilities XML file, sysfs[:ROOT] or local
-  --dry-run           check and pin, but do not run virsh
-  --print-xml         write the XML that is (or would be) defined to stdout
-  --show-libvirt      write libvirt's stored XML (dumpxml --inactive) to stdout
-  -q, --quiet         on stderr, only what stops the define
-  -h, --help          this help
-
-pinning (--pin applies the policy before defining; the policy flags need --pin):
-  --pin               pin with the policy below (defaults when no flags)
-  --policy FILE.json  a policy file (schemas/policy.schema.json)
-${POLICY_USAGE}
-  --explain           print the planner's decisions on stderr
-
-The unified diff of what --pin changed goes to stderr.
-
-exit status: 0 defined (or would be, with --dry-run), 1 refused by virt-pin
-             or by libvirt, 2 usage error, no virsh, or no connection
-
-examples:
-  virt-pin define --connect test:///default vm.xml
-  virt-pin define --pin --host local vm.xml
-  virt-pin define --pin --host local --vcpu shared --dry-run --print-xml vm.xml > pinned.xml
-  virsh dumpxml vm | virt-pin define --pin --host local -
-`;
+export const usage = renderHelp(commandSpec('define')!);
 
 type Values = ReturnType<typeof parse>['values'];
 
@@ -81,25 +60,32 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
   const driver = checkRequest(values, positionals);
+  const color = useColor(values.color, process.stderr);
   const policy = values.pin ? policyFrom(values) : undefined;
-  const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const say = (line: string): void => {
     if (!values.quiet) process.stderr.write(`${line}\n`);
   };
+  if (policy && values.host === undefined && values['dry-run']) throw new UsageError('--pin with --dry-run needs --host: the layout depends on the host topology');
+  // What libvirt refuses whatever the host is stops here, before virsh is needed at all.
+  if (!policy && !values.force) {
+    const refused = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
+    if (refused.length) return notDefined(input.name, input.text, refused, values.quiet === true, color);
+  }
+  // Then the connection (unless --dry-run), and the host it runs on: a failure is one message.
+  const uri = values['dry-run'] ? undefined : connectionUri(values.connect);
+  const host = values.host !== undefined ? loadHost(values.host) : uri !== undefined && isLocal(uri) ? hostOfConnection(uri, say) : undefined;
+  if (policy && !host) throw new UsageError(`--pin needs --host: the host of ${uri} cannot be read from it`);
 
-  const prepared = policy ? pinFirst(input, host!, policy, driver, values) : { xml: input.text, shownName: input.name };
+  const prepared = policy && host ? pinFirst(input, host, policy, driver, values) : { xml: input.text, shownName: input.name };
   if (typeof prepared === 'number') return prepared;
   const { xml, shownName } = prepared;
 
   // The gate: check's findings on exactly what would be defined.
   const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName });
   const blocking = diagnostics.filter((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning'));
-  report(shownName, xml, values.quiet ? blocking : diagnostics);
-  if (blocking.length && !values.force) {
-    process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
-    return EXIT_FINDINGS;
-  }
+  if (blocking.length && !values.force) return notDefined(shownName, xml, values.quiet ? blocking : diagnostics, false, color, blocking);
+  report(shownName, xml, values.quiet ? blocking : diagnostics, color);
   if (blocking.length) say(`virt-pin define: defining despite ${describeFindings(blocking)} (--force)`);
 
   const name = domainName(xml);
@@ -109,16 +95,22 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
 
-  const result = defineWithVirsh(xml, name, values.connect);
+  const result = defineWithVirsh(xml, name, uri!);
   if (!result.defined) {
-    process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${shownName} (${result.command}):\n${result.defineStderr}`);
+    process.stderr.write(`virt-pin define: error DEFINE_LIBVIRT_REFUSED libvirt refused ${printable(shownName)} (${result.command}):\n${printableLines(result.defineStderr.replace(/\n$/, ''))}\n`);
     return EXIT_FINDINGS;
   }
   say(`virt-pin define: defined ${label(name)} on ${result.uri} (${result.command})`);
   if (result.dumpxml === undefined) say(`virt-pin define: warning DEFINE_NOT_READ_BACK cannot read back what libvirt stored${result.dumpxmlStderr ? `:\n${result.dumpxmlStderr.trimEnd()}` : ''}`);
   else {
-    const mismatch = affinityMismatch(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
-    if (mismatch) process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${mismatch}`);
+    const comparison = compareAffinity(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
+    if (comparison.kind === 'unreadable') {
+      // What virsh printed is not the XML libvirt stored: nothing can be said about what was defined.
+      process.stderr.write(`virt-pin define: error DEFINE_READ_BACK_INVALID the XML read back from libvirt does not parse: ${comparison.reason}\n`);
+      return EXIT_FINDINGS;
+    }
+    if (comparison.kind === 'differs') process.stderr.write(`virt-pin define: warning DEFINE_AFFINITY_MISMATCH libvirt stored affinity that virt-pin normalize does not predict (a virt-pin bug; please report it):\n${colorDiff(comparison.diff, color)}`);
+    else if (comparison.kind === 'not-compared') say('virt-pin define: affinity not compared: virt-pin cannot normalize the domain it was forced to define');
     else say("virt-pin define: libvirt stored the affinity exactly as 'virt-pin normalize' predicts");
   }
   if (values['print-xml']) process.stdout.write(xml);
@@ -133,7 +125,6 @@ function checkRequest(values: Values, positionals: string[]): Driver {
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   const pinningFlags = [...policyFlagsGiven(values), ...(values.explain ? ['--explain'] : [])];
   if (!values.pin && pinningFlags.length) throw new UsageError(`${pinningFlags.join(', ')}: pinning flags need --pin`);
-  if (values.pin && values.host === undefined) throw new UsageError('--pin needs --host: the layout depends on the host topology');
   if (values['show-libvirt'] && values['dry-run']) throw new UsageError('--show-libvirt prints what libvirt stored; --dry-run does not run libvirt');
   if (values['show-libvirt'] && values['print-xml']) throw new UsageError('--print-xml and --show-libvirt both write to stdout; choose one');
   if (values.connect === '') throw new UsageError('--connect needs a libvirt URI, e.g. test:///default or qemu:///system');
@@ -149,18 +140,25 @@ function checkRequest(values: Values, positionals: string[]): Driver {
 function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, driver: Driver, values: Values): { xml: string; shownName: string } | number {
   const errors = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
   if (errors.length) {
-    report(input.name, input.text, errors);
+    report(input.name, input.text, errors, useColor(values.color, process.stderr));
     process.stderr.write(`virt-pin define: cannot pin a domain with errors (${errors.length}); fix them first (--force does not pin)\n`);
     return EXIT_FINDINGS;
   }
   const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
-  if (!values.quiet) process.stderr.write(diff || `${input.name}: already pinned this way, nothing changed\n`);
+  if (!values.quiet) process.stderr.write(colorDiff(diff, useColor(values.color, process.stderr)) || `${input.name}: already pinned this way, nothing changed\n`);
   return { xml: out, shownName: `${input.name} (pinned)` };
 }
 
-function report(file: string, source: string, diagnostics: readonly Diagnostic[]): void {
-  if (diagnostics.length) process.stderr.write(formatHuman([{ file, diagnostics: [...diagnostics], source }], Boolean(process.stderr.isTTY) && !process.env.NO_COLOR));
+/** Show the findings and say that nothing was defined; exit status 1. */
+function notDefined(file: string, source: string, shown: readonly Diagnostic[], quiet: boolean, color: boolean, blocking: readonly Diagnostic[] = shown): number {
+  report(file, source, quiet ? blocking : shown, color);
+  process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
+  return EXIT_FINDINGS;
+}
+
+function report(file: string, source: string, diagnostics: readonly Diagnostic[], color: boolean): void {
+  if (diagnostics.length) process.stderr.write(formatHuman([{ file, diagnostics: [...diagnostics], source }], color));
 }
 
 const label = (name: string | undefined): string => (name === undefined ? 'the domain' : `'${name}'`);
@@ -184,19 +182,26 @@ function domainName(xml: string): string | undefined {
 
 /**
  * The affinity elements of what libvirt stored against virt-pin's
- * normalization of what was sent, as a diff; '' when they agree, and when
- * virt-pin cannot normalize (the domain had errors and was forced through).
+ * normalization of what was sent. A read-back that does not parse is its
+ * own outcome, never "the same"; a sent domain virt-pin cannot normalize
+ * (errors forced through) is not compared.
  */
-function affinityMismatch(sent: string, stored: string, driver: Driver): string {
-  let ours: string;
+type Comparison = { kind: 'same' } | { kind: 'differs'; diff: string } | { kind: 'unreadable'; reason: string } | { kind: 'not-compared' };
+
+function compareAffinity(sent: string, stored: string, driver: Driver): Comparison {
   let theirs: string;
   try {
-    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
     theirs = affinitySubtrees(parseDocument(stored));
-  } catch {
-    return '';
+  } catch (e) {
+    return { kind: 'unreadable', reason: isVirtPinError(e) ? `${e.code} ${e.message}` : String(e) };
   }
-  return ours === theirs ? '' : unifiedDiff(`${ours}\n`, `${theirs}\n`, 'virt-pin normalize', 'libvirt dumpxml --inactive');
+  let ours: string;
+  try {
+    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
+  } catch {
+    return { kind: 'not-compared' };
+  }
+  return ours === theirs ? { kind: 'same' } : { kind: 'differs', diff: unifiedDiff(`${ours}\n`, `${theirs}\n`, 'virt-pin normalize', 'libvirt dumpxml --inactive') };
 }
 
 // ---- virsh ---------------------------------------------------------------
@@ -213,46 +218,81 @@ interface VirshDefine {
   dumpxmlStderr: string;
 }
 
-/** Separates the commands' output inside one virsh run (on stdout, and on stderr where `echo --err` exists). */
-const MARK = '@@virt-pin-define@@';
-/** The marker's whole line: `echo --err` prints it as `error: MARK`. */
-const MARK_LINE = new RegExp(`^.*${MARK}\\n`, 'm');
-
 /**
- * Define through one virsh process: `uri`, `define`, then `dumpxml
- * --inactive` in the same connection (test:///default keeps its state only
- * for the life of the process). The XML travels in a 0600 file in a
- * private temporary directory, removed afterwards.
+ * Define, then read back what libvirt stored. Each step is its own virsh
+ * process, so each has its own stdout, stderr and exit status: nothing in
+ * the domain XML (which `dumpxml` echoes) can pose as the boundary between
+ * two commands' output. libvirt's test driver keeps its state only for the
+ * life of one process, so there the read-back process defines the same
+ * file again first (`-q` keeps define's confirmation off stdout) — the same
+ * input on the same initial state, already known to succeed. The XML
+ * travels in a 0600 file in a private temporary directory, removed
+ * afterwards.
  */
-function defineWithVirsh(xml: string, name: string | undefined, connect: string | undefined): VirshDefine {
+function defineWithVirsh(xml: string, name: string | undefined, uri: string): VirshDefine {
   const features = virshFeatures();
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-define-'));
   try {
     const file = join(dir, 'domain.xml');
     writeFileSync(file, xml, { mode: 0o600 });
-    const define = `define ${virshQuote(file)}${features.validate ? ' --validate' : ''}`;
-    const separator = features.echoErr ? `echo ${MARK}; echo --err ${MARK}` : `echo ${MARK}`;
-    const batch = [`uri`, separator, define, ...(name === undefined ? [] : [separator, `dumpxml --inactive ${virshQuote(name)}`])].join('; ');
-    const r = virsh([...(connect !== undefined ? ['-c', connect] : []), batch]);
-    const out = r.stdout.split(MARK_LINE);
-    const err = features.echoErr ? r.stderr.split(MARK_LINE) : ['', r.stderr];
-    if (out.length < 2 || !out[0]!.trim()) throw connectFailed(connect, r.stderr);
-    const uri = out[0]!.trim();
+    const validate = features.validate ? ['--validate'] : [];
     const command = `virsh -c ${uri} define FILE${features.validate ? ' --validate' : ''}`;
-    // virsh prints define's confirmation on stdout and its errors on stderr, so any stdout means it was defined, in any locale.
-    const defined = out[1]!.trim() !== '';
-    const dumpxml = defined && out[2]?.trim() ? out[2] : undefined;
-    return { defined, uri, command, defineStderr: err[1] ?? '', ...(dumpxml !== undefined ? { dumpxml } : {}), dumpxmlStderr: err[2] ?? '' };
+    const define = virsh(['-q', '-c', uri, 'define', file, ...validate]);
+    const defined = define.status === 0;
+    if (!defined || name === undefined) return { defined, uri, command, defineStderr: define.stderr, dumpxmlStderr: '' };
+    const readBack = uri.startsWith('test:')
+      ? virsh(['-q', '-c', uri, `define ${virshQuote(file)}${features.validate ? ' --validate' : ''}; dumpxml --inactive ${virshQuote(name)}`])
+      : virsh(['-q', '-c', uri, 'dumpxml', '--inactive', name]);
+    const dumpxml = readBack.status === 0 && readBack.stdout.trim() !== '' ? readBack.stdout : undefined;
+    return { defined, uri, command, defineStderr: define.stderr, ...(dumpxml !== undefined ? { dumpxml } : {}), dumpxmlStderr: readBack.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** The URI virsh connects to (`virsh uri`), which every later step names explicitly; a failure here is DEFINE_CONNECT_FAILED. */
+function connectionUri(connect: string | undefined): string {
+  const r = virsh(['-q', ...(connect !== undefined ? ['-c', connect] : []), 'uri']);
+  const uri = r.stdout.split('\n')[0]!.trim();
+  if (r.status !== 0 || uri === '') throw connectFailed(connect, r.stderr);
+  return uri;
+}
+
+/**
+ * A connection to libvirt on this machine (`qemu:///system`,
+ * `qemu:///session`, `test:///default`): no host in the URI. libvirt's test
+ * driver counts, since its capabilities describe the host it emulates.
+ */
+function isLocal(uri: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/\//i.test(uri) && !/^[a-z0-9.-]+\+(ssh|tcp|tls|libssh2?)/i.test(uri);
+}
+
+/**
+ * Host facts from `virsh capabilities` over the connection define uses: the
+ * host the domain will run on, so a pin to a CPU it lacks is an error here,
+ * not at start. When they cannot be read, the host-aware checks are skipped
+ * with a warning.
+ */
+function hostOfConnection(uri: string, say: (line: string) => void): HostTopology | undefined {
+  const r = virsh(['-q', '-c', uri, 'capabilities']);
+  if (r.status !== 0 || !r.stdout.trim()) {
+    say(`virt-pin define: warning DEFINE_NO_HOST_FACTS cannot read the host from ${uri} (virsh capabilities): ${r.stderr.replace(/^error:\s*/gm, '').trim().split('\n').join('; ')}; give --host to check against the host`);
+    return undefined;
+  }
+  try {
+    const host = hostFromCapabilities(r.stdout, { fileName: `virsh -c ${uri} capabilities` });
+    say(`virt-pin define: host facts from ${uri} (virsh capabilities; --host overrides)`);
+    return host;
+  } catch (e) {
+    if (!isVirtPinError(e)) throw e;
+    say(`virt-pin define: warning DEFINE_NO_HOST_FACTS the capabilities of ${uri} cannot be read: ${e.code} ${e.message}; give --host to check against the host`);
+    return undefined;
+  }
+}
+
 /** What this virsh can do, from its own help (no connection needed). */
-function virshFeatures(): { validate: boolean; echoErr: boolean } {
-  const r = virsh([`help define; echo ${MARK}; help echo`]);
-  const [defineHelp = '', echoHelp = ''] = r.stdout.split(MARK);
-  return { validate: defineHelp.includes('--validate'), echoErr: echoHelp.includes('--err') };
+function virshFeatures(): { validate: boolean } {
+  return { validate: virsh(['help', 'define']).stdout.includes('--validate') };
 }
 
 function virsh(args: string[]): SpawnSyncReturns<string> {
@@ -262,8 +302,10 @@ function virsh(args: string[]): SpawnSyncReturns<string> {
   return r;
 }
 
+/** One line: virsh's own reasons, without its `error: ` prefixes and without the repeats it prints. */
 function connectFailed(connect: string | undefined, stderr: string): IoError {
-  return unavailable('DEFINE_CONNECT_FAILED', `virsh cannot connect to ${connect ?? 'its default URI'}:\n${stderr.trimEnd()}`);
+  const reasons = [...new Set(stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean))];
+  return unavailable('DEFINE_CONNECT_FAILED', `virsh cannot connect to ${connect ?? 'its default URI'}${reasons.length ? `: ${reasons.join('; ')}` : ''}`);
 }
 
 /** virsh missing or unusable: the environment, not the domain, so exit 2 (main prints an IoError as `virt-pin define: …`). */
@@ -281,21 +323,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        connect: { type: 'string', short: 'c' },
-        force: { type: 'boolean' },
-        strict: { type: 'boolean' },
-        driver: { type: 'string' },
-        host: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'print-xml': { type: 'boolean' },
-        'show-libvirt': { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        pin: { type: 'boolean' },
-        ...POLICY_OPTIONS,
-        explain: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

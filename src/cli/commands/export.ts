@@ -7,26 +7,21 @@ import { toQemuPinningArgs, toVirshCommands, type PinnedThreads } from '../../po
 import { resolveDocument } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin export --format FMT [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  format: { type: 'string' },
+  first: { type: 'boolean' },
+  live: { type: 'boolean' },
+  config: { type: 'boolean' },
+  name: { type: 'string' },
+  host: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Print the domain's resolved pinning in another form.
-
-  --format qemu-pinning   -vcpu vcpunum=N,affinity=CPU options for the
-                          qemu-pinning fork (one CPU per vCPU)
-  --format virsh          virsh vcpupin/emulatorpin/iothreadpin commands
-  --first                 qemu-pinning: take the lowest CPU of a wider mask
-                          instead of refusing it
-  --live | --config       virsh: apply to the running guest or the
-                          definition (default --config)
-  --name NAME             virsh: the domain name (default: <name> of FILE)
-  --host SRC              host facts, so "all CPUs" becomes concrete
-
-examples:
-  virt-pin export --format qemu-pinning vm.xml
-  virt-pin export --format virsh --live --host local vm.xml | sh
-`;
+export const usage = renderHelp(commandSpec('export')!);
 
 export function run(argv: string[]): number {
   const { values, positionals } = parse(argv);
@@ -65,15 +60,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        first: { type: 'boolean' },
-        live: { type: 'boolean' },
-        config: { type: 'boolean' },
-        name: { type: 'string' },
-        host: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -8,18 +8,13 @@ import { definitionOf, readDomain } from '../../domain/index.js';
 import { fromQemuPinningArgs } from '../../policy/interop.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin import --from qemu-args 'ARGS' [FILE|-]
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = { from: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
-Read -vcpu vcpunum=N,affinity=CPU options (the qemu-pinning fork's) and
-write them as <vcpupin> elements: into FILE's <cputune> (replacing pins of
-the same vCPUs; everything else unchanged), or, without FILE, as a
-<cputune> snippet.
-
-example:
-  virt-pin import --from qemu-args '-vcpu vcpunum=0,affinity=2 -vcpu vcpunum=1,affinity=3' vm.xml
-`;
+export const usage = renderHelp(commandSpec('import')!);
 
 export function run(argv: string[]): number {
   // The QEMU arguments start with '-': take them right after '--from qemu-args' before option parsing.
@@ -65,7 +60,7 @@ export function run(argv: string[]): number {
 
 function parse(argv: string[]) {
   try {
-    return parseArgs({ args: argv, allowPositionals: true, options: { from: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -6,28 +6,22 @@ import { parseArgs } from 'node:util';
 import { normalize } from '../../normalize/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
+import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { writeFileAtomic } from '../write-file.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin normalize [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  diff: { type: 'boolean' },
+  driver: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Print the domain with <vcpu>, <vcpus>, <iothreads>, <iothreadids>,
-<defaultiothread>, <cputune>, <numatune> and guest NUMA cells written the
-way libvirt stores them after define (canonical cpusets, dropped pins,
-promoted placement, exploded sched groups, …); every other byte stays.
-
-options:
-  --diff          print a unified diff of what libvirt would change instead
-                  (exit 1 when there is a difference, 0 when none)
-  --driver DRV    qemu (default) or generic
-  -o, --output F  write the result to F (atomically) instead of stdout
-  -h, --help      this help
-
-examples:
-  virt-pin normalize vm.xml
-  virt-pin normalize --diff /etc/libvirt/qemu/vm.xml
-`;
+export const usage = renderHelp(commandSpec('normalize')!);
 
 export function run(argv: string[]): number {
   const { values, positionals } = parse(argv);
@@ -43,7 +37,7 @@ export function run(argv: string[]): number {
   const out = withInputErrors(input.name, () => serializeDocument(normalize(parseDocument(input.text, { fileName: input.name }), { driver })));
   if (values.diff) {
     const diff = unifiedDiff(input.text, out, `${input.name}`, `${input.name} (as libvirt stores it)`);
-    process.stdout.write(diff);
+    process.stdout.write(colorDiff(diff, useColor(values.color, process.stdout)));
     return diff ? EXIT_FINDINGS : EXIT_OK;
   }
   if (values.output !== undefined) writeFileAtomic(values.output, out);
@@ -56,12 +50,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        diff: { type: 'boolean' },
-        driver: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

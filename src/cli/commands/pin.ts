@@ -6,35 +6,28 @@
  */
 import { parseArgs } from 'node:util';
 import { pinDomain } from '../../policy/pin.js';
+import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
 import { writeFileAtomic } from '../write-file.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin pin [options] --host SRC FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  host: { type: 'string' },
+  ...POLICY_OPTIONS,
+  output: { type: 'string', short: 'o' },
+  'in-place': { type: 'boolean' },
+  'no-backup': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  explain: { type: 'boolean' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Write the pinning for a host: <vcpupin>/<emulatorpin>/<iothreadpin> (and
-<vcpusched> for real-time), <numatune>, and guest NUMA cells when the guest
-spans host nodes. Only those elements change; the result is resolved back
-and checked before it is written.
-
-policy (defaults in brackets; or --policy FILE.json, schemas/policy.schema.json):
-${POLICY_USAGE}
-
-output:
-  -o, --output F      write to F (atomically)
-  --in-place          rewrite FILE atomically, keeping FILE.bak
-  --no-backup         with --in-place: no FILE.bak
-  --dry-run           print the diff only
-  --explain           print the planner's decisions on stderr
-  --host SRC          capabilities XML, sysfs[:ROOT] or local (required)
-
-examples:
-  virt-pin pin --host local vm.xml | virsh define /dev/stdin
-  virt-pin pin --host local --emulator isolate --dry-run vm.xml
-  virt-pin pin --host caps.xml --realtime fifo:1 --in-place vm.xml
-`;
+export const usage = renderHelp(commandSpec('pin')!);
 
 export function run(argv: string[]): number {
   const { values, positionals } = parse(argv);
@@ -53,7 +46,7 @@ export function run(argv: string[]): number {
 
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
   if (values['dry-run']) {
-    process.stdout.write(diff);
+    process.stdout.write(colorDiff(diff, useColor(values.color, process.stdout)));
     return EXIT_OK;
   }
   if (values['in-place']) {
@@ -73,16 +66,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        host: { type: 'string' },
-        ...POLICY_OPTIONS,
-        output: { type: 'string', short: 'o' },
-        'in-place': { type: 'boolean' },
-        'no-backup': { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        explain: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -7,29 +7,23 @@ import { parseArgs } from 'node:util';
 import { planDocument, renderPlanJson, renderPlanShell, renderPlanTable } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { paint, useColor } from '../color.js';
+import { printable, printableLines } from '../terminal-text.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin plan [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  host: { type: 'string' },
+  format: { type: 'string' },
+  irq: { type: 'string', multiple: true },
+  'irq-default': { type: 'string' },
+  'no-threads': { type: 'boolean' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Build the runtime plan for a domain: thread affinity for every online vCPU,
-each IOThread and the emulator (main thread last), scheduler settings, and
-IRQ affinity for every PCI <hostdev> per its policy (<vp:irq> metadata,
-xmlns:vp='https://virt-pin.dev/xmlns/irq/1'; default native = untouched).
-
-options:
-  --host SRC            host facts (makes "all CPUs" and device NUMA nodes concrete)
-  --format FMT          table (default), json (schemas/plan.schema.json) or sh
-  --irq ADDR=POLICY     override one device's IRQ policy (auto, native or a cpuset); repeatable
-  --irq-default POLICY  override the default IRQ policy
-  --no-threads          IRQ actions only
-  -h, --help            this help
-
-exit status: 0, or 1 when the plan has errors (apply refuses such a plan)
-
-examples:
-  virt-pin plan --host local vm.xml
-  virt-pin plan --format sh --irq 0000:01:00.0=auto vm.xml
-`;
+export const usage = renderHelp(commandSpec('plan')!);
 
 export function run(argv: string[]): number {
   const { values, positionals } = parse(argv);
@@ -40,14 +34,22 @@ export function run(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError('name one domain XML file (or - for standard input)');
   const format = values.format ?? 'table';
   if (!['table', 'json', 'sh'].includes(format)) throw new UsageError(`--format takes table, json or sh, not '${format}'`);
+  const color = useColor(values.color, process.stdout);
   const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const p = withInputErrors(input.name, () =>
     planDocument(input.text, { fileName: input.name, ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']), threads: !values['no-threads'] }),
   );
-  process.stdout.write(format === 'json' ? renderPlanJson(p) : format === 'sh' ? renderPlanShell(p) : renderPlanTable(p));
-  for (const d of p.diagnostics) process.stderr.write(`${input.name}: ${d.severity} ${d.code} ${d.message}\n`);
+  process.stdout.write(format === 'json' ? renderPlanJson(p) : format === 'sh' ? renderPlanShell(p) : colorPlanTable(printableLines(renderPlanTable(p)), color));
+  const errColor = useColor(values.color, process.stderr);
+  for (const d of p.diagnostics) process.stderr.write(`${printable(input.name)}: ${paint(errColor, d.severity === 'error' ? '31;1' : d.severity === 'warning' ? '33;1' : '36', d.severity)} ${d.code} ${printable(d.message)}\n`);
   return p.diagnostics.some((d) => d.severity === 'error') ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** The table's title and column header bold; the rest as is. */
+function colorPlanTable(table: string, on: boolean): string {
+  const lines = table.split('\n');
+  return lines.map((l, i) => (i === 0 || i === 2 ? paint(on, '1', l) : l)).join('\n');
 }
 
 export function irqOverrides(irq: string[] | undefined, irqDefault: string | undefined): { default?: string; devices?: Record<string, string> } {
@@ -65,14 +67,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        host: { type: 'string' },
-        format: { type: 'string' },
-        irq: { type: 'string', multiple: true },
-        'irq-default': { type: 'string' },
-        'no-threads': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -7,31 +7,26 @@ import { parseArgs } from 'node:util';
 import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedModel, type ResolvedThread } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { paint, useColor } from '../color.js';
+import { printable, printableLines } from '../terminal-text.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin resolve [options] FILE|-
+/** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
+export const OPTIONS = {
+  host: { type: 'string' },
+  driver: { type: 'string' },
+  json: { type: 'boolean' },
+  explain: { type: 'string' },
+  color: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
-Resolve a domain's CPU affinity exactly as libvirt does: for every vCPU
-(online and offline), the emulator and every IOThread, the host CPUs it may
-use, its memory nodes, scheduler and bandwidth, and why (rule + element +
-line). Without --host, "all host CPUs" and numad advice stay symbolic.
-
-options:
-  --host SRC        host facts: capabilities XML file, sysfs[:ROOT] or local
-  --driver DRV      qemu (default) or generic
-  --json            print the resolved model as JSON (schemas/resolved-model.schema.json)
-  --explain THREAD  one sentence for one thread: 'vcpu N', 'emulator' or 'iothread N'
-  -h, --help        this help
-
-examples:
-  virt-pin resolve vm.xml
-  virt-pin resolve --host local --json vm.xml
-  virt-pin resolve --explain 'vcpu 3' vm.xml
-  virsh dumpxml vm | virt-pin resolve -
-`;
+export const usage = renderHelp(commandSpec('resolve')!);
 
 export function run(argv: string[]): number {
   const { values, positionals } = parse(argv);
+  const color = useColor(values.color, process.stdout);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -49,7 +44,7 @@ export function run(argv: string[]): number {
 
   if (values.explain !== undefined) {
     const sentence = withInputErrors(input.name, () => explain(resolved, values.explain!));
-    process.stdout.write(sentence + '\n');
+    process.stdout.write(printableLines(sentence) + '\n');
     return EXIT_OK;
   }
   if (values.json) {
@@ -62,7 +57,7 @@ export function run(argv: string[]): number {
     process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return EXIT_OK;
   }
-  process.stdout.write(renderResolvedTable(resolved));
+  process.stdout.write(renderResolvedTable(resolved, color));
   return EXIT_OK;
 }
 
@@ -94,7 +89,7 @@ export function threadRows(r: ResolvedModel): ThreadRow[] {
   ];
 }
 
-export function renderResolvedTable(r: ResolvedModel): string {
+export function renderResolvedTable(r: ResolvedModel, color = false): string {
   const rows = threadRows(r);
   const head: ThreadRow = { thread: 'thread', cpus: 'host CPUs', nodes: 'mem nodes', sched: 'sched', bandwidth: 'period/quota', why: 'why' };
   const cols: (keyof ThreadRow)[] = ['thread', 'cpus', 'nodes', 'sched', 'bandwidth'];
@@ -108,7 +103,8 @@ export function renderResolvedTable(r: ResolvedModel): string {
   const init = r.initialAffinity;
   out.push(`QEMU starts on ${init.cpus.toString()} (${init.source}): ${init.provenance.because}`);
   for (const n of r.notes) out.push(`note ${n.code}: ${n.message}`);
-  return out.join('\n') + '\n';
+  // Names and values from the file are escaped first; the colour is ours.
+  return out.map((l, i) => (i === 1 ? paint(color, '1', printable(l)) : printable(l))).join('\n') + '\n';
 }
 
 function parse(argv: string[]) {
@@ -116,13 +112,7 @@ function parse(argv: string[]) {
     return parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        host: { type: 'string' },
-        driver: { type: 'string' },
-        json: { type: 'boolean' },
-        explain: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

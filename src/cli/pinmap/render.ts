@@ -17,7 +17,7 @@ export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean
   const s = map.summary;
   const out: string[] = [];
   out.push(
-    `${ansi(color, '1', title.guest)} on ${title.host}: ${s.sockets} socket${s.sockets === 1 ? '' : 's'}, ${s.cores} cores, ${s.threads} threads, ${s.nodes} NUMA node${s.nodes === 1 ? '' : 's'}`,
+    `${ansi(color, '1', title.guest)} on ${title.host}: ${s.sockets} socket${s.sockets === 1 ? '' : 's'}, ${s.cores} core${s.cores === 1 ? '' : 's'}, ${s.threads} thread${s.threads === 1 ? '' : 's'}, ${s.nodes} NUMA node${s.nodes === 1 ? '' : 's'}`,
   );
   const cellText = (cell: PinMapCell): { plain: string; painted: string } => {
     const labels = cellLabels(cell);

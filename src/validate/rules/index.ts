@@ -1,5 +1,6 @@
 /** Every rule, in report order (spec catalogue first, then §7, then lints). */
 import type { Rule } from '../types.js';
+import { domainName } from './domain-name.js';
 import { vcpuCount } from './v01-vcpu-count.js';
 import { vcpuAttributes } from './v02-vcpu-attributes.js';
 import { currentAboveMaximum } from './v03-current-above-maximum.js';
@@ -19,11 +20,14 @@ import { emulatorpin } from './v17-emulatorpin.js';
 import { iothreadpin } from './v18-iothreadpin.js';
 import { sched } from './v19-sched.js';
 import { resctrl } from './v20-resctrl.js';
+import { memorytuneNodes } from './v20-memorytune-nodes.js';
+import { resctrlMonitors } from './v20-resctrl-monitors.js';
 import { qemuResctrlKvm } from './v21-qemu-resctrl-kvm.js';
 import { numatune } from './v22-numatune.js';
 import { memnode } from './v23-memnode.js';
 import { restrictive } from './v24-restrictive.js';
 import { guestNuma } from './v25-guest-numa.js';
+import { guestNumaMemory } from './v25-guest-numa-memory.js';
 import { hostdev } from './v26-hostdev.js';
 import { qemuIOThreadRefs } from './v27-qemu-iothread-refs.js';
 import { silentNormalization } from './s7-silent-normalization.js';
@@ -37,6 +41,7 @@ import { isolatedFloating } from './lint-isolated-floating.js';
 
 /** Every validation rule, in report order (docs/validation.md is generated from it). */
 export const RULES: readonly Rule[] = [
+  domainName,
   vcpuCount,
   vcpuAttributes,
   currentAboveMaximum,
@@ -56,11 +61,14 @@ export const RULES: readonly Rule[] = [
   iothreadpin,
   sched,
   resctrl,
+  memorytuneNodes,
+  resctrlMonitors,
   qemuResctrlKvm,
   numatune,
   memnode,
   restrictive,
   guestNuma,
+  guestNumaMemory,
   hostdev,
   qemuIOThreadRefs,
   threadCountLimit,

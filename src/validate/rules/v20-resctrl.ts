@@ -1,72 +1,54 @@
-import type { CpuSet } from '../../cpuset/index.js';
-import { scaledBytes, type CacheAllocDef } from '../../domain/index.js';
+import { scaledBytes, type CacheAllocDef, type CacheTuneDef } from '../../domain/index.js';
+import { resctrlWalk } from '../resctrl-groups.js';
 import type { Rule, RuleContext } from '../types.js';
 
-/** V20: resctrl groups need vcpus; cache allocations need id, level, type and a size libvirt can scale; no identical cachetune sets, no partial overlap; cachetune monitors at level 3 within the group. */
+/**
+ * V20: resctrl groups need vcpus; no two cachetunes with one vCPU set; groups
+ * are equal or disjoint (compared with the groups libvirt kept so far: an
+ * empty tune is dropped before later ones are compared with it); cache
+ * allocations need id, level, type and a size libvirt can scale, without
+ * collisions. A tune whose vCPUs all lie past the maximum is ignored before
+ * any of this (its caches are never read). Memory bandwidth nodes and
+ * monitors have their own rules (V20 memorytune nodes, V20 monitors).
+ */
 export const resctrl: Rule = {
   code: 'RESCTRL_INVALID',
   severity: 'error',
   spec: 'V20',
-  summary: 'cachetune/memorytune: missing or bad vcpus, identical cachetunes, partial overlap, bad monitors',
+  summary: 'cachetune/memorytune: missing or bad vcpus, identical cachetunes, partial overlap, bad or colliding cache allocations',
   check(ctx) {
-    const ct = ctx.model.cputune;
-    if (!ct) return;
-    const max = ctx.definition.maxVcpus;
-    // Groups by set, and the group each vCPU belongs to: every element is compared once, with the
-    // group(s) its vCPUs already belong to, not with every earlier element (10^4 tunes stay linear).
-    const groups = new Map<string, { set: CpuSet; kind: string; line: number; cachetunes: number }>();
-    const owner = new Map<number, { set: CpuSet; kind: string; line: number }>();
-    for (const [kind, tunes] of [['cachetune', ct.cachetunes], ['memorytune', ct.memorytunes]] as const) {
-      for (const t of tunes) {
-        if (!t.vcpus) {
-          ctx.report(t, `<${kind}> has no vcpus attribute`, { hint: "add vcpus='0-3'" });
-          continue;
+    if (!ctx.model.cputune) return;
+    for (const step of resctrlWalk(ctx.model, ctx.definition).steps) {
+      const t = step.element;
+      const kind = step.kind;
+      if (step.outcome === 'bad-vcpus') {
+        if (!t.vcpus) ctx.report(t, `<${kind}> has no vcpus attribute`, { hint: "add vcpus='0-3'" });
+        else ctx.report(t.vcpus.loc, `<${kind} vcpus='${t.vcpus.raw}'> is refused: ${t.vcpus.error?.message ?? 'not a vCPU list'}`);
+        continue;
+      }
+      if (step.outcome === 'no-vcpus-left') continue; // ignored by libvirt (RESCTRL_GROUP_DROPPED, §7.12)
+      if (step.outcome === 'identical-cachetune') {
+        ctx.report(t, `<cachetune vcpus='${t.vcpus!.raw}'> repeats the vCPU set of the cachetune at line ${step.other.first.loc.line}`, { hint: 'merge them into one <cachetune>' });
+        continue;
+      }
+      if (step.outcome === 'overlap') {
+        ctx.report(t, `<${kind} vcpus='${t.vcpus!.raw}'> partly overlaps the ${step.other.kind} at line ${step.other.first.loc.line} (vCPUs ${step.other.vcpus.intersect(step.vcpus)})`, { hint: 'resctrl groups must have equal or disjoint vCPU sets' });
+        continue;
+      }
+      if (kind !== 'cachetune') continue;
+      const taken = new Map<string, string>();
+      for (const c of (t as CacheTuneDef).caches) {
+        cacheAttributes(ctx, c);
+        const id = c.id?.value;
+        const level = c.level?.value;
+        const type = c.type?.value;
+        if (id === undefined || level === undefined || type === undefined) continue;
+        const key = `${level}/${id}`;
+        const prev = taken.get(key);
+        if (prev && (prev === type || prev === 'both' || type === 'both')) {
+          ctx.report(c, `<cache id='${id}' level='${level}' type='${type}'> collides with type='${prev}' for the same cache`, { hint: "use either 'both' or separate 'code' and 'data'" });
         }
-        if (t.vcpus.error) {
-          ctx.report(t.vcpus.loc, `<${kind} vcpus='${t.vcpus.raw}'> is refused: ${t.vcpus.error.message}`);
-          continue;
-        }
-        const set = t.vcpus.value!.truncate(max - 1);
-        if (set.isEmpty()) continue; // dropped silently (§7.12)
-        const key = set.toString();
-        const same = groups.get(key);
-        if (same) {
-          if (kind === 'cachetune' && same.cachetunes > 0) ctx.report(t, `<cachetune vcpus='${t.vcpus.raw}'> repeats the vCPU set of the cachetune at line ${same.line}`, { hint: 'merge them into one <cachetune>' });
-          if (kind === 'cachetune') same.cachetunes++;
-        } else {
-          const other = set.ids().map((v) => owner.get(v)).find((g) => g !== undefined);
-          if (other) {
-            ctx.report(t, `<${kind} vcpus='${t.vcpus.raw}'> partly overlaps the ${other.kind} at line ${other.line} (vCPUs ${other.set.intersect(set)})`, { hint: 'resctrl groups must have equal or disjoint vCPU sets' });
-          } else {
-            const group = { set, kind, line: t.loc.line, cachetunes: kind === 'cachetune' ? 1 : 0 };
-            groups.set(key, group);
-            for (const v of set.ids()) owner.set(v, group);
-          }
-        }
-        if (kind === 'cachetune') {
-          const taken = new Map<string, string>();
-          for (const c of (t as (typeof ct.cachetunes)[number]).caches) {
-            cacheAttributes(ctx, c);
-            const id = c.id?.value;
-            const level = c.level?.value;
-            const type = c.type?.value;
-            if (id === undefined || level === undefined || type === undefined) continue;
-            const key = `${level}/${id}`;
-            const prev = taken.get(key);
-            if (prev && (prev === type || prev === 'both' || type === 'both')) {
-              ctx.report(c, `<cache id='${id}' level='${level}' type='${type}'> collides with type='${prev}' for the same cache`, { hint: "use either 'both' or separate 'code' and 'data'" });
-            }
-            taken.set(key, prev && prev !== type ? 'both' : type);
-          }
-        }
-        for (const m of t.monitors) {
-          if (kind === 'cachetune' && m.level && m.level.value !== 3) ctx.report(m.level.loc, `cache monitor level='${m.level.raw}': only level 3 can be monitored`);
-          if (!m.vcpus) continue;
-          if (m.vcpus.error) ctx.report(m.vcpus.loc, `<monitor vcpus='${m.vcpus.raw}'> is refused: ${m.vcpus.error.message}`);
-          else if (m.vcpus.value!.isEmpty() || !m.vcpus.value!.isSubsetOf(t.vcpus.value!)) {
-            ctx.report(m.vcpus.loc, `<monitor vcpus='${m.vcpus.raw}'> must name some of the group's vCPUs (${t.vcpus.value})`);
-          }
-        }
+        taken.set(key, prev && prev !== type ? 'both' : type);
       }
     }
   },

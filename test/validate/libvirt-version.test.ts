@@ -1,0 +1,84 @@
+/**
+ * libvirt-version profiles (issue 19 item 6): every change in LIBVIRT_CHANGES
+ * behaves the old way before its release and the new way from it, each
+ * confirmed for 9.0 against virsh -c test:///default (libvirt 9.0.0 here);
+ * docs/fidelity.md's table is LIBVIRT_CHANGES (UPDATE_DOCS=1 rewrites it).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CpuSet } from '../../src/cpuset/index.js';
+import { definitionOf, formatLibvirtVersion, LIBVIRT_CHANGES, parseLibvirtVersion, readDomain } from '../../src/domain/index.js';
+import { normalize } from '../../src/normalize/index.js';
+import { resolve } from '../../src/resolve/resolve.js';
+import { checkDocument } from '../../src/validate/index.js';
+import { parseDocument, serializeDocument } from '../../src/xml/index.js';
+import { repoRoot } from '../support/corpus.js';
+
+const dom = (body: string): string => `<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>2</vcpu>${body}<os><type>hvm</type></os></domain>`;
+const errors = (xml: string, libvirtVersion?: string): string[] =>
+  checkDocument(xml, { driver: 'generic', ...(libvirtVersion ? { libvirtVersion } : {}) }).filter((d) => d.severity === 'error').map((d) => d.code);
+
+describe('libvirt versions', () => {
+  it('parses what users and virsh write, refuses the rest with LIBVIRT_VERSION_INVALID', () => {
+    expect(parseLibvirtVersion('9.0')).toEqual({ major: 9, minor: 0, micro: 0 });
+    expect(parseLibvirtVersion('10.7.0')).toEqual({ major: 10, minor: 7, micro: 0 });
+    expect(parseLibvirtVersion('libvirtd (libvirt) 9.0.0')).toEqual({ major: 9, minor: 0, micro: 0 });
+    for (const bad of ['', 'nine', '9', '9.x', '9.0.0.1']) expect(() => parseLibvirtVersion(bad), bad).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_INVALID' }));
+    expect(() => checkDocument(dom(''), { libvirtVersion: 'latest' })).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_INVALID' }));
+  });
+
+  it("shares-range: 9.0 refuses a non-zero <shares> outside 2..262144 ('Value of cputune 'shares' must be in range'); 9.1+ does not", () => {
+    for (const [shares, refusedBy90] of [['1', true], ['300000', true], ['0', false], ['2', false], ['262144', false]] as const) {
+      const xml = dom(`<cputune><shares>${shares}</shares></cputune>`);
+      expect(errors(xml, '9.0').includes('CPUTUNE_VALUE_OUT_OF_RANGE'), shares).toBe(refusedBy90);
+      expect(errors(xml, '9.1').includes('CPUTUNE_VALUE_OUT_OF_RANGE'), shares).toBe(false);
+      expect(errors(xml).includes('CPUTUNE_VALUE_OUT_OF_RANGE'), shares).toBe(false);
+    }
+  });
+
+  it('iothread-poll: 9.0 drops <poll> (IOTHREAD_POLL_DROPPED, gone after normalize); 9.4+ keeps it', () => {
+    const xml = dom("<iothreads>1</iothreads><iothreadids><iothread id='1'><poll max='10'/></iothread></iothreadids>");
+    const model = readDomain(parseDocument(xml));
+    expect(definitionOf(model, { driver: 'generic', libvirtVersion: '9.0' }).changes.map((c) => c.code)).toContain('IOTHREAD_POLL_DROPPED');
+    expect(definitionOf(model, { driver: 'generic', libvirtVersion: '9.4' }).changes.map((c) => c.code)).not.toContain('IOTHREAD_POLL_DROPPED');
+    const old = serializeDocument(normalize(parseDocument(xml), { driver: 'generic', libvirtVersion: '9.0' }));
+    expect(old).toContain("<iothread id='1'/>");
+    expect(old).not.toContain('<poll');
+    expect(serializeDocument(normalize(parseDocument(xml), { driver: 'generic' }))).toContain("<poll max='10'/>");
+  });
+
+  it('isolated-cpus-excluded: "all host CPUs" keeps the isolated CPUs before 10.4', () => {
+    const host = { onlineCpus: CpuSet.range(0, 7), isolatedCpus: CpuSet.range(6, 7) };
+    const model = readDomain(parseDocument(dom('')));
+    const old = resolve(definitionOf(model, { driver: 'generic', libvirtVersion: '10.3' }), host, { model });
+    const now = resolve(definitionOf(model, { driver: 'generic', libvirtVersion: '10.4' }), host, { model });
+    expect([String(old.vcpus[0]!.cpus), String(now.vcpus[0]!.cpus)]).toEqual(['0-7', '0-5']);
+    expect(old.notes.map((n) => n.code)).not.toContain('RESOLVE_ALL_EXCLUDES_ISOLATED');
+  });
+
+  it('restrictive-memnode-under-other-mode: 9.0 accepts a restrictive memnode under interleave memory, 10.7 refuses; both refuse the reverse', () => {
+    const cells = "<cpu><numa><cell id='0' cpus='0-1' memory='1024'/></numa></cpu>";
+    const nodeR = dom(`<numatune><memory mode='interleave' nodeset='0'/><memnode cellid='0' mode='restrictive' nodeset='0'/></numatune>${cells}`);
+    const memR = dom(`<numatune><memory mode='restrictive' nodeset='0'/><memnode cellid='0' mode='strict' nodeset='0'/></numatune>${cells}`);
+    expect(errors(nodeR, '9.0')).toEqual([]);
+    expect(errors(nodeR)).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
+    expect(errors(memR, '9.0')).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
+    expect(errors(memR)).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
+  });
+
+  it('docs/fidelity.md lists every change exactly as LIBVIRT_CHANGES', () => {
+    const BEGIN = '<!-- libvirt-changes:begin (generated from LIBVIRT_CHANGES by test/validate/libvirt-version.test.ts) -->';
+    const END = '<!-- libvirt-changes:end -->';
+    const path = join(repoRoot, 'docs', 'fidelity.md');
+    const doc = readFileSync(path, 'utf8');
+    const start = doc.indexOf(BEGIN);
+    const end = doc.indexOf(END);
+    expect(start, 'markers missing').toBeGreaterThan(-1);
+    const rows = LIBVIRT_CHANGES.map((c) => `| \`${c.id}\` | ${formatLibvirtVersion(c.since)} | ${c.before} | ${c.after} | ${c.source} |`);
+    const table = ['| change | since | before | from then on | source |', '|---|---|---|---|---|', ...rows].join('\n');
+    const want = `${doc.slice(0, start + BEGIN.length)}\n${table}\n${doc.slice(end)}`;
+    if (process.env.UPDATE_DOCS) writeFileSync(path, want);
+    expect(doc).toBe(want);
+  });
+});
