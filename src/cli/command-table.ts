@@ -324,22 +324,36 @@ and is left alone. Nothing recorded: nothing to do.`,
   {
     name: 'hook',
     summary: "libvirt's qemu hook: install it, or run as it (check at prepare, IRQs at start, restore at stop)",
-    synopsis: ['install [--dir DIR]', 'uninstall [--dir DIR]', 'exec NAME OPERATION SUB-OPERATION [EXTRA]'],
-    description: `install puts an executable 'virt-pin' into DIR/qemu.d (DIR default
-/etc/libvirt/hooks), atomically; it refuses to overwrite a file it did not
-install and says whether libvirtd must be restarted. uninstall removes it
-again (only if virt-pin installed it). exec is the hook itself, run by
-libvirt: prepare/begin checks (and with "enforce" refuses), started/begin
-applies IRQ affinity, release/end and stopped/end restore, reconnect/begin
-keeps state; other operations do nothing.
+    synopsis: ['install [--dir DIR] [--lib-dir LIB] [--budget SECONDS]', 'uninstall [--dir DIR]', 'status [--dir DIR]', 'exec NAME OPERATION SUB-OPERATION [EXTRA]'],
+    description: `install copies this CLI to LIB/<version>/ (LIB default
+/usr/local/lib/virt-pin, or $VIRT_PIN_LIB_DIR) and puts an executable
+'virt-pin' wrapper that runs that copy into DIR/qemu.d (DIR default
+/etc/libvirt/hooks), both atomically; it refuses to overwrite files it did
+not install and says whether libvirtd must be restarted. Run it again to
+upgrade, or after changing "enforce". The wrapper fails open: when the copy
+cannot run (node or the copy missing, a crash, over the time budget) it
+logs why and exits 0, except at prepare/begin when enforce was on at
+install. uninstall removes the wrapper and the copy it runs (only what
+virt-pin installed). status shows what is installed where, whether it runs,
+and the configuration, validated. exec is the hook itself, run by libvirt:
+prepare/begin checks (and with "enforce" refuses), started/begin applies
+IRQ affinity, release/end and stopped/end restore, reconnect/begin keeps
+state; migrate, restore and save pass the XML through byte for byte; other
+operations do nothing.
 
 Configuration: /etc/virt-pin/config.json (or $VIRT_PIN_CONFIG), see
 schemas/config.schema.json. $VIRT_PIN_HOST_ROOT points /proc, /sys and /run
-at another root (tests, containers).`,
-    options: [{ long: 'dir', value: 'DIR', complete: 'dir', help: 'install, uninstall: the hooks directory\n(default /etc/libvirt/hooks)' }, HELP],
-    examples: ['virt-pin hook install', 'virt-pin hook uninstall --dir /etc/libvirt/hooks'],
-    exitStatus: [[0, 'done; exec: the operation may go on'], [1, 'failed; exec: libvirt stops the operation (prepare)'], [2, 'usage error']],
-    subcommands: ['install', 'uninstall', 'exec'],
+at another root (tests, containers). Log lines go to stderr and to the
+system log (logger -t virt-pin; VIRT_PIN_SYSLOG=0 turns that off).`,
+    options: [
+      { long: 'dir', value: 'DIR', complete: 'dir', help: 'install, uninstall, status: the hooks directory\n(default /etc/libvirt/hooks)' },
+      { long: 'lib-dir', value: 'LIB', complete: 'dir', help: 'install: where the copy of the CLI goes\n(default /usr/local/lib/virt-pin)' },
+      { long: 'budget', value: 'SECONDS', help: 'install: wall-clock bound of one hook call; past it the\ncall is killed and fails open (default 20)' },
+      HELP,
+    ],
+    examples: ['virt-pin hook install', 'virt-pin hook status', 'virt-pin hook uninstall --dir /etc/libvirt/hooks'],
+    exitStatus: [[0, 'done; exec: the operation may go on'], [1, 'failed; exec: libvirt stops the operation (prepare);\nstatus: something is wrong'], [2, 'usage error']],
+    subcommands: ['install', 'uninstall', 'status', 'exec'],
     operands: 'none',
   },
   {
