@@ -163,9 +163,13 @@ describe('the real / of this machine', () => {
 });
 
 describe('graceful degradation', () => {
-  it('refuses a tree without cpu/online (HOST_SYSFS_MISSING) and a missing root (HOST_SYSFS_ROOT)', () => {
+  it('without cpu/online takes the cpuN directories (old kernels); refuses a tree with neither (HOST_SYSFS_MISSING) and a missing root (HOST_SYSFS_ROOT)', () => {
     const dir = copyFixture('desktop-smt');
-    unlinkSync(join(dir, 'sys/devices/system/cpu/online'));
+    const cpuDir = join(dir, 'sys/devices/system/cpu');
+    unlinkSync(join(cpuDir, 'online'));
+    writeFileSync(join(cpuDir, 'cpu15/online'), '0\n');
+    expect(hostFromSysfs(dir).onlineCpus.toString()).toBe('0-14');
+    for (let i = 0; i < 16; i++) rmSync(join(cpuDir, `cpu${i}`), { recursive: true });
     expect(codeOf(() => hostFromSysfs(dir))).toBe('HOST_SYSFS_MISSING');
     expect(codeOf(() => hostFromSysfs(join(dir, 'does-not-exist')))).toBe('HOST_SYSFS_ROOT');
     expect(codeOf(() => hostFromSysfs(join(dir, 'README')))).toBe('HOST_SYSFS_ROOT');
