@@ -68,6 +68,7 @@ export function guestOf(doc: XmlDocument): PlannerGuest {
   return {
     vcpus: def.maxVcpus,
     threadsPerCore: model.cpu?.topology?.threads?.value ?? 1,
+    ...(model.cpu?.topology ? { topologyDeclared: true } : {}),
     iothreadIds: def.iothreads.map((t) => t.id),
     hostdevs: def.hostdevs.flatMap((h) => (h.pciAddress ? [h.pciAddress] : [])),
     ...(memoryKiB !== undefined ? { memoryKiB } : {}),

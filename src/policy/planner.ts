@@ -155,8 +155,10 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
 
   // How many vCPU slots a core offers under the thread policy.
   const perCore = p.perCore === true;
+  // Set once the nodes are chosen: a guest that declares threads=1 gets one vCPU per core while the cores suffice.
+  let spreadOverCores = false;
   const slotsOf = (core: HostCore): number[] => {
-    if (perCore || p.threads === 'isolate') return core.threads.slice(0, 1);
+    if (perCore || p.threads === 'isolate' || spreadOverCores) return core.threads.slice(0, 1);
     if (p.threads === 'require') return core.threads.length >= 2 ? core.threads : [];
     return core.threads;
   };
@@ -217,6 +219,14 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   }
 
   // 5. Emulator core (isolate) and vCPU slots, node by node in chosen order.
+  const threadsPerCore = Math.max(1, guest.threadsPerCore ?? 1);
+  if (p.vcpu === 'dedicated' && p.threads === 'prefer' && !perCore && threadsPerCore === 1 && guest.topologyDeclared && p.topology !== 'match-host' && hostSmt > 1) {
+    const chosenCoreCount = cores.filter((c) => chosen.includes(c.node)).length - emulatorCores;
+    if (chosenCoreCount >= guest.vcpus) {
+      spreadOverCores = true;
+      explanation.push("The guest's <topology threads='1'> promises separate cores, so each vCPU gets a host core of its own, siblings idle (--topology match-host would pair vCPUs on siblings as guest threads).");
+    }
+  }
   const chosenCores = p.vcpu === 'dedicated' ? orderForCaches(chosen.flatMap((n) => cores.filter((c) => c.node === n))) : chosen.flatMap((n) => cores.filter((c) => c.node === n));
   let emulatorSet = CpuSet.empty();
   let guestCores = chosenCores;
@@ -229,7 +239,6 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
 
   const vcpuPins: CpuSet[] = [];
   const vcpuNode: number[] = [];
-  const threadsPerCore = Math.max(1, guest.threadsPerCore ?? 1);
   if (p.vcpu === 'dedicated') {
     const free = guestCores.map((c) => ({ core: c, slots: [...slotsOf(c)] }));
     let v = 0;
@@ -246,7 +255,7 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
         v++;
       }
     }
-    const layout = perCore ? 'one vCPU per physical core (siblings left idle)' : p.threads === 'isolate' ? 'one vCPU per core, siblings left idle' : 'SMT siblings shared by consecutive vCPUs';
+    const layout = perCore ? 'one vCPU per physical core (siblings left idle)' : p.threads === 'isolate' || spreadOverCores ? 'one vCPU per core, siblings left idle' : 'SMT siblings shared by consecutive vCPUs';
     explanation.push(`Each vCPU gets one host thread of its own (vcpu 'dedicated', ${layout}).`);
   } else {
     // Shared: vCPUs of a cell float over that cell's node; one node → all float together.

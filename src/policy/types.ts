@@ -81,6 +81,8 @@ export interface PlannerGuest {
   vcpus: number;
   /** Guest SMT threads per core (`<cpu><topology threads>`), default 1. */
   threadsPerCore?: number;
+  /** The guest declares `<cpu><topology>`: its threads=1 is a promise of separate cores. */
+  topologyDeclared?: boolean;
   iothreadIds: readonly number[];
   /** PCI addresses (`DDDD:BB:SS.F`) of passed-through devices. */
   hostdevs: readonly string[];

@@ -13,6 +13,7 @@ import { hostFromSysfs, type HostTopology } from '../../src/host/index.js';
 import type { PinPlacement, PinPolicy } from '../../src/policy/types.js';
 import { pinDomainText } from '../../src/cli/pin-policy.js';
 import { resolve } from '../../src/resolve/index.js';
+import { checkDocument } from '../../src/validate/index.js';
 import { parseDocument } from '../../src/xml/index.js';
 import { CAPTURES, captureRoot, removeCaptures } from '../host/hwloc-captures.js';
 import { requireVirsh, runVirshBatch } from '../support/oracle-virsh.js';
@@ -40,7 +41,10 @@ const SHAPES: ReadonlyArray<[number, number]> = [
   [8, 2],
   [12, 1],
 ];
-const POLICIES: ReadonlyArray<PinPolicy> = [{}, { threads: 'isolate' }, { topology: 'match-host' }, { emulator: 'isolate' }];
+const POLICIES: ReadonlyArray<PinPolicy> = [{}, { threads: 'isolate' }, { topology: 'match-host' }, { emulator: 'isolate' }, { threads: 'isolate', topology: 'match-host' }];
+
+/** The host-topology lints must stay silent on what pin writes (dedicated vCPUs, no isolated CPUs involved). */
+const TOPOLOGY_LINTS = ['GUEST_SMT_MISMATCH', 'VCPU_ON_HOUSEKEEPING_SIBLING', 'GUEST_SPANS_L3_GROUPS', 'GUEST_SPANS_CORE_TYPES', 'VCPU_ISOLATED_WITHOUT_RT', 'RT_VCPU_NOT_ISOLATED', 'CPU_OVERCOMMIT'];
 
 const union = (sets: readonly CpuSet[]): CpuSet => sets.reduce((a, b) => a.union(b), CpuSet.empty());
 const l3Groups = (host: HostTopology): CpuSet[] => host.caches.filter((c) => c.level === 3 && c.type !== 'instruction').map((c) => c.cpus);
@@ -118,6 +122,11 @@ describe('pin on real-machine captures', () => {
           const model = readDomain(parseDocument(result.out));
           const r = resolve(definitionOf(model, { driver: 'qemu' }), host, { model });
           expect(r.vcpus.map((v) => v.cpus.toString())).toEqual(result.placement.vcpuPins.map((s) => s.toString()));
+          // With --topology keep the guest's declared threads may be impossible to honour (threads='2' under
+          // --threads isolate, or more threads='1' vCPUs than free cores): GUEST_SMT_MISMATCH is then the point.
+          const expectSmtLint = policy.topology !== 'match-host';
+          const lints = checkDocument(result.out, { host }).filter((d) => TOPOLOGY_LINTS.includes(d.code) && !(expectSmtLint && d.code === 'GUEST_SMT_MISMATCH'));
+          for (const d of lints) violations.push(`${capture.name} ${vcpus} vCPUs ${JSON.stringify(policy)}: pin's own output gets ${d.code}: ${d.message}`);
           written.push({ name, xml: result.out });
         }
       }
@@ -148,8 +157,11 @@ describe('pin on real-machine captures', () => {
     }
     expect(hint).toMatch(/--core-type any/);
     // Without insisting, they spill to efficiency cores.
-    const spill = pinDomainText(guestXml('h', 14, 1), 'h.xml', host, { reserve: 'none' }).placement;
+    const spill = pinDomainText(guestXml('h', 14, 2), 'h.xml', host, { reserve: 'none' }).placement;
     expect(union(spill.vcpuPins).toString()).toBe('0-13');
+    // A guest that declares threads='1' gets a core per vCPU while cores suffice: 6 performance, then efficiency cores.
+    const spread = pinDomainText(guestXml('h', 14, 1), 'h.xml', host, { reserve: 'none' }).placement;
+    expect(union(spread.vcpuPins).toString()).toBe('0,2,4,6,8,10,12-19');
   });
 
   it('multi-L3 capture: one L3 group per guest while one holds it; --cache require refuses otherwise', () => {
