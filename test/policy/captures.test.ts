@@ -11,7 +11,7 @@ import { CpuSet } from '../../src/cpuset/index.js';
 import { definitionOf, readDomain } from '../../src/domain/index.js';
 import { hostFromSysfs, type HostTopology } from '../../src/host/index.js';
 import type { PinPlacement, PinPolicy } from '../../src/policy/types.js';
-import { pinDomainText } from '../../src/cli/pin-policy.js';
+import { pinDomain } from '../../src/policy/pin.js';
 import { resolve } from '../../src/resolve/index.js';
 import { checkDocument } from '../../src/validate/index.js';
 import { parseDocument } from '../../src/xml/index.js';
@@ -19,6 +19,11 @@ import { CAPTURES, captureRoot, removeCaptures } from '../host/hwloc-captures.js
 import { requireVirsh, runVirshBatch } from '../support/oracle-virsh.js';
 
 afterAll(removeCaptures);
+
+const pinDomainText = (text: string, fileName: string, host: HostTopology, policy: PinPolicy) => {
+  const r = pinDomain(text, host, policy, { fileName });
+  return { out: r.text, placement: r.placement };
+};
 
 const guestXml = (name: string, vcpus: number, threads: number): string => `<domain type='kvm'>
   <name>${name}</name>

@@ -20,7 +20,10 @@ export const guestSmtMismatch: Rule = {
     if (!topo || !declared) return;
     const threads = declared.threads?.value ?? 1;
     const pinned = dedicatedVcpus(ctx.resolved());
-    const hint = "re-pin with 'virt-pin pin --topology match-host' (guest threads follow host siblings), or 'virt-pin pin --threads isolate' for one vCPU per host core";
+    const hint =
+      threads > 1
+        ? "re-pin with 'virt-pin pin' (guest sibling vCPUs go to one host core's siblings, --threads prefer), or declare threads='1' and use 'virt-pin pin --threads isolate'"
+        : "re-pin with 'virt-pin pin' (a guest declaring threads='1' gets a host core per vCPU while cores last), or 'virt-pin pin --topology match-host' to tell the guest which vCPUs are siblings";
     if (threads > 1) {
       // Only a host with cores of that many threads could have matched.
       if (![...pinned.values()].some((c) => (topo.coreOf(c)?.size ?? 1) >= threads)) return;
