@@ -171,4 +171,16 @@ describe('small fixes', () => {
     expect(new Set(cpus.map((c) => Math.floor((c % 16) / 4))).size).toBe(1);
     expect(r.stderr).toMatch(/fits in one L3 group/);
   });
+
+  it('export --format virsh: --live --config together, --connect URI, unpinned threads stay unpinned even with --host', () => {
+    const xml = file('unpinned.xml', domain({ name: 'unpinned', vcpus: 2, hostdev: false }));
+    const r = runCli(['export', '--format', 'virsh', '--live', '--config', '--connect', 'qemu:///system', '--host', 'sysfs:fixtures/hosts/desktop-smt', xml]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/vcpupin unpinned 0 0-15/);
+    expect(r.stdout).toMatch(/^# vCPU 0: not pinned/m);
+    const guide = file('guide2.xml', domain({ name: 'guide', vcpus: 8, cputune: guideCputune }));
+    const pinned = runCli(['export', '--format', 'virsh', '--live', '--config', '-c', 'qemu:///system', guide]);
+    expect(pinned.stdout.split('\n')[0]).toBe('virsh -c qemu:///system vcpupin guide 0 2 --live --config');
+    expect(pinned.stdout).toMatch(/^virsh -c qemu:\/\/\/system emulatorpin guide 0-1 --live --config$/m);
+  });
 });
