@@ -231,7 +231,9 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   let emulatorSet = CpuSet.empty();
   let guestCores = chosenCores;
   if (p.emulator === 'isolate') {
-    const spare = [...chosenCores].sort((a, b) => slotsOf(a).length - slotsOf(b).length || b.threads[0]! - a.threads[0]!)[0]!;
+    // On a hybrid host the housekeeping core type first (an E-core for the emulator by default).
+    const typeMiss = (c: HostCore): number => (housekeepingType === 'any' || c.coreType === housekeepingType ? 0 : 1);
+    const spare = [...chosenCores].sort((a, b) => typeMiss(a) - typeMiss(b) || slotsOf(a).length - slotsOf(b).length || b.threads[0]! - a.threads[0]!)[0]!;
     emulatorSet = CpuSet.fromIds(spare.threads);
     guestCores = chosenCores.filter((c) => c !== spare);
     explanation.push(`The emulator and IOThreads get host core ${spare.socket}/${spare.core} (CPUs ${emulatorSet}) to themselves (emulator 'isolate').`);
