@@ -59,21 +59,6 @@ export function removeCaptures(): void {
   unpacked.clear();
 }
 
-/**
- * Whether lstopo can run. Outside CI a missing lstopo skips the
- * differential suite (with the install command in the suite name); with
- * CI=true it is a failure, so CI never passes by skipping.
- */
-export function lstopoAvailable(): { ok: true; version: string } | { ok: false; reason: string } {
-  const r = spawnSync('lstopo', ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    const reason = 'lstopo not found: apt-get install hwloc (listed in .ci/apt-packages.txt)';
-    if (process.env.CI === 'true') throw new Error(`CI=true: ${reason}`);
-    return { ok: false, reason };
-  }
-  return { ok: true, version: r.stdout.trim() };
-}
-
 /** hwloc's view of a capture, as sets in libvirt's canonical syntax. */
 export interface HwlocView {
   /** Online CPUs (the Machine's cpuset). */

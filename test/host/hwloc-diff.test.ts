@@ -7,10 +7,11 @@
  * agree; the only differences allowed are the ones listed in
  * EXPLAINED_DIFFERENCES, each explained in docs/host-topology.md.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { CpuSet, parseKernelCpuList } from '../../src/cpuset/index.js';
 import { hostFromSysfs, type HostTopology } from '../../src/host/index.js';
-import { CAPTURES, captureRoot, lstopoAvailable, lstopoXml, parseHwlocXml, removeCaptures, type HwlocView } from './hwloc-captures.js';
+import { describeWith } from '../support/components.js';
+import { CAPTURES, captureRoot, lstopoXml, parseHwlocXml, removeCaptures, type HwlocView } from './hwloc-captures.js';
 
 afterAll(removeCaptures);
 
@@ -107,8 +108,7 @@ function differences(ours: HwlocView, hwloc: HwlocView): string[] {
   return out;
 }
 
-const lstopo = lstopoAvailable();
-describe.skipIf(!lstopo.ok)(`virt-pin's host model agrees with hwloc${lstopo.ok ? '' : ` (skipped: ${lstopo.reason})`}`, () => {
+describeWith(['hwloc'], "virt-pin's host model agrees with hwloc", () => {
   for (const capture of CAPTURES) {
     it(`${capture.name}: ${capture.role}`, () => {
       const root = captureRoot(capture.name);

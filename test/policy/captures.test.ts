@@ -16,6 +16,7 @@ import { resolve } from '../../src/resolve/index.js';
 import { checkDocument } from '../../src/validate/index.js';
 import { parseDocument } from '../../src/xml/index.js';
 import { CAPTURES, captureRoot, removeCaptures } from '../host/hwloc-captures.js';
+import { describeWith } from '../support/components.js';
 import { requireVirsh, runVirshBatch } from '../support/oracle-virsh.js';
 
 afterAll(removeCaptures);
@@ -100,7 +101,7 @@ function propertyViolations(host: HostTopology, p: PinPlacement, policy: PinPoli
   return out;
 }
 
-describe('pin on real-machine captures', () => {
+describeWith(['virsh'], 'pin on real-machine captures, judged by libvirt', () => {
   it('keeps the placement properties, resolves back to the plan, and libvirt accepts every result', () => {
     requireVirsh();
     const written: { name: string; xml: string }[] = [];
@@ -144,6 +145,9 @@ describe('pin on real-machine captures', () => {
     expect(planned).toBeGreaterThan(100);
   });
 
+});
+
+describe('pin on real-machine captures', () => {
   it('hybrid capture: vCPUs on performance cores, emulator and IOThreads on an efficiency-core cluster, by default', () => {
     const host = hostFromSysfs(captureRoot('20em64t-hybrid-1p6c2t+2ca4co1t'));
     const { placement } = pinDomainText(guestXml('h', 8, 2), 'h.xml', host, {});
