@@ -97,6 +97,22 @@ describe('guide-style hand pinning on a host with N/N+8 siblings (vfio-desktop)'
   });
 });
 
+describe("the issue's amd-multi-ccx spill (cores 1-3 plus core 4 for 8 vCPUs)", () => {
+  const ccxCputune = `  <cputune>
+${[1, 17, 2, 18, 3, 19, 4, 20].map((c, v) => `    <vcpupin vcpu='${v}' cpuset='${c}'/>`).join('\n')}
+    <emulatorpin cpuset='0,16'/>
+  </cputune>
+`;
+  it('is GUEST_SPANS_L3_GROUPS with sysfs and with capabilities XML as the host, naming --cache', () => {
+    const xml = file('ccx-hand.xml', domain({ name: 'ccx', vcpus: 8, cputune: ccxCputune, hostdev: false }));
+    for (const host of ['sysfs:fixtures/hosts/amd-multi-ccx', 'fixtures/hosts/amd-multi-ccx.caps.xml']) {
+      const r = runCli(['check', '--host', host, xml]);
+      expect(r.stdout, host).toMatch(/warning GUEST_SPANS_L3_GROUPS the 8 dedicated vCPUs are spread over 2 L3 groups \(0-3,16-19 \| 4-7,20-23\)/);
+      expect(r.stdout, host).toMatch(/--cache prefer/);
+    }
+  });
+});
+
 describe('show draws L3 groups, core types and device IRQs', () => {
   it('amd-multi-ccx: cores tagged with their L3 group, the plan’s IRQ CPUs drawn as irq DEV', () => {
     const metadata = `  <metadata>
