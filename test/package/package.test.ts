@@ -94,9 +94,9 @@ afterAll(() => {
 });
 
 describe('npm pack from a fresh clone', () => {
-  it('ships the bundles, declarations, schemas, docs, README and LICENSE, and nothing else', () => {
+  it('ships the bundles, declarations, schemas, docs, the man page, README and LICENSE, and nothing else', () => {
     const paths = pack.files.map((f) => f.path).sort();
-    for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/xmlbuilder2.cjs', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/index.d.ts', 'schemas/policy.schema.json', 'docs/errors.md']) {
+    for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/xmlbuilder2.cjs', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/index.d.ts', 'schemas/policy.schema.json', 'docs/errors.md', 'man/virt-pin.1']) {
       expect(paths, must).toContain(must);
     }
     const unexpected = paths.filter(
@@ -105,7 +105,8 @@ describe('npm pack from a fresh clone', () => {
         !/^dist\/(index\.js|index\.d\.ts|cli\.js|xmlbuilder2\.cjs|THIRD-PARTY-LICENSES\.txt)$/.test(p) &&
         !/^dist\/types\/.+\.d\.ts$/.test(p) &&
         !/^schemas\/[a-z-]+\.schema\.json$/.test(p) &&
-        !/^docs\/([a-z-]+\.md|pinmap\.png)$/.test(p),
+        !/^docs\/([a-z-]+\.md|pinmap\.png)$/.test(p) &&
+        p !== 'man/virt-pin.1',
     );
     expect(unexpected).toEqual([]);
   });
