@@ -46,6 +46,8 @@ const CASES: Record<string, Case[]> = {
     { bad: '  <vcpu>1</vcpu>', name: 'vm&#10;touch /tmp/x', line: 2, good: '  <vcpu>2</vcpu>' },
     { bad: '  <vcpu>1</vcpu>', name: 'web/1', line: 2, good: '  <vcpu>2</vcpu>' },
   ],
+  // The namespace rides in on the type attribute: every case shares one <name>, hidden here by xmlns on <domain>.
+  DOMAIN_NAME_MISSING: [{ bad: '  <vcpu>1</vcpu>', line: 1, good: '  <vcpu>2</vcpu>', type: "kvm' xmlns='urn:x" }],
   VCPU_COUNT_INVALID: [{ bad: '  <vcpu>4\n  </vcpu>', line: 4, good: '  <vcpu>4</vcpu>' }],
   VCPU_ATTRIBUTE_INVALID: [{ bad: "  <vcpu placement='dynamic'>2</vcpu>", line: 4, good: "  <vcpu placement='auto'>2</vcpu>" }],
   VCPU_CURRENT_ABOVE_MAXIMUM: [{ bad: "  <vcpu current='3'>2</vcpu>", line: 4, good: "  <vcpu current='2'>2</vcpu>" }],

@@ -1,6 +1,7 @@
 /** Every rule, in report order (spec catalogue first, then §7, then lints). */
 import type { Rule } from '../types.js';
 import { domainName } from './domain-name.js';
+import { domainNameMissing } from './domain-name-missing.js';
 import { vcpuCount } from './v01-vcpu-count.js';
 import { vcpuAttributes } from './v02-vcpu-attributes.js';
 import { currentAboveMaximum } from './v03-current-above-maximum.js';
@@ -49,6 +50,7 @@ import { cpuOvercommit } from './lint-cpu-overcommit.js';
 /** Every validation rule, in report order (docs/validation.md is generated from it). */
 export const RULES: readonly Rule[] = [
   domainName,
+  domainNameMissing,
   vcpuCount,
   vcpuAttributes,
   currentAboveMaximum,
