@@ -306,6 +306,16 @@ export class CpuBitmap {
     for (const [a, b] of set.ranges()) this.#fill(a, b);
   }
 
+  /** Add a..b (inclusive; both within 0..MAX_CPUSET_ID). */
+  addRange(a: number, b: number): void {
+    this.#fill(a, b);
+  }
+
+  /** Append to `out` the runs of a..b not yet in this bitmap, in order. */
+  missingIn(a: number, b: number, out: CpuRange[]): void {
+    this.#runsIn(a, b, false, out);
+  }
+
   /** The members of `set` already in this bitmap. */
   overlap(set: CpuSet): CpuSet {
     return CpuSet.fromSortedRanges(this.#runs(set, true));
@@ -365,14 +375,16 @@ export class CpuBitmap {
 
   #runs(set: CpuSet, want: boolean): CpuRange[] {
     const out: CpuRange[] = [];
-    for (const [a, b] of set.ranges()) {
-      for (let i = this.#next(a, b, want); i !== -1; ) {
-        const end = this.#next(i, b, !want);
-        const last = end === -1 ? b : end - 1;
-        out.push([i, last]);
-        i = last + 1 > b ? -1 : this.#next(last + 1, b, want);
-      }
-    }
+    for (const [a, b] of set.ranges()) this.#runsIn(a, b, want, out);
     return out;
+  }
+
+  #runsIn(a: number, b: number, want: boolean, out: CpuRange[]): void {
+    for (let i = this.#next(a, b, want); i !== -1; ) {
+      const end = this.#next(i, b, !want);
+      const last = end === -1 ? b : end - 1;
+      out.push([i, last]);
+      i = last + 1 > b ? -1 : this.#next(last + 1, b, want);
+    }
   }
 }

@@ -40,7 +40,7 @@ describe('item 7: cost follows input size, not element count × cpuset width', (
   const budget = 4 * MiB - 1024;
   const RATIO = 20;
   const shapes: Record<string, string> = {
-    "<cell cpus='0-16383'> × 78,000": domain(`  <cpu>\n    <numa>\n${fill((i) => `      <cell id='${i}' cpus='0-16383' memory='1024'/>`, budget - 600)}\n    </numa>\n  </cpu>`, '16384'),
+    "<cell cpus='0-16383'> and cpus='0-16383,^N' × 75,000": domain(`  <cpu>\n    <numa>\n${fill((i) => `      <cell id='${i}' cpus='0-16383${i % 2 ? `,^${i % 16384}` : ''}' memory='1024'/>`, budget - 600)}\n    </numa>\n  </cpu>`, '16384'),
     "one cell of 8,192 odd vCPUs, then one-vCPU cells": domain(
       `  <cpu>\n    <numa>\n      <cell id='0' cpus='${Array.from({ length: 8192 }, (_, i) => 2 * i + 1).join(',')}' memory='1'/>\n${fill((i) => `      <cell id='${i + 1}' cpus='${(i * 2) % 16384}' memory='1024'/>`, budget - 48_000)}\n    </numa>\n  </cpu>`,
       '16384',
