@@ -260,6 +260,11 @@ function mergeSorted(sorted: readonly CpuRange[]): CpuRange[] {
 
 const WORDS = (MAX_CPUSET_ID + 1) / 32;
 
+/** Shared, never written: the state of a bitmap nothing was added to. */
+const EMPTY_WORDS = new Uint32Array(WORDS);
+const EMPTY_SUMMARY = new Uint32Array(WORDS / 32);
+const FULL_SUMMARY = new Uint32Array(WORDS / 32).fill(0xffffffff);
+
 /** Set bits a..b (inclusive) of a bitmap stored in 32-bit words; whole words with one fill. */
 function fillBits(w: Uint32Array, a: number, b: number): void {
   const wa = a >>> 5;
@@ -295,11 +300,12 @@ function nextBit(w: Uint32Array, from: number): number {
  * range costs a few dozen word operations.
  */
 export class CpuBitmap {
-  readonly #words = new Uint32Array(WORDS);
-  readonly #anySet = new Uint32Array(WORDS / 32);
-  readonly #allSet = new Uint32Array(WORDS / 32);
+  // Allocated on the first add: most documents never put anything in most bitmaps.
+  #words = EMPTY_WORDS;
+  #anySet = EMPTY_SUMMARY;
+  #allSet = EMPTY_SUMMARY;
   /** Complement of #allSet, kept so "next word with a clear bit" is a nextBit search too. */
-  readonly #notFull = new Uint32Array(WORDS / 32).fill(0xffffffff);
+  #notFull = FULL_SUMMARY;
 
   /** Add every member of `set`. */
   add(set: CpuSet): void {
@@ -337,6 +343,12 @@ export class CpuBitmap {
   }
 
   #fill(a: number, b: number): void {
+    if (this.#words === EMPTY_WORDS) {
+      this.#words = new Uint32Array(WORDS);
+      this.#anySet = new Uint32Array(WORDS / 32);
+      this.#allSet = new Uint32Array(WORDS / 32);
+      this.#notFull = new Uint32Array(WORDS / 32).fill(0xffffffff);
+    }
     const w = this.#words;
     fillBits(w, a, b);
     const wa = a >>> 5;

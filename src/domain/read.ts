@@ -41,35 +41,50 @@ const SCHEDULERS: readonly Scheduler[] = ['batch', 'idle', 'fifo', 'rr'];
 
 /** `/domain/cputune/vcpupin[3]`: 1-based index among same-name siblings. */
 export function elementPath(e: XmlElement): string {
-  const parts: string[] = [];
-  for (let cur: XmlElement | undefined = e; cur; cur = cur.parent) {
-    const parent = cur.parent;
-    if (!parent) {
-      parts.push(cur.name);
-      break;
-    }
-    const { position, count } = siblingPosition(parent, cur);
-    parts.push(count > 1 ? `${cur.name}[${position}]` : cur.name);
-  }
-  return '/' + parts.reverse().join('/');
+  return new PathCache().path(e);
 }
 
 /**
- * 1-based position among same-name siblings. Indexed once per parent and
- * name, so paths for 1,000 <vcpupin>s cost linear, not quadratic, time.
- * (Keyed by the child list, which an edit replaces or changes in length.)
+ * Element paths for one read: each parent's children are indexed once (so
+ * 1,000 <vcpupin>s cost linear time) and each parent's own path is built
+ * once. The cache lives as long as the read; a module-level WeakMap keyed by
+ * every parent of every document read made the GC scan an ever-growing
+ * ephemeron table (a third of a corpus pass was GC).
  */
-const siblingIndex = new WeakMap<XmlElement, Map<string, { size: number; at: Map<XmlElement, number> }>>();
-function siblingPosition(parent: XmlElement, child: XmlElement): { position: number; count: number } {
-  let byName = siblingIndex.get(parent);
-  if (!byName) siblingIndex.set(parent, (byName = new Map()));
-  let entry = byName.get(child.name);
-  if (!entry || entry.size !== parent.children.length || !entry.at.has(child)) {
-    const same = parent.elements(child.name);
-    entry = { size: parent.children.length, at: new Map(same.map((el, i) => [el, i + 1])) };
-    byName.set(child.name, entry);
+class PathCache {
+  readonly #paths = new Map<XmlElement, string>();
+  readonly #positions = new Map<XmlElement, Map<XmlElement, { position: number; count: number }>>();
+
+  path(e: XmlElement): string {
+    const known = this.#paths.get(e);
+    if (known !== undefined) return known;
+    const parent = e.parent;
+    let out: string;
+    if (!parent) out = `/${e.name}`;
+    else {
+      const { position, count } = this.#position(parent, e);
+      out = `${this.path(parent)}/${count > 1 ? `${e.name}[${position}]` : e.name}`;
+    }
+    this.#paths.set(e, out);
+    return out;
   }
-  return { position: entry.at.get(child)!, count: entry.at.size };
+
+  #position(parent: XmlElement, child: XmlElement): { position: number; count: number } {
+    let index = this.#positions.get(parent);
+    if (!index) {
+      index = new Map();
+      const counts = new Map<string, { n: number }>();
+      for (const k of parent.children) {
+        if (k.kind !== 'element') continue;
+        let c = counts.get(k.name);
+        if (!c) counts.set(k.name, (c = { n: 0 }));
+        index.set(k, { position: ++c.n, count: 0 });
+      }
+      for (const [k, entry] of index) entry.count = counts.get(k.name)!.n;
+      this.#positions.set(parent, index);
+    }
+    return index.get(child) ?? { position: 1, count: 1 };
+  }
 }
 
 /**
@@ -93,8 +108,11 @@ function locOf(e: XmlElement): Loc {
   return e.location ?? { line: 1, column: 1, offset: 0 };
 }
 
+/** The path cache of the read in progress (readDomain is synchronous and not re-entrant). */
+let paths = new PathCache();
+
 function ref(e: XmlElement): ElementRef {
-  return { loc: locOf(e), path: elementPath(e) };
+  return { loc: locOf(e), path: paths.path(e) };
 }
 
 function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
@@ -128,6 +146,17 @@ function textField<T>(e: XmlElement | undefined, parse: (raw: string, loc: Loc) 
  * them); accepts `<domstatus>`-wrapped status XML too.
  */
 export function readDomain(doc: XmlDocument): DomainModel {
+  paths = new PathCache();
+  try {
+    return readRoot(doc);
+  } finally {
+    paths = EMPTY_PATHS;
+  }
+}
+
+const EMPTY_PATHS = new PathCache();
+
+function readRoot(doc: XmlDocument): DomainModel {
   // Status XML (libvirt's /run/libvirt/qemu/NAME.xml, and what some hook
   // operations receive) wraps the definition in <domstatus>.
   // The root is matched by local name whatever its namespace, as libvirt does.

@@ -289,7 +289,6 @@ class Scanner {
     const el = new ElementImpl(this.doc, name, attrs, selfClosing);
     el.startTag = { start: i, end: tagEnd };
     el.tail = text.slice(attrs.length ? attrs[attrs.length - 1]!.span!.end : nameEnd, j);
-    el.location = this.doc.locate(i);
     this.namespaceOf(el, i);
 
     if (this.stack.length === 0) {

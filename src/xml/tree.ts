@@ -152,7 +152,7 @@ export class ElementImpl implements XmlElement {
   endTag: Span | undefined;
   /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
   tail = '';
-  location: SourceLocation | undefined;
+  #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
   /** The start tag must be reprinted. */
   tagDirty = false;
@@ -173,6 +173,12 @@ export class ElementImpl implements XmlElement {
     this.localName = colon === -1 ? name : name.slice(colon + 1);
     this.attrs = attrs;
     this.selfClosingFlag = selfClosing;
+  }
+
+  /** Computed on first use: most elements of a document are never reported on. */
+  get location(): SourceLocation | undefined {
+    if (this.#location === undefined && this.startTag.start >= 0) this.#location = this.docImpl.locate(this.startTag.start);
+    return this.#location;
   }
 
   get document(): XmlDocument {
