@@ -60,6 +60,15 @@ function limitOf(name: keyof typeof DEFAULT_LIMITS, value: number | undefined): 
   throw new VirtPinError('XML_BAD_LIMIT', `${name} must be a non-negative integer or Infinity, not ${String(value)}`);
 }
 
+/** Attribute-value normalization of reference-free text: line ends, then each whitespace character, become a space. */
+function normalizeAttr(t: string): string {
+  for (let k = 0; k < t.length; k++) {
+    const c = t.charCodeAt(k);
+    if (c === 0x0a || c === 0x0d || c === 0x09) return t.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' ');
+  }
+  return t;
+}
+
 /** One namespace binding made by an element, undone when that element closes. */
 interface Binding {
   depth: number;
@@ -344,9 +353,11 @@ class Scanner {
       if (attrs.length === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.map((a) => a.name));
       if (attrNames ? attrNames.has(aName) : attrs.some((a) => a.name === aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
       // Attribute-value normalization: references decoded, each whitespace char → space.
-      const value = this.decode(vStart, vEnd, true);
+      const raw = text.slice(vStart, vEnd);
+      const amp = this.nextAmp(vStart);
+      const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
       attrNames?.add(aName);
-      attrs.push({ name: aName, value, raw: text.slice(vStart, vEnd), quote: quote as QuoteChar, span: { start: aStart, end: vEnd + 1 }, lead: text.slice(wsStart, aStart) });
+      attrs.push({ name: aName, value, raw, quote: quote as QuoteChar, span: { start: aStart, end: vEnd + 1 }, lead: text.slice(wsStart, aStart) });
       j = vEnd + 1;
     }
   }
@@ -400,7 +411,10 @@ class Scanner {
 
   readName(from: number): number {
     const { text, n } = this;
-    if (from >= n || !NAME_START.test(text[from]!)) return from;
+    if (from >= n) return from;
+    const c = text.charCodeAt(from);
+    // ASCII letters and '_' / ':' without a regex; anything else through NAME_START.
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || (c >= 0x80 && NAME_START.test(text[from]!)))) return from;
     let j = from + 1;
     while (j < n && isAsciiNameChar(text.charCodeAt(j))) j++;
     while (j < n && NAME_CHAR.test(text[j]!)) j++;
@@ -420,10 +434,7 @@ class Scanner {
    */
   plain(a: number, b: number, attribute: boolean): string {
     const t = this.text.slice(a, b);
-    if (attribute) {
-      if (!/[\r\n\t]/.test(t)) return t;
-      return t.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' ');
-    }
+    if (attribute) return normalizeAttr(t);
     return t.indexOf('\r') === -1 ? t : t.replace(/\r\n?/g, '\n');
   }
 
