@@ -220,7 +220,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     for (const id of ids) vcpus[id]!.sched = sched;
     if (ids.size > 1) change('SCHED_GROUP_EXPLODED', 14, `<vcpusched vcpus='${s.ids!.raw}'> is stored per vCPU and written back as ${ids.size} elements`, s);
   }
-  const ioIds = CpuSet.fromIds([...ioById.keys()].filter((id) => id <= MAX_CPUSET_ID));
+  const ioIds = ct?.iothreadscheds.length ? CpuSet.fromIds([...ioById.keys()].filter((id) => id <= MAX_CPUSET_ID)) : CpuSet.empty();
   const ioSched = new CpuBitmap();
   for (const s of ct?.iothreadscheds ?? []) {
     const ids = ok(s.ids);

@@ -16,7 +16,7 @@
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
 import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
-import { DocumentImpl, ElementImpl, type AttrRecord, type NodeImpl } from './tree.js';
+import { DocumentImpl, ElementImpl, ScannedAttr, type AttrRecord, type NodeImpl } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
@@ -297,7 +297,7 @@ class Scanner {
     const tagEnd = selfClosing ? j + 2 : j + 1;
     const el = new ElementImpl(this.doc, name, attrs, selfClosing);
     el.startTag = { start: i, end: tagEnd };
-    el.tail = text.slice(attrs.length ? attrs[attrs.length - 1]!.span!.end : nameEnd, j);
+    el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);
     this.namespaceOf(el, i);
 
     if (this.stack.length === 0) {
@@ -357,7 +357,7 @@ class Scanner {
       const amp = this.nextAmp(vStart);
       const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
       attrNames?.add(aName);
-      attrs.push({ name: aName, value, raw, quote: quote as QuoteChar, span: { start: aStart, end: vEnd + 1 }, lead: text.slice(wsStart, aStart) });
+      attrs.push(new ScannedAttr(aName, value, raw, quote as QuoteChar, text.slice(wsStart, aStart), aStart, vEnd + 1));
       j = vEnd + 1;
     }
   }
