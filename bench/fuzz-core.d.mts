@@ -57,6 +57,8 @@ export interface Failure {
 export interface Tally {
   cases: number;
   outcomes: Record<string, number>;
+  /** How many cases applied each mutation. */
+  mutations: Record<string, number>;
   known: Record<string, number>;
   failures: Failure[];
   slowest: { ms: number; index: number };

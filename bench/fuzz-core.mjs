@@ -389,12 +389,76 @@ const MUTATIONS = {
       }
     }
   },
+  // Shapes of issue 14's parser items, so the fuzzer keeps covering them.
+  'wide-cpusets'(r, text) {
+    // Item 7: many elements each naming up to 16,384 ids; cost must follow the ranges, not elements × width.
+    const n = r.int(2, r.chance(0.9) ? 200 : 2000);
+    const wide = () => r.pick(['0-16383', '0-16383,^7', '1-16383', '16000-16383', '0-8191', `${r.int(0, 16383)}`]);
+    switch (r.int(0, 2)) {
+      case 0: {
+        const cells = Array.from({ length: n }, (_, i) => `<cell id='${i}' cpus='${wide()}' memory='1024'/>`).join('');
+        const numa = `<numa>${cells}</numa>`;
+        return text.includes('<cpu') ? insertInto(text, 'cpu', numa, (s) => `<cpu>${s}</cpu>`) : insertInto(text, 'domain', `<cpu>${numa}</cpu>`, (s) => s);
+      }
+      case 1:
+        return insertInto(text, 'cputune', Array.from({ length: n }, () => `<vcpusched vcpus='${wide()}' scheduler='fifo' priority='1'/>`).join(''), (s) => `<cputune>${s}</cputune>`);
+      default:
+        return insertInto(text, 'cputune', Array.from({ length: n }, () => `<iothreadsched iothreads='${wide()}' scheduler='batch'/>`).join(''), (s) => `<cputune>${s}</cputune>`);
+    }
+  },
+  namespaces(r, text) {
+    // Item 8: default namespaces on libvirt's elements (libvirt ignores those elements) or on <domain> (libvirt refuses it).
+    const ns = r.pick(["xmlns='urn:x'", "xmlns='http://libvirt.org/schemas/domain'", "xmlns=''", "xmlns:q='urn:q'"]);
+    if (r.chance(0.3)) return text.replace(/<domain(?=[\s>])/, `<domain ${ns}`);
+    if (r.chance(0.5)) {
+      const el = randomElement(r, text);
+      if (!el) return text;
+      const nameEnd = text.slice(el.start + 1).search(/[\s/>]/);
+      const at = nameEnd === -1 ? el.start + 1 : el.start + 1 + nameEnd;
+      return text.slice(0, at) + ' ' + ns + text.slice(at);
+    }
+    const [parent, snippet] = affinitySnippet(r);
+    const shadow = snippet.replace(/^<([A-Za-z_][-\w.]*)/, `<$1 ${ns}`);
+    return insertInto(text, parent, shadow, (s) => `<${parent}>${s}</${parent}>`);
+  },
+  'line-ends'(r, text) {
+    // Item 15: lone CR (old Mac) or CRLF line ends, everywhere or in part.
+    const end = r.pick(['\r', '\r\n', '\n\r']);
+    if (r.chance(0.6)) return text.replace(/\r?\n/g, end);
+    const cut = r.int(0, text.length);
+    return text.slice(0, cut) + text.slice(cut).replace(/\r?\n/g, end);
+  },
+  'xml-declaration'(r, text) {
+    // Items 9 and 16: declarations libxml2 refuses or accepts, DOCTYPE hidden in comments and CDATA, leading-zero references.
+    const body = text.replace(/^\uFEFF?<\?xml[^?]*\?>/, '');
+    switch (r.int(0, 2)) {
+      case 0: {
+        const decl = r.pick([
+          "<?xml version='1.0'?>", "<?xml version = '1.0' ?>", "<?xml version='1.1'?>", '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
+          '<?xml?>', "<?xml encoding='UTF-8'?>", "<?xml version='2.0'?>", "<?xml version='1.'?>", "<?xml version='1.0' foo='bar'?>",
+          "<?xml version='1.0' standalone='no' encoding='UTF-8'?>", "<?xml version='1.0' standalone='maybe'?>", "<?xml version='1.0'encoding='UTF-8'?>",
+          `<?xml version="1.0' encoding='UTF-8'?>`, `<?xml version='1.0' encoding='ISO-8859-1"?>`, "<?xml version='1.0' encoding=''?>", "<?XML version='1.0'?>",
+        ]);
+        return decl + (r.chance(0.8) ? '\n' : '') + body;
+      }
+      case 1: {
+        const hidden = r.pick(['<!-- <!DOCTYPE domain> -->', '<!--<!DOCTYPE x [<!ENTITY y "z">]>-->']);
+        const inMeta = `<metadata><app:x xmlns:app='urn:app'><![CDATA[<!DOCTYPE html>${r.chance(0.5) ? ']]>' : ''}]]></app:x></metadata>`;
+        return r.chance(0.5) ? insertInto(text, 'domain', hidden, (s) => s) : insertInto(text, 'domain', inMeta, (s) => s);
+      }
+      default: {
+        const ref = r.pick(['&#x0000000041;', '&#000065;', '&#x000000000000;', '&#x00000110000;', '&#x0000000000000000000000000000031;']);
+        return text.replace(/(<name>)/, `$1${ref}`);
+      }
+    }
+  },
 };
 
 const MUTATION_WEIGHTS = [
   [8, 'flip-bytes'], [5, 'truncate'], [5, 'splice'], [6, 'duplicate-element'], [6, 'delete-element'], [5, 'swap-elements'],
   [16, 'hostile-attribute'], [6, 'hostile-text'], [16, 'insert-affinity'], [5, 'insert-hostdev'], [5, 'insert-irq-policy'],
   [6, 'insert-markup'], [2, 'deep-nesting'], [1, 'flood'],
+  [1, 'wide-cpusets'], [2, 'namespaces'], [2, 'line-ends'], [2, 'xml-declaration'],
 ];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -607,12 +671,13 @@ export function runRange(lib, hosts, seeds, seed, { from = 0, to, step = 1, timi
 
 /** Running totals of a run (plain data: it crosses worker boundaries). */
 export function newTally() {
-  return { cases: 0, outcomes: {}, known: {}, failures: [], slowest: { ms: 0, index: -1 } };
+  return { cases: 0, outcomes: {}, mutations: {}, known: {}, failures: [], slowest: { ms: 0, index: -1 } };
 }
 
 export function record(tally, fuzzCase, result) {
   tally.cases++;
   tally.outcomes[result.outcome] = (tally.outcomes[result.outcome] ?? 0) + 1;
+  for (const m of fuzzCase.mutations) tally.mutations[m] = (tally.mutations[m] ?? 0) + 1;
   if (result.outcome.startsWith('known-issue:')) tally.known[result.outcome.slice(12)] = (tally.known[result.outcome.slice(12)] ?? 0) + 1;
   for (const v of result.knownViolations) tally.known[v.knownIssue] = (tally.known[v.knownIssue] ?? 0) + 1;
   if (result.elapsedMs > tally.slowest.ms) tally.slowest = { ms: result.elapsedMs, index: fuzzCase.index };
@@ -625,6 +690,7 @@ export function record(tally, fuzzCase, result) {
 export function mergeTally(a, b) {
   a.cases += b.cases;
   for (const [k, n] of Object.entries(b.outcomes)) a.outcomes[k] = (a.outcomes[k] ?? 0) + n;
+  for (const [k, n] of Object.entries(b.mutations ?? {})) a.mutations[k] = (a.mutations[k] ?? 0) + n;
   for (const [k, n] of Object.entries(b.known)) a.known[k] = (a.known[k] ?? 0) + n;
   a.failures.push(...b.failures);
   if (b.slowest.ms > a.slowest.ms) a.slowest = b.slowest;

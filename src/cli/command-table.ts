@@ -55,7 +55,7 @@ const USAGE_EXIT = [2, 'usage error, or a file or host source that cannot be rea
 export const POLICY_OPTION_SPECS: readonly OptionSpec[] = [
   { long: 'policy', value: 'FILE', complete: 'file', help: 'a policy file (schemas/policy.schema.json); the flags\nbelow override it', group: 'policy' },
   { long: 'cpus', value: 'SET', help: 'host CPUs the guest may use [online − isolated − reserve]', group: 'policy' },
-  { long: 'reserve', value: 'SET', help: 'host CPUs kept for the host [first core of each node]', group: 'policy' },
+  { long: 'reserve', value: 'SET', help: 'host CPUs kept for the host, or none [first core of\neach node; on hybrid hosts its first E-core cluster]', group: 'policy' },
   { long: 'vcpu', value: 'MODE', choices: ['dedicated', 'shared'], help: 'dedicated | shared [dedicated]', group: 'policy' },
   { long: 'threads', value: 'MODE', choices: ['prefer', 'isolate', 'require'], help: 'prefer | isolate | require (SMT, like Nova) [prefer]', group: 'policy' },
   { long: 'per-core', help: 'one vCPU per physical core, siblings idle', group: 'policy' },
@@ -63,7 +63,10 @@ export const POLICY_OPTION_SPECS: readonly OptionSpec[] = [
   { long: 'numa', value: 'MODE', choices: ['strict', 'preferred', 'none'], help: 'strict | preferred | none [strict]', group: 'policy' },
   { long: 'hostdev', value: 'MODE', choices: ['local', 'ignore'], help: "local | ignore: prefer the devices' NUMA node [local]", group: 'policy' },
   { long: 'realtime', value: 'S:P[:V]', help: 'vcpusched scheduler fifo|rr, priority, vCPUs [all but 0]', group: 'policy' },
-  { long: 'topology', value: 'MODE', choices: ['keep', 'match-host'], help: 'keep | match-host: write <cpu><topology> to match', group: 'policy' },
+  { long: 'topology', value: 'MODE', choices: ['keep', 'match-host'], help: 'keep | match-host: write <cpu><topology> (a die per\nL3 group) and <cache> to match', group: 'policy' },
+  { long: 'cache', value: 'MODE', choices: ['prefer', 'require', 'ignore'], help: 'prefer | require | ignore: dedicated vCPUs in one L3\ngroup, the largest that holds them [prefer]', group: 'policy' },
+  { long: 'core-type', value: 'TYPE', choices: ['performance', 'efficiency', 'any'], help: 'performance | efficiency | any: vCPUs on hybrid hosts\n[performance first, then efficiency]', group: 'policy' },
+  { long: 'housekeeping-core-type', value: 'TYPE', choices: ['performance', 'efficiency', 'any'], help: 'the same for the emulator/IOThreads reserve\n[efficiency on hybrid hosts]', group: 'policy' },
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -146,8 +149,12 @@ Several files, a directory or --connect resolve each domain in turn: a
     synopsis: ['[options] --host SRC FILE|-'],
     description: `Draw the pin map: the host's CPUs laid out by NUMA node, core and SMT
 sibling, each showing which vCPUs (vN), the emulator (emu) and IOThreads
-(ioN) may run there, with conflicts flagged (two vCPUs pinned to one CPU,
-the emulator on a vCPU's dedicated CPU, offline or missing CPUs).
+(ioN) may run there, and where the plan sends passed-through devices'
+interrupts (irq DEV); cores tagged with their L3 group (L3#N) and, on
+hybrid hosts, core type (P/E). Conflicts are flagged (two vCPUs pinned to
+one CPU, the emulator on a vCPU's dedicated CPU, offline or missing CPUs),
+and check's findings for this host are listed under the map (guest SMT
+pairs off host siblings, L3 or core-type spans, overcommit).
 
 Several files, a directory or --connect draw every domain on one map
 (labels NAME:v3, a colour per domain, cross-domain conflicts flagged; see
@@ -245,13 +252,14 @@ stdout carries only what --print-xml or --show-libvirt ask for.`,
     options: [
       { long: 'format', value: 'FMT', choices: ['qemu-pinning', 'virsh'], help: 'qemu-pinning or virsh (required)' },
       { long: 'first', help: 'qemu-pinning: take the lowest CPU of a wider mask\ninstead of refusing it' },
-      { long: 'live', help: 'virsh: apply to the running guest' },
+      { long: 'live', help: 'virsh: apply to the running guest (with --config:\nboth)' },
       { long: 'config', help: 'virsh: apply to the definition (the default)' },
+      { long: 'connect', short: 'c', value: 'URI', help: 'virsh: add -c URI to every command' },
       { long: 'name', value: 'NAME', help: 'virsh: the domain name (default: <name> of FILE)' },
-      { ...HOST, help: 'host facts, so "all CPUs" becomes concrete' },
+      { ...HOST, help: 'host facts; qemu-pinning needs them for threads that\nmay run on all CPUs (virsh leaves those unpinned)' },
       HELP,
     ],
-    examples: ['virt-pin export --format qemu-pinning vm.xml', 'virt-pin export --format virsh --live --host local vm.xml | sh'],
+    examples: ['virt-pin export --format qemu-pinning vm.xml', 'virt-pin export --format virsh --live --config -c qemu:///system vm.xml | sh'],
     exitStatus: [[0, 'printed'], [1, 'the domain has an error, or its pinning has no form in\nthe chosen format'], USAGE_EXIT],
     operands: 'files',
   },
@@ -346,22 +354,36 @@ and is left alone. Nothing recorded: nothing to do.`,
   {
     name: 'hook',
     summary: "libvirt's qemu hook: install it, or run as it (check at prepare, IRQs at start, restore at stop)",
-    synopsis: ['install [--dir DIR]', 'uninstall [--dir DIR]', 'exec NAME OPERATION SUB-OPERATION [EXTRA]'],
-    description: `install puts an executable 'virt-pin' into DIR/qemu.d (DIR default
-/etc/libvirt/hooks), atomically; it refuses to overwrite a file it did not
-install and says whether libvirtd must be restarted. uninstall removes it
-again (only if virt-pin installed it). exec is the hook itself, run by
-libvirt: prepare/begin checks (and with "enforce" refuses), started/begin
-applies IRQ affinity, release/end and stopped/end restore, reconnect/begin
-keeps state; other operations do nothing.
+    synopsis: ['install [--dir DIR] [--lib-dir LIB] [--budget SECONDS]', 'uninstall [--dir DIR]', 'status [--dir DIR]', 'exec NAME OPERATION SUB-OPERATION [EXTRA]'],
+    description: `install copies this CLI to LIB/<version>/ (LIB default
+/usr/local/lib/virt-pin, or $VIRT_PIN_LIB_DIR) and puts an executable
+'virt-pin' wrapper that runs that copy into DIR/qemu.d (DIR default
+/etc/libvirt/hooks), both atomically; it refuses to overwrite files it did
+not install and says whether libvirtd must be restarted. Run it again to
+upgrade, or after changing "enforce". The wrapper fails open: when the copy
+cannot run (node or the copy missing, a crash, over the time budget) it
+logs why and exits 0, except at prepare/begin when enforce was on at
+install. uninstall removes the wrapper and the copy it runs (only what
+virt-pin installed). status shows what is installed where, whether it runs,
+and the configuration, validated. exec is the hook itself, run by libvirt:
+prepare/begin checks (and with "enforce" refuses), started/begin applies
+IRQ affinity, release/end and stopped/end restore, reconnect/begin keeps
+state; migrate, restore and save pass the XML through byte for byte; other
+operations do nothing.
 
 Configuration: /etc/virt-pin/config.json (or $VIRT_PIN_CONFIG), see
 schemas/config.schema.json. $VIRT_PIN_HOST_ROOT points /proc, /sys and /run
-at another root (tests, containers).`,
-    options: [{ long: 'dir', value: 'DIR', complete: 'dir', help: 'install, uninstall: the hooks directory\n(default /etc/libvirt/hooks)' }, HELP],
-    examples: ['virt-pin hook install', 'virt-pin hook uninstall --dir /etc/libvirt/hooks'],
-    exitStatus: [[0, 'done; exec: the operation may go on'], [1, 'failed; exec: libvirt stops the operation (prepare)'], [2, 'usage error']],
-    subcommands: ['install', 'uninstall', 'exec'],
+at another root (tests, containers). Log lines go to stderr and to the
+system log (logger -t virt-pin; VIRT_PIN_SYSLOG=0 turns that off).`,
+    options: [
+      { long: 'dir', value: 'DIR', complete: 'dir', help: 'install, uninstall, status: the hooks directory\n(default /etc/libvirt/hooks)' },
+      { long: 'lib-dir', value: 'LIB', complete: 'dir', help: 'install: where the copy of the CLI goes\n(default /usr/local/lib/virt-pin)' },
+      { long: 'budget', value: 'SECONDS', help: 'install: wall-clock bound of one hook call; past it the\ncall is killed and fails open (default 20)' },
+      HELP,
+    ],
+    examples: ['virt-pin hook install', 'virt-pin hook status', 'virt-pin hook uninstall --dir /etc/libvirt/hooks'],
+    exitStatus: [[0, 'done; exec: the operation may go on'], [1, 'failed; exec: libvirt stops the operation (prepare);\nstatus: something is wrong'], [2, 'usage error']],
+    subcommands: ['install', 'uninstall', 'status', 'exec'],
     operands: 'none',
   },
   {

@@ -22,11 +22,15 @@ export const POLICY_OPTIONS = {
   hostdev: { type: 'string' },
   realtime: { type: 'string' },
   topology: { type: 'string' },
+  cache: { type: 'string' },
+  'core-type': { type: 'string' },
+  'housekeeping-core-type': { type: 'string' },
 } as const;
 
 /** The usage lines for POLICY_OPTIONS, indented as the commands print them. */
 export const POLICY_USAGE = `  --cpus SET          host CPUs the guest may use [online − isolated − reserve]
-  --reserve SET       host CPUs kept for the host [first core of each node]
+  --reserve SET|none  host CPUs kept for the host [first core of each node;
+                      on hybrid hosts its first efficiency-core cluster]
   --vcpu MODE         dedicated | shared [dedicated]
   --threads MODE      prefer | isolate | require (SMT, like Nova) [prefer]
   --per-core          one vCPU per physical core, siblings idle
@@ -35,7 +39,15 @@ export const POLICY_USAGE = `  --cpus SET          host CPUs the guest may use [
   --numa MODE         strict | preferred | none [strict]
   --hostdev MODE      local | ignore: prefer the devices' NUMA node [local]
   --realtime S:P[:V]  vcpusched scheduler fifo|rr, priority, vCPUs [all but 0]
-  --topology MODE     keep | match-host: write <cpu><topology> to match`;
+  --topology MODE     keep | match-host: write <cpu><topology> (dies per
+                      L3 group) and <cache> to match
+  --cache MODE        prefer | require | ignore: keep dedicated vCPUs in one
+                      L3 group, the largest that holds them [prefer]
+  --core-type TYPE    performance | efficiency | any: vCPUs on hybrid hosts
+                      [performance first, spilling to efficiency]
+  --housekeeping-core-type TYPE
+                      the same for the emulator/IOThreads reserve
+                      [efficiency on hybrid hosts]`;
 
 export type PolicyValues = { [K in keyof typeof POLICY_OPTIONS]?: (typeof POLICY_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
@@ -77,6 +89,9 @@ export function policyFrom(v: PolicyValues): PinPolicy {
   set('numa', oneOf('numa', v.numa, ['strict', 'preferred', 'none'] as const));
   set('hostdev', oneOf('hostdev', v.hostdev, ['local', 'ignore'] as const));
   set('topology', oneOf('topology', v.topology, ['keep', 'match-host'] as const));
+  set('cache', oneOf('cache', v.cache, ['prefer', 'require', 'ignore'] as const));
+  set('coreType', oneOf('core-type', v['core-type'], ['performance', 'efficiency', 'any'] as const));
+  set('housekeepingCoreType', oneOf('housekeeping-core-type', v['housekeeping-core-type'], ['performance', 'efficiency', 'any'] as const));
   if (v.realtime !== undefined) {
     const m = /^(fifo|rr):(\d{1,2})(?::(.+))?$/.exec(v.realtime);
     if (!m) throw new UsageError(`--realtime takes SCHED:PRIORITY[:VCPUS], e.g. fifo:1 or rr:10:1-3, not '${v.realtime}'`);

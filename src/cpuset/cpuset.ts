@@ -47,6 +47,11 @@ export class CpuSet implements Iterable<number> {
     return new CpuSet(mergeSorted(sorted.map((id) => [id, id] as const)));
   }
 
+  /** From ranges already sorted, disjoint and in range (merging only adjacent ones); for CpuBitmap. */
+  static fromSortedRanges(ranges: CpuRange[]): CpuSet {
+    return ranges.length === 0 ? EMPTY : new CpuSet(mergeSorted(ranges));
+  }
+
   /** From ranges in any order, possibly overlapping. */
   static fromRanges(ranges: Iterable<CpuRange>): CpuSet {
     const list: CpuRange[] = [];
@@ -251,4 +256,147 @@ function mergeSorted(sorted: readonly CpuRange[]): CpuRange[] {
     else out.push([a, b]);
   }
   return out;
+}
+
+const WORDS = (MAX_CPUSET_ID + 1) / 32;
+
+/** Shared, never written: the state of a bitmap nothing was added to. */
+const EMPTY_WORDS = new Uint32Array(WORDS);
+const EMPTY_SUMMARY = new Uint32Array(WORDS / 32);
+const FULL_SUMMARY = new Uint32Array(WORDS / 32).fill(0xffffffff);
+
+/** Set bits a..b (inclusive) of a bitmap stored in 32-bit words; whole words with one fill. */
+function fillBits(w: Uint32Array, a: number, b: number): void {
+  const wa = a >>> 5;
+  const wb = b >>> 5;
+  const low = (0xffffffff << (a & 31)) >>> 0;
+  const high = (b & 31) === 31 ? 0xffffffff : (2 ** ((b & 31) + 1) - 1) >>> 0;
+  if (wa === wb) {
+    w[wa]! |= low & high;
+    return;
+  }
+  w[wa]! |= low;
+  if (wb > wa + 1) w.fill(0xffffffff, wa + 1, wb);
+  w[wb]! |= high;
+}
+
+/** Lowest set bit at or above `from` within `w`'s words, or -1. */
+function nextBit(w: Uint32Array, from: number): number {
+  for (let word = from >>> 5; word < w.length; word++) {
+    let bits = w[word]!;
+    if (word === from >>> 5) bits = (bits >>> (from & 31)) << (from & 31);
+    if (bits !== 0) return (word << 5) + (31 - Math.clz32(bits & -bits));
+  }
+  return -1;
+}
+
+/**
+ * A mutable set over 0..MAX_CPUSET_ID kept as a 16,384-bit bitmap, for
+ * accumulating many CpuSets (every guest NUMA cell, every sched group) in
+ * time proportional to their ranges, never to their ids: a chain of
+ * immutable unions costs O(ranges so far) per step, and expanding ids costs
+ * 16,384 steps per `0-16383`. Two 512-bit summaries (word has any bit /
+ * word is full) let searches skip 32 words at a time, so even a full-width
+ * range costs a few dozen word operations.
+ */
+export class CpuBitmap {
+  // Allocated on the first add: most documents never put anything in most bitmaps.
+  #words = EMPTY_WORDS;
+  #anySet = EMPTY_SUMMARY;
+  #allSet = EMPTY_SUMMARY;
+  /** Complement of #allSet, kept so "next word with a clear bit" is a nextBit search too. */
+  #notFull = FULL_SUMMARY;
+
+  /** Add every member of `set`. */
+  add(set: CpuSet): void {
+    for (const [a, b] of set.ranges()) this.#fill(a, b);
+  }
+
+  /** Add a..b (inclusive; both within 0..MAX_CPUSET_ID). */
+  addRange(a: number, b: number): void {
+    this.#fill(a, b);
+  }
+
+  /** Append to `out` the runs of a..b not yet in this bitmap, in order. */
+  missingIn(a: number, b: number, out: CpuRange[]): void {
+    this.#runsIn(a, b, false, out);
+  }
+
+  /** The members of `set` already in this bitmap. */
+  overlap(set: CpuSet): CpuSet {
+    return CpuSet.fromSortedRanges(this.#runs(set, true));
+  }
+
+  /** The members of `set` not yet in this bitmap. */
+  missing(set: CpuSet): CpuSet {
+    return CpuSet.fromSortedRanges(this.#runs(set, false));
+  }
+
+  /** Whether any member of `set` is in this bitmap. */
+  overlaps(set: CpuSet): boolean {
+    for (const [a, b] of set.ranges()) if (this.#next(a, b, true) !== -1) return true;
+    return false;
+  }
+
+  toSet(): CpuSet {
+    return this.overlap(CpuSet.range(0, MAX_CPUSET_ID));
+  }
+
+  #fill(a: number, b: number): void {
+    if (this.#words === EMPTY_WORDS) {
+      this.#words = new Uint32Array(WORDS);
+      this.#anySet = new Uint32Array(WORDS / 32);
+      this.#allSet = new Uint32Array(WORDS / 32);
+      this.#notFull = new Uint32Array(WORDS / 32).fill(0xffffffff);
+    }
+    const w = this.#words;
+    fillBits(w, a, b);
+    const wa = a >>> 5;
+    const wb = b >>> 5;
+    fillBits(this.#anySet, wa, wb);
+    for (const edge of wa === wb ? [wa] : [wa, wb]) {
+      if (w[edge] === 0xffffffff) this.#markFull(edge, edge);
+    }
+    if (wb > wa + 1) this.#markFull(wa + 1, wb - 1);
+  }
+
+  #markFull(wa: number, wb: number): void {
+    fillBits(this.#allSet, wa, wb);
+    for (let k = wa >>> 5; k <= wb >>> 5; k++) this.#notFull[k] = ~this.#allSet[k]! >>> 0;
+  }
+
+  /** First id in [a, b] whose bit equals `want`, or -1; skips runs of empty (or full) words via the summaries. */
+  #next(a: number, b: number, want: boolean): number {
+    const w = this.#words;
+    const summary = want ? this.#anySet : this.#notFull;
+    let i = a;
+    while (i <= b) {
+      const word = i >>> 5;
+      let bits = want ? w[word]! : ~w[word]! >>> 0;
+      bits = (bits >>> (i & 31)) << (i & 31);
+      if (bits !== 0) {
+        const found = (word << 5) + (31 - Math.clz32(bits & -bits));
+        return found <= b ? found : -1;
+      }
+      const nextWord = nextBit(summary, word + 1);
+      if (nextWord === -1) return -1;
+      i = nextWord << 5;
+    }
+    return -1;
+  }
+
+  #runs(set: CpuSet, want: boolean): CpuRange[] {
+    const out: CpuRange[] = [];
+    for (const [a, b] of set.ranges()) this.#runsIn(a, b, want, out);
+    return out;
+  }
+
+  #runsIn(a: number, b: number, want: boolean, out: CpuRange[]): void {
+    for (let i = this.#next(a, b, want); i !== -1; ) {
+      const end = this.#next(i, b, !want);
+      const last = end === -1 ? b : end - 1;
+      out.push([i, last]);
+      i = last + 1 > b ? -1 : this.#next(last + 1, b, want);
+    }
+  }
 }

@@ -6,7 +6,7 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { ErrorCode } from '../codes.js';
-import { CpuSet, MAX_CPUSET_ID, type CpuRange } from './cpuset.js';
+import { CpuBitmap, CpuSet, MAX_CPUSET_ID, type CpuRange } from './cpuset.js';
 
 /** Why a cpuset was refused (the `CPUSET_` codes of src/codes.ts, but for CPUSET_BAD_MASK, which only CpuSet.fromMaskHex throws). */
 export type CpuSetErrorCode = Exclude<Extract<ErrorCode, `CPUSET_${string}`>, 'CPUSET_BAD_MASK'>;
@@ -138,42 +138,21 @@ export function tryParseCpuSet(text: string): CpuSetParseResult {
  * quadratic (a 4 MiB document could hold ~700,000 exclusions).
  */
 function setOfItems(items: readonly (CpuRange | number)[]): CpuSet {
-  let top = -1;
-  let excludes = false;
-  for (const it of items) {
-    if (typeof it === 'number') excludes = true;
-    top = Math.max(top, typeof it === 'number' ? it : it[1]);
-  }
-  if (!excludes) return CpuSet.fromRanges(items as CpuRange[]);
-  const next = new Int32Array(top + 2).map((_, id) => id);
-  const find = (id: number): number => {
-    let root = id;
-    while (next[root] !== root) root = next[root]!;
-    while (next[id] !== root) {
-      const up = next[id]!;
-      next[id] = root;
-      id = up;
-    }
-    return root;
-  };
-  const member = new Uint8Array(top + 1);
+  if (!items.some((it) => typeof it === 'number')) return CpuSet.fromRanges(items as CpuRange[]);
+  // The last item naming an id decides it (libvirt sets and clears bits in
+  // order). Walking the items backwards, a range adds only the ids no later
+  // item decided; a bitmap of decided ids keeps this proportional to the
+  // ranges, never to their width (0-16383,^7 costs a few word operations).
+  const decided = new CpuBitmap();
+  const ranges: CpuRange[] = [];
   for (let k = items.length - 1; k >= 0; k--) {
     const it = items[k]!;
     if (typeof it === 'number') {
-      if (find(it) === it) next[it] = it + 1;
+      decided.addRange(it, it);
       continue;
     }
-    for (let id = find(it[0]); id <= it[1]; id = find(id + 1)) {
-      member[id] = 1;
-      next[id] = id + 1;
-    }
-  }
-  const ranges: CpuRange[] = [];
-  for (let id = 0; id <= top; id++) {
-    if (!member[id]) continue;
-    const first = id;
-    while (id < top && member[id + 1]) id++;
-    ranges.push([first, id]);
+    decided.missingIn(it[0], it[1], ranges);
+    decided.addRange(it[0], it[1]);
   }
   return CpuSet.fromRanges(ranges);
 }

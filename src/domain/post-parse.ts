@@ -6,6 +6,7 @@
  */
 import type { DiagnosticCode } from '../codes.js';
 import { CpuSet, MAX_CPUSET_ID } from '../cpuset/index.js';
+import { CpuBitmap } from '../cpuset/cpuset.js';
 import type {
   DefinitionChange,
   DomainDefinition,
@@ -206,19 +207,27 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     if (s.priority) change('SCHED_PRIORITY_IGNORED', 17, `priority is ignored for scheduler '${scheduler}'`, s);
     return { scheduler, from: refOf(s) };
   };
+  // Which threads already have a scheduler, as a bitmap: checking a group id
+  // by id would cost elements × width (2,000 × vcpus='0-16383'). Each thread
+  // is then written once at most, so the per-id loops below stay bounded.
+  const vcpuSched = new CpuBitmap();
   for (const s of ct?.vcpuscheds ?? []) {
     const ids = ok(s.ids);
     const sched = schedOf(s);
     if (!ids || ids.isEmpty() || !sched) continue;
-    if (ids.max()! >= maxVcpus || ids.ids().some((id) => vcpus[id]!.sched)) continue; // V19
+    if (ids.max()! >= maxVcpus || vcpuSched.overlaps(ids)) continue; // V19
+    vcpuSched.add(ids);
     for (const id of ids) vcpus[id]!.sched = sched;
     if (ids.size > 1) change('SCHED_GROUP_EXPLODED', 14, `<vcpusched vcpus='${s.ids!.raw}'> is stored per vCPU and written back as ${ids.size} elements`, s);
   }
+  const ioIds = ct?.iothreadscheds.length ? CpuSet.fromIds([...ioById.keys()].filter((id) => id <= MAX_CPUSET_ID)) : CpuSet.empty();
+  const ioSched = new CpuBitmap();
   for (const s of ct?.iothreadscheds ?? []) {
     const ids = ok(s.ids);
     const sched = schedOf(s);
     if (!ids || ids.isEmpty() || !sched) continue;
-    if (ids.size > ioById.size || ids.ids().some((id) => !ioById.has(id) || ioById.get(id)!.sched)) continue; // V19 (size first: no 16,384-id walk)
+    if (!ids.isSubsetOf(ioIds) || ioSched.overlaps(ids)) continue; // V19
+    ioSched.add(ids);
     for (const id of ids) ioById.get(id)!.sched = sched;
     if (ids.size > 1) change('SCHED_GROUP_EXPLODED', 14, `<iothreadsched iothreads='${s.ids!.raw}'> is stored per IOThread and written back as ${ids.size} elements`, s);
   }
@@ -325,8 +334,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   }
   guestCells.sort((a, b) => a.id - b.id);
   if (driver === 'qemu' && guestCells.length > 0 && maxVcpus > 0) {
-    const listed = guestCells.reduce((acc, c) => acc.union(c.cpus), CpuSet.empty());
-    const missing = CpuSet.range(0, maxVcpus - 1).difference(listed);
+    const listed = new CpuBitmap(); // a chain of unions would cost cells × ranges so far
+    for (const c of guestCells) listed.add(c.cpus);
+    const missing = listed.missing(CpuSet.range(0, maxVcpus - 1));
     const cell0 = guestCells.find((c) => c.id === 0);
     if (!missing.isEmpty() && cell0) {
       cell0.cpus = cell0.cpus.union(missing);

@@ -41,43 +41,78 @@ const SCHEDULERS: readonly Scheduler[] = ['batch', 'idle', 'fifo', 'rr'];
 
 /** `/domain/cputune/vcpupin[3]`: 1-based index among same-name siblings. */
 export function elementPath(e: XmlElement): string {
-  const parts: string[] = [];
-  for (let cur: XmlElement | undefined = e; cur; cur = cur.parent) {
-    const parent = cur.parent;
-    if (!parent) {
-      parts.push(cur.name);
-      break;
-    }
-    const { position, count } = siblingPosition(parent, cur);
-    parts.push(count > 1 ? `${cur.name}[${position}]` : cur.name);
-  }
-  return '/' + parts.reverse().join('/');
+  return new PathCache().path(e);
 }
 
 /**
- * 1-based position among same-name siblings. Indexed once per parent and
- * name, so paths for 1,000 <vcpupin>s cost linear, not quadratic, time.
- * (Keyed by the child list, which an edit replaces or changes in length.)
+ * Element paths for one read: each parent's children are indexed once (so
+ * 1,000 <vcpupin>s cost linear time) and each parent's own path is built
+ * once. The cache lives as long as the read; a module-level WeakMap keyed by
+ * every parent of every document read made the GC scan an ever-growing
+ * ephemeron table (a third of a corpus pass was GC).
  */
-const siblingIndex = new WeakMap<XmlElement, Map<string, { size: number; at: Map<XmlElement, number> }>>();
-function siblingPosition(parent: XmlElement, child: XmlElement): { position: number; count: number } {
-  let byName = siblingIndex.get(parent);
-  if (!byName) siblingIndex.set(parent, (byName = new Map()));
-  let entry = byName.get(child.name);
-  if (!entry || entry.size !== parent.children.length || !entry.at.has(child)) {
-    const same = parent.elements(child.name);
-    entry = { size: parent.children.length, at: new Map(same.map((el, i) => [el, i + 1])) };
-    byName.set(child.name, entry);
+class PathCache {
+  readonly #paths = new Map<XmlElement, string>();
+  readonly #positions = new Map<XmlElement, Map<XmlElement, { position: number; count: number }>>();
+
+  path(e: XmlElement): string {
+    const known = this.#paths.get(e);
+    if (known !== undefined) return known;
+    const parent = e.parent;
+    let out: string;
+    if (!parent) out = `/${e.name}`;
+    else {
+      const { position, count } = this.#position(parent, e);
+      out = `${this.path(parent)}/${count > 1 ? `${e.name}[${position}]` : e.name}`;
+    }
+    this.#paths.set(e, out);
+    return out;
   }
-  return { position: entry.at.get(child)!, count: entry.at.size };
+
+  #position(parent: XmlElement, child: XmlElement): { position: number; count: number } {
+    let index = this.#positions.get(parent);
+    if (!index) {
+      index = new Map();
+      const counts = new Map<string, { n: number }>();
+      for (const k of parent.children) {
+        if (k.kind !== 'element') continue;
+        let c = counts.get(k.name);
+        if (!c) counts.set(k.name, (c = { n: 0 }));
+        index.set(k, { position: ++c.n, count: 0 });
+      }
+      for (const [k, entry] of index) entry.count = counts.get(k.name)!.n;
+      this.#positions.set(parent, index);
+    }
+    return index.get(child) ?? { position: 1, count: 1 };
+  }
+}
+
+/**
+ * libvirt reads a domain with prefix-less XPath, which matches only elements
+ * in no namespace: `<vcpu xmlns='urn:x'>` is not its <vcpu>, and a default
+ * namespace on <domain> hides every child (libvirt then refuses the domain
+ * for its missing <name>).
+ */
+function children(e: XmlElement, name: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const k of e.elements(name)) if (k.namespaceURI() === undefined) out.push(k);
+  return out;
+}
+
+function child(e: XmlElement, name: string): XmlElement | undefined {
+  for (const k of e.elements(name)) if (k.namespaceURI() === undefined) return k;
+  return undefined;
 }
 
 function locOf(e: XmlElement): Loc {
   return e.location ?? { line: 1, column: 1, offset: 0 };
 }
 
+/** The path cache of the read in progress (readDomain is synchronous and not re-entrant). */
+let paths = new PathCache();
+
 function ref(e: XmlElement): ElementRef {
-  return { loc: locOf(e), path: elementPath(e) };
+  return { loc: locOf(e), path: paths.path(e) };
 }
 
 function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
@@ -111,21 +146,36 @@ function textField<T>(e: XmlElement | undefined, parse: (raw: string, loc: Loc) 
  * them); accepts `<domstatus>`-wrapped status XML too.
  */
 export function readDomain(doc: XmlDocument): DomainModel {
+  paths = new PathCache();
+  try {
+    return readRoot(doc);
+  } finally {
+    paths = EMPTY_PATHS;
+  }
+}
+
+const EMPTY_PATHS = new PathCache();
+
+function readRoot(doc: XmlDocument): DomainModel {
   // Status XML (libvirt's /run/libvirt/qemu/NAME.xml, and what some hook
   // operations receive) wraps the definition in <domstatus>.
-  const root = doc.root.name === 'domstatus' ? (doc.root.element('domain') ?? doc.root) : doc.root;
-  if (root.name !== 'domain') {
+  // The root is matched by local name whatever its namespace, as libvirt does.
+  const root = doc.root.localName === 'domstatus' ? (child(doc.root, 'domain') ?? doc.root) : doc.root;
+  if (root.localName !== 'domain') {
     throw new VirtPinError('DOMAIN_NOT_A_DOMAIN', `the root element is <${root.name}>, not <domain>`, {
       ...(root.location ? { location: root.location } : {}),
       hint: 'pass a libvirt domain definition (virsh dumpxml NAME)',
     });
   }
   const model: DomainModel = { root: ref(root), ignoredVcpuElements: [], hostdevs: [], iothreadRefs: [] };
+  const rootNamespace = root.namespaceURI();
+  if (rootNamespace !== undefined) model.rootNamespace = rootNamespace;
   const type = attrField(root, 'type', plainString);
   if (type) model.type = type;
-  const name = textField(root.element('name'), plainString);
+  const name = textField(child(root, 'name'), plainString);
   if (name) model.name = name;
-  const osType = root.findFirst('os/type');
+  const os = child(root, 'os');
+  const osType = os && child(os, 'type');
   if (osType) {
     const arch = attrField(osType, 'arch', plainString);
     if (arch) model.arch = arch;
@@ -134,7 +184,7 @@ export function readDomain(doc: XmlDocument): DomainModel {
   }
 
   // <vcpu>: only the first is read.
-  const vcpuEls = root.elements('vcpu');
+  const vcpuEls = children(root, 'vcpu');
   const vcpuEl = vcpuEls[0];
   for (const extra of vcpuEls.slice(1)) model.ignoredVcpuElements.push(ref(extra));
   if (vcpuEl) {
@@ -153,12 +203,12 @@ export function readDomain(doc: XmlDocument): DomainModel {
   }
 
   // <vcpus>: children of every block, merged.
-  const vcpusBlocks = root.elements('vcpus');
+  const vcpusBlocks = children(root, 'vcpus');
   if (vcpusBlocks.length) {
     model.vcpus = {
       blocks: vcpusBlocks.map(ref),
       entries: vcpusBlocks.flatMap((b) =>
-        b.elements('vcpu').map((v) => {
+        children(b, 'vcpu').map((v) => {
           const entry: NonNullable<DomainModel['vcpus']>['entries'][number] = { ...ref(v) };
           const id = attrField(v, 'id', unsignedInt);
           if (id) entry.id = id;
@@ -176,17 +226,17 @@ export function readDomain(doc: XmlDocument): DomainModel {
 
   // IOThreads.
   // string(./iothreads[1]) through virStrToLong_uip; an empty element reads as absent (0).
-  const iothreadsEl = root.element('iothreads');
+  const iothreadsEl = child(root, 'iothreads');
   if (iothreadsEl) {
     const raw = stringValue(iothreadsEl);
     model.iothreads = raw === '' ? { raw: '', value: 0, loc: locOf(iothreadsEl) } : unsignedInt(raw, locOf(iothreadsEl));
   }
-  const idBlocks = root.elements('iothreadids');
+  const idBlocks = children(root, 'iothreadids');
   if (idBlocks.length) {
     model.iothreadids = {
       blocks: idBlocks.map(ref),
       entries: idBlocks.flatMap((b) =>
-        b.elements('iothread').map((t) => {
+        children(b, 'iothread').map((t) => {
           const entry: NonNullable<DomainModel['iothreadids']>['entries'][number] = { ...ref(t) };
           const id = attrField(t, 'id', unsignedInt);
           if (id) entry.id = id;
@@ -194,7 +244,7 @@ export function readDomain(doc: XmlDocument): DomainModel {
           if (min) entry.threadPoolMin = min;
           const max = attrField(t, 'thread_pool_max', signedInt);
           if (max) entry.threadPoolMax = max;
-          const poll = t.element('poll');
+          const poll = child(t, 'poll');
           if (poll) {
             entry.poll = { ...ref(poll) };
             for (const k of ['max', 'grow', 'shrink'] as const) {
@@ -207,7 +257,7 @@ export function readDomain(doc: XmlDocument): DomainModel {
       ),
     };
   }
-  const defIo = root.element('defaultiothread');
+  const defIo = child(root, 'defaultiothread');
   if (defIo) {
     model.defaultIOThread = { ...ref(defIo) };
     const min = attrField(defIo, 'thread_pool_min', signedInt);
@@ -216,13 +266,13 @@ export function readDomain(doc: XmlDocument): DomainModel {
     if (max) model.defaultIOThread.threadPoolMax = max;
   }
 
-  const cputuneBlocks = root.elements('cputune');
+  const cputuneBlocks = children(root, 'cputune');
   if (cputuneBlocks.length) model.cputune = readCputune(cputuneBlocks);
 
-  const numatuneBlocks = root.elements('numatune');
+  const numatuneBlocks = children(root, 'numatune');
   if (numatuneBlocks.length) {
     const first = numatuneBlocks[0]!;
-    const memory = first.element('memory');
+    const memory = child(first, 'memory');
     model.numatune = { blocks: numatuneBlocks.map(ref), memnodes: [] };
     if (memory) {
       model.numatune.memory = { ...ref(memory) };
@@ -233,7 +283,7 @@ export function readDomain(doc: XmlDocument): DomainModel {
       const nodeset = attrField(memory, 'nodeset', cpuList);
       if (nodeset) model.numatune.memory.nodeset = nodeset;
     }
-    for (const m of first.elements('memnode')) {
+    for (const m of children(first, 'memnode')) {
       const mn: NonNullable<DomainModel['numatune']>['memnodes'][number] = { ...ref(m) };
       const cellid = attrField(m, 'cellid', unsignedInt);
       if (cellid) mn.cellid = cellid;
@@ -245,34 +295,34 @@ export function readDomain(doc: XmlDocument): DomainModel {
     }
   }
 
-  const cpuEl = root.element('cpu');
+  const cpuEl = child(root, 'cpu');
   if (cpuEl) model.cpu = readCpu(cpuEl);
 
-  const devices = root.element('devices');
+  const devices = child(root, 'devices');
   if (devices) {
-    for (const h of devices.elements('hostdev')) model.hostdevs.push(readHostdev(h, 'hostdev'));
-    for (const i of devices.elements('interface')) if (i.attr('type') === 'hostdev') model.hostdevs.push(readHostdev(i, 'interface'));
-    for (const disk of devices.elements('disk')) {
-      const bus = disk.element('target')?.attr('bus');
-      const driver = disk.element('driver');
+    for (const h of children(devices, 'hostdev')) model.hostdevs.push(readHostdev(h, 'hostdev'));
+    for (const i of children(devices, 'interface')) if (i.attr('type') === 'hostdev') model.hostdevs.push(readHostdev(i, 'interface'));
+    for (const disk of children(devices, 'disk')) {
+      const bus = child(disk, 'target')?.attr('bus');
+      const driver = child(disk, 'driver');
       if (!driver) continue;
       const id = attrField(driver, 'iothread', unsignedInt);
       if (id) model.iothreadRefs.push({ ...ref(driver), device: 'disk', ...(bus ? { bus } : {}), id });
-      for (const t of driver.find('iothreads/iothread')) {
+      for (const t of children(driver, 'iothreads').flatMap((b) => children(b, 'iothread'))) {
         const tid = attrField(t, 'id', unsignedInt);
         if (tid) model.iothreadRefs.push({ ...ref(t), device: 'disk', ...(bus ? { bus } : {}), id: tid });
       }
     }
-    for (const c of devices.elements('controller')) {
-      const driver = c.element('driver');
+    for (const c of children(devices, 'controller')) {
+      const driver = child(c, 'driver');
       const id = driver ? attrField(driver, 'iothread', unsignedInt) : undefined;
       const model_ = c.attr('model');
       if (driver && id) model.iothreadRefs.push({ ...ref(driver), device: 'controller', ...(model_ ? { bus: model_ } : {}), id } satisfies IOThreadRef);
     }
-    const iommu = devices.element('iommu');
+    const iommu = child(devices, 'iommu');
     if (iommu) {
       const modelAttr = iommu.attr('model');
-      const eim = iommu.element('driver')?.attr('eim');
+      const eim = child(iommu, 'driver')?.attr('eim');
       model.iommu = { ...(modelAttr ? { model: modelAttr } : {}), ...(eim ? { eim } : {}), loc: locOf(iommu) };
     }
   }
@@ -292,7 +342,7 @@ const SCALARS = [
 ] as const;
 
 function readCputune(blocks: XmlElement[]): CputuneDef {
-  const all = (name: string): XmlElement[] => blocks.flatMap((b) => b.elements(name));
+  const all = (name: string): XmlElement[] => blocks.flatMap((b) => children(b, name));
   const def: CputuneDef = {
     blocks: blocks.map(ref),
     vcpupins: [],
@@ -354,7 +404,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
   def.iothreadscheds = all('iothreadsched').map((e) => sched(e, 'iothread', 'iothreads'));
   def.emulatorscheds = all('emulatorsched').map((e) => sched(e, 'emulator'));
   const monitors = (e: XmlElement): ResctrlMonitorDef[] =>
-    e.elements('monitor').map((m) => {
+    children(e, 'monitor').map((m) => {
       const mon: ResctrlMonitorDef = { ...ref(m) };
       const level = attrField(m, 'level', unsignedInt);
       if (level) mon.level = level;
@@ -366,7 +416,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const t: CacheTuneDef = { ...ref(e), caches: [], monitors: monitors(e) };
     const vcpus = attrField(e, 'vcpus', cpuList);
     if (vcpus) t.vcpus = vcpus;
-    t.caches = e.elements('cache').map((c) => {
+    t.caches = children(e, 'cache').map((c) => {
       const cache: CacheTuneDef['caches'][number] = { ...ref(c) };
       const id = attrField(c, 'id', unsignedInt);
       if (id) cache.id = id;
@@ -386,7 +436,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const t: MemoryTuneDef = { ...ref(e), nodes: [], monitors: monitors(e) };
     const vcpus = attrField(e, 'vcpus', cpuList);
     if (vcpus) t.vcpus = vcpus;
-    t.nodes = e.elements('node').map((n) => {
+    t.nodes = children(e, 'node').map((n) => {
       const node: MemoryTuneDef['nodes'][number] = { ...ref(n) };
       const id = attrField(n, 'id', unsignedInt);
       if (id) node.id = id;
@@ -403,7 +453,7 @@ function readCpu(cpuEl: XmlElement): CpuDef {
   const cpu: CpuDef = { ...ref(cpuEl) };
   const mode = attrField(cpuEl, 'mode', plainString);
   if (mode) cpu.mode = mode;
-  const topo = cpuEl.element('topology');
+  const topo = child(cpuEl, 'topology');
   if (topo) {
     cpu.topology = { ...ref(topo) };
     for (const k of ['sockets', 'dies', 'clusters', 'cores', 'threads'] as const) {
@@ -411,11 +461,11 @@ function readCpu(cpuEl: XmlElement): CpuDef {
       if (f) cpu.topology[k] = f;
     }
   }
-  const numa = cpuEl.element('numa');
+  const numa = child(cpuEl, 'numa');
   if (numa) {
     cpu.numa = {
       ...ref(numa),
-      cells: numa.elements('cell').map((c, index) => {
+      cells: children(numa, 'cell').map((c, index) => {
         const cell: NonNullable<CpuDef['numa']>['cells'][number] = { ...ref(c), index };
         const id = attrField(c, 'id', unsignedInt);
         if (id) cell.id = id;
@@ -441,10 +491,11 @@ function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
   const managed = attrField(h, 'managed', yesNo);
   // libvirt discards this attribute's parse result: a bogus value means 'no' (spec §3.7, §7 item 15).
   if (managed) def.managed = managed.error ? { raw: managed.raw, value: false, warning: managed.error, loc: managed.loc } : managed;
-  const driver = h.element('driver')?.attr('name');
+  const driver = child(h, 'driver')?.attr('name');
   if (driver) def.driver = driver;
-  if (h.attr('ramfb') === 'on' || h.element('source')?.attr('ramfb') === 'on') def.ramfb = true;
-  const addr = h.element('source')?.element('address');
+  if (h.attr('ramfb') === 'on' || child(h, 'source')?.attr('ramfb') === 'on') def.ramfb = true;
+  const source = child(h, 'source');
+  const addr = source && child(source, 'address');
   if (type?.value === 'pci' && addr) {
     const pci: NonNullable<HostdevDef['pci']> = { ...ref(addr) };
     for (const k of ['domain', 'bus', 'slot', 'function'] as const) {
@@ -462,11 +513,11 @@ function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
   } else if (type?.value && type.value !== 'pci') {
     // Identity of a non-PCI source: every attribute under <source>, in order
     // (USB vendor/product or bus/device, SCSI adapter/address, mdev uuid).
-    const src = h.element('source');
+    const src = child(h, 'source');
     const parts: string[] = [];
     const walk = (e: XmlElement): void => {
       for (const a of e.attributes) parts.push(`${e.name}.${a.name}=${a.value}`);
-      for (const c of e.elements()) walk(c);
+      for (const c of e.elements()) if (c.namespaceURI() === undefined) walk(c);
     };
     if (src) walk(src);
     if (parts.length) def.sourceKey = `${type.value} ${parts.join(' ')}`;

@@ -309,6 +309,8 @@ export interface HostdevDef extends ElementRef {
 export interface DomainModel {
   /** The `<domain>` element. */
   root: ElementRef;
+  /** The default namespace declared on `<domain>` (which hides every child from libvirt), when there is one. */
+  rootNamespace?: string;
   /** `<domain type>`: kvm, qemu, lxc, … */
   type?: Field<string>;
   name?: Field<string>;

@@ -145,7 +145,9 @@ export function hostFromCapabilities(text: string, options: HostXmlOptions = {})
     const bankCpus = cpuList(bank, 'cpus');
     if (bankCpus === undefined) fail('HOST_CAPS_BAD_VALUE', `<bank> has no 'cpus' attribute`, bank);
     const size = bank.attr('size');
+    const bankId = uint(bank, 'id', false);
     caches.push({
+      ...(bankId === undefined ? {} : { id: bankId }),
       level,
       type: type!,
       ...(size === undefined ? {} : { sizeKiB: scaledKiB(bank, size, 'unit', 'size') }),

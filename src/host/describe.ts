@@ -72,6 +72,15 @@ export function describeHost(host: HostTopology): string {
         ` (CPUs ${llc.map((c) => c.cpus.toString()).join(' | ')})`,
     );
   }
+  if (lastLevel === 3 && llc.length > 1) {
+    const sizes = llc.map((c) => (c.sizeKiB === undefined ? '?' : sizeText(c.sizeKiB)));
+    if (new Set(sizes).size > 1) lines.push(`  L3 sizes differ: ${llc.map((c, i) => `${c.cpus} ${sizes[i]}`).join(', ')}`);
+  }
+  if (host.coreTypeSource) {
+    const ofType = (t: string): CpuSet => CpuSet.fromIds(host.cpus.filter((c) => c.coreType === t).map((c) => c.id));
+    lines.push(`  core types (from ${host.coreTypeSource}): performance ${ofType('performance')}, efficiency ${ofType('efficiency')}`);
+  }
+  if (host.allowedCpus) lines.push(`  cpuset cgroup allows CPUs ${host.allowedCpus}${host.allowedNodes ? `, nodes ${host.allowedNodes}` : ''}`);
   for (const dev of host.pciDevices.filter((d) => d.numaNode !== undefined)) {
     lines.push(`  PCI ${dev.address}: node ${dev.numaNode}${dev.localCpus ? `, local CPUs ${dev.localCpus.toString()}` : ''}`);
   }

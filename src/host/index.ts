@@ -1,5 +1,7 @@
 /** Host facts (CPUs, SMT siblings, NUMA nodes, caches, PCI locality) from capabilities XML, sysfs, node-device XML. */
 export type {
+  CoreType,
+  CoreTypeSource,
   HostCache,
   HostCacheType,
   HostCpu,

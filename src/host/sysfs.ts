@@ -23,7 +23,7 @@ import { join, resolve, sep } from 'node:path';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { VirtPinError } from '../errors.js';
 import { sortCaches } from './capabilities.js';
-import type { HostCache, HostCacheType, HostCpu, HostNode, HostPciDevice, HostTopology } from './types.js';
+import type { CoreTypeSource, HostCache, HostCacheType, HostCpu, HostNode, HostPciDevice, HostTopology } from './types.js';
 
 const PCI_ADDRESS = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 /** sysfs attributes are at most a page; anything far larger is not sysfs. */
@@ -104,7 +104,8 @@ class SysfsTree {
           if (n === 0) break;
           len += n;
         }
-        return this.#buffer.toString('utf8', 0, len);
+        // Some captures (and attributes copied with a fixed-size buffer) end in NUL padding.
+        return this.#buffer.toString('utf8', 0, len).replace(/\0+$/, '');
       } finally {
         closeSync(fd);
       }
@@ -142,6 +143,22 @@ class SysfsTree {
       return parseKernelCpuList(text.trim());
     } catch (e) {
       throw new VirtPinError('HOST_SYSFS_BAD_VALUE', `${this.show(rel)}: '${text.trim().slice(0, 80)}' is not a kernel CPU list (${(e as Error).message})`, { cause: e });
+    }
+  }
+
+  /** A CPU set from a list file, or from the older hex-mask file next to it (kernels before lists existed). */
+  cpuListOrMask(listRel: string, maskRel: string): CpuSet | undefined {
+    return this.cpuList(listRel) ?? this.cpuMask(maskRel);
+  }
+
+  /** A CPU set from a kernel hex mask file (`00000000,00000003`). */
+  cpuMask(maskRel: string): CpuSet | undefined {
+    const text = this.read(maskRel);
+    if (text === undefined) return undefined;
+    try {
+      return CpuSet.fromMaskHex(text.trim());
+    } catch (e) {
+      throw new VirtPinError('HOST_SYSFS_BAD_VALUE', `${this.show(maskRel)}: '${text.trim().slice(0, 80)}' is not a kernel CPU mask (${(e as Error).message})`, { cause: e });
     }
   }
 
@@ -210,7 +227,7 @@ export function hostFactsFromSysfs(root: string): SysfsHostFacts {
 
 /** `nodeIds`: the nodes sysfs lists (none on a kernel without NUMA, where `facts.nodes` is one node 0 with every online CPU). */
 function readFacts(tree: SysfsTree, root: string): { facts: SysfsHostFacts; nodeIds: number[] } {
-  const onlineCpus = tree.cpuList(`${CPU_DIR}/online`);
+  const onlineCpus = tree.cpuList(`${CPU_DIR}/online`) ?? onlineFromCpuDirs(tree);
   if (onlineCpus === undefined) {
     throw new VirtPinError('HOST_SYSFS_MISSING', `${tree.show(`${CPU_DIR}/online`)} does not exist: '${root}' is not a sysfs tree`, {
       hint: "pass the directory that contains 'sys/', e.g. '/' for this machine",
@@ -226,7 +243,8 @@ function readFacts(tree: SysfsTree, root: string): { facts: SysfsHostFacts; node
     .sort((a, b) => a - b);
   const nodes: HostNode[] = nodeIds.map((id) => {
     const dir = `${NODE_DIR}/node${id}`;
-    const node: HostNode = { id, cpus: tree.cpuList(`${dir}/cpulist`) ?? CpuSet.empty() };
+    // Old kernels print only the mask; an offline CPU may still be in it.
+    const node: HostNode = { id, cpus: (tree.cpuListOrMask(`${dir}/cpulist`, `${dir}/cpumap`) ?? CpuSet.empty()).intersect(onlineCpus) };
     const meminfo = tree.read(`${dir}/meminfo`);
     const total = meminfo === undefined ? null : /^Node\s+\d+\s+MemTotal:\s+(\d+)\s+kB\s*$/m.exec(meminfo);
     if (total) node.memoryKiB = Number(total[1]);
@@ -253,7 +271,7 @@ export function hostFromSysfs(root: string): HostTopology {
   const tree = new SysfsTree(root);
   const { facts, nodeIds } = readFacts(tree, root);
   const { onlineCpus, nodes } = facts;
-  const present = (tree.cpuList(`${CPU_DIR}/present`) ?? CpuSet.empty()).union(onlineCpus);
+  const present = (tree.cpuList(`${CPU_DIR}/present`) ?? onlineFromCpuDirs(tree, { all: true }) ?? CpuSet.empty()).union(onlineCpus);
 
   const nodeOf = new Map<number, number>();
   for (const n of nodes) for (const c of n.cpus.ids()) nodeOf.set(c, n.id);
@@ -267,7 +285,7 @@ export function hostFromSysfs(root: string): HostTopology {
       id,
       socket: tree.int(`${topo}/physical_package_id`) ?? -1,
       core: tree.int(`${topo}/core_id`) ?? -1,
-      siblings: tree.cpuList(`${topo}/core_cpus_list`) ?? tree.cpuList(`${topo}/thread_siblings_list`) ?? CpuSet.of(id),
+      siblings: tree.cpuList(`${topo}/core_cpus_list`) ?? tree.cpuListOrMask(`${topo}/thread_siblings_list`, `${topo}/thread_siblings`) ?? CpuSet.of(id),
       online: onlineCpus.has(id),
     };
     const die = tree.int(`${topo}/die_id`);
@@ -287,17 +305,147 @@ export function hostFromSysfs(root: string): HostTopology {
       const c = `${dir}/cache/${index}`;
       const level = tree.int(`${c}/level`);
       const type = CACHE_TYPES[(tree.read(`${c}/type`) ?? '').trim()];
-      const shared = tree.cpuList(`${c}/shared_cpu_list`) ?? CpuSet.of(id);
+      // The map first: a kernel whose list and map disagree (64amd64-4s2n4ca2co, fixtures/hwloc) had the map right.
+      const shared = tree.cpuMask(`${c}/shared_cpu_map`) ?? tree.cpuList(`${c}/shared_cpu_list`) ?? CpuSet.of(id);
       if (level === undefined || type === undefined) continue;
       const key = `${level}/${type}/${shared.toString()}`;
       if (caches.has(key)) continue;
-      const cache: HostCache = { level, type, cpus: shared };
+      const cacheId = tree.int(`${c}/id`);
+      const cache: HostCache = { ...(cacheId === undefined ? {} : { id: cacheId }), level, type, cpus: shared };
       const size = cacheSizeKiB(tree, `${c}/size`);
       if (size !== undefined) cache.sizeKiB = size;
       caches.set(key, cache);
     }
   }
 
+  const coreTypeSource = assignCoreTypes(tree, cpus);
+  const allowed = readCpusetCgroup(tree);
+
   const { source, isolatedCpus, nohzFullCpus, pciDevices } = facts;
-  return { source, onlineCpus, isolatedCpus, ...(nohzFullCpus === undefined ? {} : { nohzFullCpus }), cpus, nodes, caches: sortCaches([...caches.values()]), pciDevices };
+  return {
+    source,
+    onlineCpus,
+    isolatedCpus,
+    ...(nohzFullCpus === undefined ? {} : { nohzFullCpus }),
+    cpus,
+    nodes,
+    caches: sortCaches([...caches.values()]),
+    pciDevices,
+    ...(coreTypeSource === undefined ? {} : { coreTypeSource }),
+    ...(allowed?.cpus === undefined ? {} : { allowedCpus: allowed.cpus }),
+    ...(allowed?.nodes === undefined ? {} : { allowedNodes: allowed.nodes }),
+  };
+}
+
+/**
+ * Kernels before 2.6.2x have no `cpu/online`: a CPU is online unless its
+ * `cpuN/online` holds 0 (CPU 0 often has no such file: it cannot go offline).
+ * Undefined when there are no `cpuN` directories either: not a sysfs tree.
+ */
+function onlineFromCpuDirs(tree: SysfsTree, options: { all?: boolean } = {}): CpuSet | undefined {
+  const ids = tree
+    .list(CPU_DIR)
+    .map((n) => /^cpu(\d{1,5})$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  if (ids.length === 0) return undefined;
+  return CpuSet.fromIds(options.all ? ids : ids.filter((id) => tree.int(`${CPU_DIR}/cpu${id}/online`) !== 0));
+}
+
+/** Relative spread under which two frequencies or capacities count as one kind (Turbo Boost Max 3.0 favours some P-cores by a few %). */
+const SAME_KIND_SPREAD = 0.1;
+
+/**
+ * Set `coreType` on every CPU of a hybrid host and say from what; leave it
+ * unset when all CPUs look alike. Ranked values are split where consecutive
+ * distinct values differ by more than SAME_KIND_SPREAD; the lowest group is
+ * 'efficiency', every higher one 'performance' (a "prime" core is still a
+ * performance core).
+ */
+function assignCoreTypes(tree: SysfsTree, cpus: HostCpu[]): CoreTypeSource | undefined {
+  const pCores = tree.cpuList('sys/devices/cpu_core/cpus');
+  const eCores = tree.cpuList('sys/devices/cpu_atom/cpus');
+  if (pCores !== undefined && eCores !== undefined && !pCores.isEmpty() && !eCores.isEmpty()) {
+    for (const cpu of cpus) {
+      if (pCores.has(cpu.id)) cpu.coreType = 'performance';
+      else if (eCores.has(cpu.id)) cpu.coreType = 'efficiency';
+    }
+    return 'cpu_core/cpu_atom';
+  }
+  const sources: Array<[CoreTypeSource, (id: number) => string]> = [
+    ['cpu_capacity', (id) => `${CPU_DIR}/cpu${id}/cpu_capacity`],
+    ['base_frequency', (id) => `${CPU_DIR}/cpu${id}/cpufreq/base_frequency`],
+    ['cpuinfo_max_freq', (id) => `${CPU_DIR}/cpu${id}/cpufreq/cpuinfo_max_freq`],
+  ];
+  for (const [source, path] of sources) {
+    const values = new Map<number, number>();
+    for (const cpu of cpus) {
+      const v = tree.int(path(cpu.id));
+      if (v !== undefined && v > 0) values.set(cpu.id, v);
+    }
+    // A kind known for some CPUs only would guess the rest: use the next source.
+    if (values.size !== cpus.filter((c) => c.online).length && values.size !== cpus.length) continue;
+    const distinct = [...new Set(values.values())].sort((a, b) => a - b);
+    if (distinct.length < 2) return undefined;
+    const lowestKindMax = distinct.find((v, i) => i + 1 < distinct.length && distinct[i + 1]! > v * (1 + SAME_KIND_SPREAD));
+    if (lowestKindMax === undefined) return undefined;
+    for (const cpu of cpus) {
+      const v = values.get(cpu.id);
+      if (v !== undefined) cpu.coreType = v <= lowestKindMax ? 'efficiency' : 'performance';
+    }
+    return source;
+  }
+  return undefined;
+}
+
+/** A path read from /proc: absolute, no `.`/`..` components, printable. */
+const SAFE_CGROUP_PATH = /^\/(?:[\x21-\x7e]+(?:\/[\x21-\x7e]+)*)?\/?$/;
+
+/**
+ * The cpuset cgroup of the process that captured the tree (hwloc captures
+ * `/proc/self/cgroup`, `/proc/self/cpuset` and `/proc/mounts`): cgroup v2
+ * `cpuset.cpus.effective`, v1 `cpuset.cpus` (or `cpus` on the old `cpuset`
+ * file system). Undefined when any piece is missing: unrestricted as far as
+ * we can tell. Paths from those files are untrusted and must stay inside
+ * the root like every other read.
+ */
+function readCpusetCgroup(tree: SysfsTree): { cpus?: CpuSet; nodes?: CpuSet } | undefined {
+  // A mount table beyond the read limit (thousands of container mounts) means "cannot tell", not a broken host.
+  const procRead = (rel: string): string | undefined => {
+    try {
+      return tree.read(rel);
+    } catch (e) {
+      if (e instanceof VirtPinError && e.code === 'HOST_SYSFS_READ') return undefined;
+      throw e;
+    }
+  };
+  const mounts = procRead('proc/mounts');
+  if (mounts === undefined) return undefined;
+  const selfCgroup = procRead('proc/self/cgroup');
+  const selfCpuset = procRead('proc/self/cpuset')?.trim();
+  const candidates: Array<{ dir: string; cpus: string; mems: string }> = [];
+  for (const line of mounts.split('\n')) {
+    const [, mountPoint, fsType, options] = line.split(' ');
+    if (mountPoint === undefined || fsType === undefined) continue;
+    const mp = mountPoint.replace(/\\040/g, ' ');
+    if (fsType === 'cgroup2') {
+      const rel = /^0::(\/.*)$/m.exec(selfCgroup ?? '')?.[1] ?? selfCpuset;
+      if (rel !== undefined) candidates.push({ dir: `${mp}/${rel}`, cpus: 'cpuset.cpus.effective', mems: 'cpuset.mems.effective' });
+    } else if (fsType === 'cgroup' && (options ?? '').split(',').includes('cpuset')) {
+      const rel = /^\d+:(?:[^:\n]*,)?cpuset(?:,[^:\n]*)?:(\/.*)$/m.exec(selfCgroup ?? '')?.[1] ?? selfCpuset;
+      if (rel !== undefined) candidates.push({ dir: `${mp}/${rel}`, cpus: 'cpuset.cpus', mems: 'cpuset.mems' });
+    } else if (fsType === 'cpuset' && selfCpuset !== undefined) {
+      candidates.push({ dir: `${mp}/${selfCpuset}`, cpus: 'cpus', mems: 'mems' });
+    }
+  }
+  for (const c of candidates) {
+    const dir = c.dir.replace(/\/+/g, '/').replace(/\/$/, '');
+    if (!SAFE_CGROUP_PATH.test(dir) || dir.split('/').some((part) => part === '..' || part === '.')) continue;
+    const rel = dir.slice(1);
+    const cpus = tree.cpuList(`${rel}/${c.cpus}`);
+    if (cpus === undefined) continue;
+    const nodes = tree.cpuList(`${rel}/${c.mems}`);
+    return { cpus, ...(nodes === undefined ? {} : { nodes }) };
+  }
+  return undefined;
 }

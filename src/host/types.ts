@@ -25,7 +25,23 @@ export interface HostCpu {
   siblings: CpuSet;
   /** False for a CPU that is present but offline (sysfs only; capabilities list online CPUs). */
   online: boolean;
+  /**
+   * Performance or efficiency core on a hybrid host (Intel P/E cores, Arm
+   * big.LITTLE); absent when every CPU is of one kind or the source does not
+   * say (capabilities XML never does). `HostTopology.coreTypeSource` says how
+   * it was decided.
+   */
+  coreType?: CoreType;
 }
+
+export type CoreType = 'performance' | 'efficiency';
+
+/**
+ * Which sysfs facts told the core types apart, best first: the hybrid PMUs'
+ * CPU lists (`/sys/devices/cpu_core/cpus`, `cpu_atom/cpus`), the scheduler's
+ * `cpu_capacity` (Arm), cpufreq `base_frequency`, cpufreq `cpuinfo_max_freq`.
+ */
+export type CoreTypeSource = 'cpu_core/cpu_atom' | 'cpu_capacity' | 'base_frequency' | 'cpuinfo_max_freq';
 
 export interface HostNode {
   id: number;
@@ -44,6 +60,8 @@ export type HostCacheType = 'data' | 'instruction' | 'unified';
 
 /** One cache instance (deduplicated: a shared L3 appears once). */
 export interface HostCache {
+  /** The kernel's cache id (`cache/indexN/id`, libvirt's `<bank id>`): unique per level and type. */
+  id?: number;
   level: number;
   type: HostCacheType;
   sizeKiB?: number;
@@ -77,6 +95,16 @@ export interface HostTopology {
   caches: HostCache[];
   /** Sorted by address. */
   pciDevices: HostPciDevice[];
+  /** Set when some CPUs are performance and others efficiency cores (see `HostCpu.coreType`). */
+  coreTypeSource?: CoreTypeSource;
+  /**
+   * CPUs and memory nodes the cpuset cgroup of the reading process allows
+   * (`/proc/self/cgroup` → `cpuset.cpus.effective`, or cgroup v1 `cpuset.cpus`);
+   * absent when no cpuset controller restricts it (or the source cannot say:
+   * capabilities XML). The planner keeps guests inside them.
+   */
+  allowedCpus?: CpuSet;
+  allowedNodes?: CpuSet;
   /** The node set numad advised, when known (never read from sysfs or capabilities). */
   numadNodeset?: CpuSet;
 }

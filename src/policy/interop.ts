@@ -64,17 +64,33 @@ export function fromQemuPinningArgs(args: string | readonly string[], maxVcpus?:
   return pins;
 }
 
-/** The `virsh` commands that set the same pins on a defined (`--config`) or running (`--live`) domain. */
-export function toVirshCommands(domain: string, threads: PinnedThreads, mode: 'config' | 'live'): string[] {
+/** Which virsh modes to write: `--config`, `--live`, or both (virsh accepts the pair). */
+export type VirshMode = 'config' | 'live' | ReadonlyArray<'config' | 'live'>;
+
+/**
+ * The `virsh` commands that set the same pins on a defined (`--config`)
+ * and/or running (`--live`) domain, optionally `-c URI`. A thread whose CPUs
+ * are `all` (nothing pins it) gets no command, only a comment: writing the
+ * host's CPUs out would pin it, which changes what libvirt does later
+ * (hot-plugged CPUs, isolated CPUs).
+ */
+export function toVirshCommands(domain: string, threads: PinnedThreads, mode: VirshMode, options: { connect?: string } = {}): string[] {
   const q = shellQuote(domain);
+  const modes = typeof mode === 'string' ? [mode] : [...new Set(mode)];
+  const flags = (modes.length ? modes : ['config']).map((m) => `--${m}`).join(' ');
+  const virsh = options.connect !== undefined ? `virsh -c ${shellQuote(options.connect)}` : 'virsh';
   const out: string[] = [];
-  const concrete = (cpus: string, who: string): string => {
-    if (cpus === 'all' || cpus === 'numad') throw new VirtPinError('EXPORT_SYMBOLIC', `${who} has no concrete CPUs ('${cpus}'); pass --host`);
-    return parse(cpus, who).toString();
+  const emit = (who: string, cpus: string, command: (set: string) => string): void => {
+    if (cpus === 'all') {
+      out.push(`# ${who}: not pinned (may run on all host CPUs); left as it is`);
+      return;
+    }
+    if (cpus === 'numad') throw new VirtPinError('EXPORT_SYMBOLIC', `${who} has no concrete CPUs ('numad' advises them when the guest starts)`);
+    out.push(command(parse(cpus, who).toString()));
   };
-  for (const v of threads.vcpus) out.push(`virsh vcpupin ${q} ${v.id} ${concrete(v.cpus, `vCPU ${v.id}`)} --${mode}`);
-  if (threads.emulator) out.push(`virsh emulatorpin ${q} ${concrete(threads.emulator.cpus, 'the emulator')} --${mode}`);
-  for (const t of threads.iothreads ?? []) out.push(`virsh iothreadpin ${q} ${t.id} ${concrete(t.cpus, `IOThread ${t.id}`)} --${mode}`);
+  for (const v of threads.vcpus) emit(`vCPU ${v.id}`, v.cpus, (set) => `${virsh} vcpupin ${q} ${v.id} ${set} ${flags}`);
+  if (threads.emulator) emit('the emulator', threads.emulator.cpus, (set) => `${virsh} emulatorpin ${q} ${set} ${flags}`);
+  for (const t of threads.iothreads ?? []) emit(`IOThread ${t.id}`, t.cpus, (set) => `${virsh} iothreadpin ${q} ${t.id} ${set} ${flags}`);
   return out;
 }
 
@@ -92,5 +108,5 @@ function decimal(text: string | undefined, what: string): number {
 }
 
 function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_.:@%+=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_.:@%+=\/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

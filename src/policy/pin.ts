@@ -4,6 +4,7 @@
  * the planned masks and passes check. `virt-pin pin` and `define --pin`
  * are this function plus file handling.
  */
+import { CpuSet } from '../cpuset/index.js';
 import { definitionOf, readDomain, type DomainModel } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
 import type { HostTopology } from '../host/index.js';
@@ -53,7 +54,9 @@ export function pinDomain(text: string, host: HostTopology, policy: PinPolicy = 
   const placement = planPlacement(guestOf(doc), host, policy);
   writePlacement(doc, placement);
   const out = serializeDocument(doc);
-  const { model, resolved } = verify(out, placement, host, policy.realtime !== undefined || policy.emulator === 'share');
+  // The planner shares on purpose when asked, for real-time layouts, or when the guest took every CPU (--reserve none).
+  const guestCpus = placement.vcpuPins.reduce((a, b) => a.union(b), CpuSet.empty());
+  const { model, resolved } = verify(out, placement, host, policy.realtime !== undefined || policy.emulator === 'share' || placement.emulator.isSubsetOf(guestCpus));
   return { text: out, diff: unifiedDiff(text, out, fileName, `${fileName} (pinned)`), model, resolved, placement };
 }
 
@@ -68,6 +71,7 @@ export function guestOf(doc: XmlDocument): PlannerGuest {
   return {
     vcpus: def.maxVcpus,
     threadsPerCore: model.cpu?.topology?.threads?.value ?? 1,
+    ...(model.cpu?.topology ? { topologyDeclared: true } : {}),
     iothreadIds: def.iothreads.map((t) => t.id),
     hostdevs: def.hostdevs.flatMap((h) => (h.pciAddress ? [h.pciAddress] : [])),
     ...(memoryKiB !== undefined ? { memoryKiB } : {}),

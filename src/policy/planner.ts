@@ -25,6 +25,9 @@ interface HostCore {
   core: number;
   /** Usable threads of the core, ascending. */
   threads: number[];
+  coreType?: 'performance' | 'efficiency';
+  /** The L3 instance holding the core (its CPU list as key), when the host reports one. */
+  l3?: { key: string; sizeKiB: number };
 }
 
 interface Defaults {
@@ -33,6 +36,7 @@ interface Defaults {
   emulator: NonNullable<PinPolicy['emulator']>;
   numa: NonNullable<PinPolicy['numa']>;
   hostdev: NonNullable<PinPolicy['hostdev']>;
+  cache: NonNullable<PinPolicy['cache']>;
 }
 
 /** The policy fields a PinPolicy leaves out (the emulator's default depends on `vcpu`). */
@@ -41,6 +45,7 @@ export const POLICY_DEFAULTS: Readonly<Omit<Defaults, 'emulator'>> = {
   threads: 'prefer',
   numa: 'strict',
   hostdev: 'local',
+  cache: 'prefer',
 };
 
 /**
@@ -61,15 +66,39 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   const nodeOf = (c: { id: number; node?: number }): number => c.node ?? nodeOfCpu.get(c.id) ?? 0;
   const hostCpuIds = CpuSet.fromIds(host.cpus.map((c) => c.id));
 
+  // Core types: only a host with both kinds is hybrid.
+  const hybrid = host.cpus.some((c) => c.coreType === 'performance') && host.cpus.some((c) => c.coreType === 'efficiency');
+  const vcpuType = hybrid ? (p.coreType ?? 'performance') : 'any';
+  const vcpuTypeStrict = hybrid && p.coreType !== undefined && p.coreType !== 'any';
+  const housekeepingType = hybrid ? (p.housekeepingCoreType ?? 'efficiency') : 'any';
+  const l3OfCpu = new Map<number, { key: string; sizeKiB: number }>();
+  for (const cache of host.caches ?? []) {
+    if (cache.level !== 3 || cache.type === 'instruction') continue;
+    for (const id of cache.cpus.ids()) l3OfCpu.set(id, { key: cache.cpus.toString(), sizeKiB: cache.sizeKiB ?? 0 });
+  }
+  const l2Of = (id: number): CpuSet | undefined => host.caches?.find((c) => c.level === 2 && c.type !== 'instruction' && c.cpus.has(id))?.cpus;
+
   // 1. Housekeeping reserve.
   let reserved: CpuSet;
+  let reserveWhy = 'first core of each NUMA node with its siblings';
   if (p.reserve !== undefined) {
-    reserved = policySet('reserve', p.reserve);
+    reserved = p.reserve.trim() === '' || p.reserve.trim() === 'none' ? CpuSet.empty() : policySet('reserve', p.reserve);
+    reserveWhy = 'as --reserve says';
   } else if (p.cpus !== undefined) {
     reserved = CpuSet.empty();
   } else {
     const firstCore = new Map<number, CpuSet>();
-    for (const c of [...host.cpus].sort((a, b) => a.id - b.id)) {
+    const sorted = [...host.cpus].sort((a, b) => a.id - b.id);
+    // On a hybrid host housekeeping goes to the first cluster (shared L2) of the chosen core type.
+    if (housekeepingType !== 'any') {
+      for (const c of sorted) {
+        if (!host.onlineCpus.has(c.id) || firstCore.has(nodeOf(c)) || c.coreType !== housekeepingType) continue;
+        const cluster = (l2Of(c.id) ?? c.siblings.union(CpuSet.of(c.id))).intersect(host.onlineCpus);
+        firstCore.set(nodeOf(c), CpuSet.fromIds(cluster.ids().filter((id) => host.cpus.find((x) => x.id === id)?.coreType === housekeepingType)));
+      }
+      if (firstCore.size > 0) reserveWhy = `first ${housekeepingType}-core cluster of each NUMA node: housekeeping on ${housekeepingType} cores, as on hybrid hosts by default`;
+    }
+    for (const c of sorted) {
       if (!host.onlineCpus.has(c.id) || firstCore.has(nodeOf(c))) continue;
       firstCore.set(nodeOf(c), c.siblings.union(CpuSet.of(c.id)).intersect(host.onlineCpus));
     }
@@ -92,29 +121,44 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   } else {
     usable = host.onlineCpus.difference(isolated).difference(reserved);
     explanation.push(
-      `Host CPUs ${reserved} stay with the host (first core of each NUMA node with its siblings${p.reserve !== undefined ? ', as --reserve says' : ''}); ` +
-        `guest CPUs come from the online CPUs ${host.onlineCpus}${isolated.isEmpty() ? '' : ` minus the isolated ${isolated}`} minus that reserve: ${usable || 'none'}.`,
+      (reserved.isEmpty() ? 'No host CPUs are reserved (--reserve none); ' : `Host CPUs ${reserved} stay with the host (${reserveWhy}); `) +
+        `guest CPUs come from the online CPUs ${host.onlineCpus}${isolated.isEmpty() ? '' : ` minus the isolated ${isolated}`}${reserved.isEmpty() ? '' : ' minus that reserve'}: ${usable || 'none'}.`,
     );
   }
   usable = usable.intersect(hostCpuIds);
+  if (host.allowedCpus && !usable.difference(host.allowedCpus).isEmpty()) {
+    explanation.push(`The cpuset cgroup allows only CPUs ${host.allowedCpus}; CPUs ${usable.difference(host.allowedCpus)} are left out.`);
+    usable = usable.intersect(host.allowedCpus);
+  }
+  const allowedNodes = p.numa === 'none' ? undefined : host.allowedNodes;
 
   // Cores with their usable threads, grouped by node.
   const coreMap = new Map<string, HostCore>();
   for (const c of [...host.cpus].sort((a, b) => a.id - b.id)) {
     if (!usable.has(c.id)) continue;
+    if (allowedNodes && !allowedNodes.has(nodeOf(c))) continue;
+    if (vcpuTypeStrict && c.coreType !== vcpuType) continue;
     // Siblings identify a core even when the source does not number cores (−1).
     const key = c.siblings.union(CpuSet.of(c.id)).toString();
     let core = coreMap.get(key);
-    if (!core) coreMap.set(key, (core = { node: nodeOf(c), socket: c.socket, core: c.core, threads: [] }));
+    if (!core) {
+      const l3 = l3OfCpu.get(c.id);
+      core = { node: nodeOf(c), socket: c.socket, core: c.core, threads: [], ...(c.coreType ? { coreType: c.coreType } : {}), ...(l3 ? { l3 } : {}) };
+      coreMap.set(key, core);
+    }
     core.threads.push(c.id);
   }
   const cores = [...coreMap.values()];
+  if (allowedNodes) explanation.push(`The cpuset cgroup allows memory on nodes ${allowedNodes} only; CPUs of other nodes are left out.`);
+  if (vcpuTypeStrict) explanation.push(`vCPUs use ${vcpuType} cores only (--core-type ${vcpuType}).`);
   const hostSmt = Math.max(1, ...host.cpus.map((c) => c.siblings.union(CpuSet.of(c.id)).size));
 
   // How many vCPU slots a core offers under the thread policy.
   const perCore = p.perCore === true;
+  // Set once the nodes are chosen: a guest that declares threads=1 gets one vCPU per core while the cores suffice.
+  let spreadOverCores = false;
   const slotsOf = (core: HostCore): number[] => {
-    if (perCore || p.threads === 'isolate') return core.threads.slice(0, 1);
+    if (perCore || p.threads === 'isolate' || spreadOverCores) return core.threads.slice(0, 1);
     if (p.threads === 'require') return core.threads.length >= 2 ? core.threads : [];
     return core.threads;
   };
@@ -175,11 +219,21 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   }
 
   // 5. Emulator core (isolate) and vCPU slots, node by node in chosen order.
-  const chosenCores = chosen.flatMap((n) => cores.filter((c) => c.node === n));
+  const threadsPerCore = Math.max(1, guest.threadsPerCore ?? 1);
+  if (p.vcpu === 'dedicated' && p.threads === 'prefer' && !perCore && threadsPerCore === 1 && guest.topologyDeclared && p.topology !== 'match-host' && hostSmt > 1) {
+    const chosenCoreCount = cores.filter((c) => chosen.includes(c.node)).length - emulatorCores;
+    if (chosenCoreCount >= guest.vcpus) {
+      spreadOverCores = true;
+      explanation.push("The guest's <topology threads='1'> promises separate cores, so each vCPU gets a host core of its own, siblings idle (--topology match-host would pair vCPUs on siblings as guest threads).");
+    }
+  }
+  const chosenCores = p.vcpu === 'dedicated' ? orderForCaches(chosen.flatMap((n) => cores.filter((c) => c.node === n))) : chosen.flatMap((n) => cores.filter((c) => c.node === n));
   let emulatorSet = CpuSet.empty();
   let guestCores = chosenCores;
   if (p.emulator === 'isolate') {
-    const spare = [...chosenCores].sort((a, b) => slotsOf(a).length - slotsOf(b).length || b.threads[0]! - a.threads[0]!)[0]!;
+    // On a hybrid host the housekeeping core type first (an E-core for the emulator by default).
+    const typeMiss = (c: HostCore): number => (housekeepingType === 'any' || c.coreType === housekeepingType ? 0 : 1);
+    const spare = [...chosenCores].sort((a, b) => typeMiss(a) - typeMiss(b) || slotsOf(a).length - slotsOf(b).length || b.threads[0]! - a.threads[0]!)[0]!;
     emulatorSet = CpuSet.fromIds(spare.threads);
     guestCores = chosenCores.filter((c) => c !== spare);
     explanation.push(`The emulator and IOThreads get host core ${spare.socket}/${spare.core} (CPUs ${emulatorSet}) to themselves (emulator 'isolate').`);
@@ -187,7 +241,6 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
 
   const vcpuPins: CpuSet[] = [];
   const vcpuNode: number[] = [];
-  const threadsPerCore = Math.max(1, guest.threadsPerCore ?? 1);
   if (p.vcpu === 'dedicated') {
     const free = guestCores.map((c) => ({ core: c, slots: [...slotsOf(c)] }));
     let v = 0;
@@ -204,14 +257,23 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
         v++;
       }
     }
-    const layout = perCore ? 'one vCPU per physical core (siblings left idle)' : p.threads === 'isolate' ? 'one vCPU per core, siblings left idle' : 'SMT siblings shared by consecutive vCPUs';
+    const layout = perCore ? 'one vCPU per physical core (siblings left idle)' : p.threads === 'isolate' || spreadOverCores ? 'one vCPU per core, siblings left idle' : 'SMT siblings shared by consecutive vCPUs';
     explanation.push(`Each vCPU gets one host thread of its own (vcpu 'dedicated', ${layout}).`);
   } else {
     // Shared: vCPUs of a cell float over that cell's node; one node → all float together.
     const perNode = splitEvenly(guest.vcpus, chosen.length);
     let v = 0;
+    const sharedSets = chosen.map((node) => CpuSet.fromIds(guestCores.filter((c) => c.node === node).flatMap((c) => c.threads)));
+    // One CPU to float over is a dedicated pin in disguise; shared vCPUs share with the host anyway.
+    if (sharedSets.length === 1 && sharedSets[0]!.size === 1) {
+      const widened = sharedSets[0]!.union(reserved.intersect(host.onlineCpus));
+      if (widened.size > 1) {
+        explanation.push(`Only CPU ${sharedSets[0]} is usable; shared vCPUs float over it and the reserve ${reserved.intersect(host.onlineCpus)}, since one CPU would pin them like dedicated ones.`);
+        sharedSets[0] = widened;
+      }
+    }
     chosen.forEach((node, i) => {
-      const set = CpuSet.fromIds(guestCores.filter((c) => c.node === node).flatMap((c) => c.threads));
+      const set = sharedSets[i]!;
       for (let k = 0; k < perNode[i]!; k++, v++) {
         vcpuPins[v] = set;
         vcpuNode[v] = node;
@@ -286,12 +348,26 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
   }
 
   let topology: PinPlacement['topology'];
+  let cache: PinPlacement['cache'];
   if (p.topology === 'match-host') {
     const threads = p.vcpu === 'dedicated' && p.threads === 'prefer' && !perCore && hostSmt > 1 && guest.vcpus % hostSmt === 0 ? hostSmt : 1;
     let sockets = Math.max(1, cells.length);
     if ((guest.vcpus / threads) % sockets !== 0) sockets = 1;
-    topology = { sockets, dies: 1, cores: guest.vcpus / threads / sockets, threads };
-    explanation.push(`Guest topology: ${sockets} socket(s) × ${topology.cores} core(s) × ${threads} thread(s), matching the pinning.`);
+    // QEMU gives each guest die its own L3: one die per host L3 group the guest uses, when they split evenly.
+    const groupSizes = new Map<string, number>();
+    if (p.vcpu === 'dedicated') for (const pin of vcpuPins) { const g = l3OfCpu.get(pin.min() ?? -1)?.key; if (g !== undefined) groupSizes.set(g, (groupSizes.get(g) ?? 0) + 1); }
+    const perGroup = [...groupSizes.values()];
+    let dies = perGroup.length > 1 && perGroup.length % sockets === 0 && perGroup.every((n) => n === perGroup[0] && n % threads === 0) && groupSizes.size * perGroup[0]! === guest.vcpus ? perGroup.length / sockets : 1;
+    if ((guest.vcpus / threads / sockets) % dies !== 0) dies = 1;
+    topology = { sockets, dies, cores: guest.vcpus / threads / sockets / dies, threads };
+    explanation.push(
+      `Guest topology: ${sockets} socket(s) × ${dies} die(s) × ${topology.cores} core(s) × ${threads} thread(s), matching the pinning` +
+        `${dies > 1 ? ` (one die per host L3 group: the guest sees ${dies} L3 caches like the host)` : ''}.`,
+    );
+    if (l3OfCpu.size > 0) {
+      cache = { level: 3, mode: 'emulate' };
+      explanation.push("Guest <cache level='3' mode='emulate'/>: the guest sees an L3 shared per die, as its vCPUs share one on the host.");
+    }
   }
 
   return {
@@ -304,23 +380,79 @@ export function planPlacement(guest: PlannerGuest, host: PlannerHost, policy: Pi
     cells,
     ...(realtime ? { realtime } : {}),
     ...(topology ? { topology } : {}),
+    ...(cache ? { cache } : {}),
     reserved,
     explanation,
   };
+
+  /**
+   * Dedicated vCPUs take cores in this order: the vCPU core type first (on a
+   * hybrid host), then whole L3 groups — the group that holds the guest, the
+   * largest cache among several; without one, the largest groups first so
+   * the guest spans as few as possible.
+   */
+  function orderForCaches(list: HostCore[]): HostCore[] {
+    const typeRank = (c: HostCore): number => (vcpuType === 'any' || c.coreType === vcpuType ? 0 : 1);
+    const index = new Map(list.map((c, i) => [c, i]));
+    const byType = (a: HostCore, b: HostCore): number => typeRank(a) - typeRank(b) || index.get(a)! - index.get(b)!;
+    if (hybrid && vcpuType !== 'any' && !vcpuTypeStrict) {
+      const preferred = list.filter((c) => typeRank(c) === 0).reduce((n, c) => n + slotsOf(c).length, 0);
+      explanation.push(
+        preferred >= guest.vcpus
+          ? `vCPUs go to ${vcpuType} cores (hybrid host; --core-type any to mix, --core-type ${vcpuType} to insist).`
+          : `Only ${preferred} ${vcpuType}-core slots are free; the other vCPUs spill to ${vcpuType === 'performance' ? 'efficiency' : 'performance'} cores.`,
+      );
+    }
+    const groups = new Map<string, { sizeKiB: number; capacity: number; first: number }>();
+    for (const c of list) {
+      if (!c.l3) continue;
+      const g = groups.get(c.l3.key) ?? { sizeKiB: c.l3.sizeKiB, capacity: 0, first: index.get(c)! };
+      if (typeRank(c) === 0) g.capacity += slotsOf(c).length;
+      groups.set(c.l3.key, g);
+    }
+    if (p.cache === 'ignore' || groups.size === 0) return [...list].sort(byType);
+    const entries = [...groups.entries()];
+    const fitting = entries.filter(([, g]) => g.capacity >= guest.vcpus).sort(([, a], [, b]) => b.sizeKiB - a.sizeKiB || a.capacity - b.capacity || a.first - b.first);
+    if (fitting.length === 0 && p.cache === 'require' && groups.size > 0) {
+      const best = Math.max(...entries.map(([, g]) => g.capacity));
+      throw new VirtPinError('POLICY_CACHE_DOES_NOT_FIT', `${guest.vcpus} dedicated vCPUs fit in no single L3 group (the roomiest has ${best} free slots)`, {
+        hint: `give the guest at most ${best} vCPUs, or use --cache prefer to let it span L3 groups`,
+      });
+    }
+    const rest = entries.filter(([k]) => k !== fitting[0]?.[0]).sort(([, a], [, b]) => b.sizeKiB - a.sizeKiB || b.capacity - a.capacity || a.first - b.first);
+    const ranked = [...(fitting[0] ? [fitting[0]] : []), ...rest].map(([k]) => k);
+    const rank = new Map(ranked.map((k, i) => [k, i]));
+    if (fitting[0]) {
+      const sizes = new Set(entries.map(([, g]) => g.sizeKiB));
+      explanation.push(
+        `The guest fits in one L3 group: CPUs ${fitting[0][0]}${sizes.size > 1 ? ` (${fitting[0][1].sizeKiB} KiB, the largest L3 that holds it)` : ''}${fitting.length > 1 ? `, one of ${fitting.length} that could` : ''} (--cache ${p.cache}).`,
+      );
+    } else if (groups.size > 1) {
+      explanation.push(`No single L3 group holds ${guest.vcpus} vCPUs; they fill whole L3 groups, largest and roomiest first (--cache ${p.cache}).`);
+    }
+    return [...list].sort((a, b) => typeRank(a) - typeRank(b) || (rank.get(a.l3?.key ?? '') ?? ranked.length) - (rank.get(b.l3?.key ?? '') ?? ranked.length) || index.get(a)! - index.get(b)!);
+  }
 
   function doesNotFit(): VirtPinError {
     const allCores = cores.filter((c) => (p.numa === 'none' ? true : nodeIds.includes(c.node)));
     const dedicatedMax = allCores.reduce((n, c) => n + slotsOf(c).length, 0) - (emulatorCores ? Math.min(...allCores.map((c) => slotsOf(c).length)) : 0);
     const bestNode = Math.max(0, ...nodeIds.map((n) => capacity(n)));
     const asked = p.vcpu === 'dedicated' ? `${guest.vcpus} dedicated vCPUs` : `${guest.vcpus} shared vCPUs`;
+    const candidates = CpuSet.fromIds(cores.flatMap((c) => c.threads));
     const would: string[] = [];
     if (p.vcpu === 'dedicated' && dedicatedMax > 0) would.push(`up to ${dedicatedMax} dedicated vCPUs`);
     if (p.vcpu === 'dedicated' && bestNode > 0 && nodeIds.length > 1) would.push(`${bestNode} in one NUMA node`);
     if (p.vcpu === 'dedicated') would.push(`or --vcpu shared`);
     if (perCore || p.threads === 'isolate') would.push('or SMT siblings (threads prefer) for twice the slots');
+    const heldBack: string[] = [];
+    if (p.cpus === undefined && !isolated.isEmpty()) heldBack.push(`isolated CPUs ${isolated}`);
+    if (!reserved.isEmpty()) heldBack.push(`reserved CPUs ${reserved}`);
+    if (heldBack.length) would.push(`or give the guest the ${heldBack.join(' and ')} too: --cpus SET${reserved.isEmpty() ? '' : ' (with --reserve none, or a smaller --reserve)'}`);
+    if (host.allowedCpus) would.push(`(the cpuset cgroup allows only CPUs ${host.allowedCpus}${host.allowedNodes ? ` and nodes ${host.allowedNodes}` : ''})`);
+    if (vcpuTypeStrict) would.push(`or --core-type any to use ${vcpuType === 'performance' ? 'efficiency' : 'performance'} cores as well`);
     return new VirtPinError(
       'POLICY_DOES_NOT_FIT',
-      `${asked}${emulatorCores ? ' plus an isolated emulator core' : ''} do not fit: the usable host CPUs are ${usable.isEmpty() ? 'none' : usable.toString()} (${usable.size} thread${usable.size === 1 ? '' : 's'} on ${cores.length} core${cores.length === 1 ? '' : 's'})`,
+      `${asked}${emulatorCores ? ' plus an isolated emulator core' : ''} do not fit: the usable host CPUs are ${candidates.isEmpty() ? 'none' : candidates.toString()} (${candidates.size} thread${candidates.size === 1 ? '' : 's'} on ${cores.length} core${cores.length === 1 ? '' : 's'}${vcpuTypeStrict ? `, ${vcpuType} cores only` : ''})`,
       { hint: `what would fit: ${would.join(', ')}` },
     );
   }

@@ -17,6 +17,14 @@ export type ThreadPolicy = 'prefer' | 'isolate' | 'require';
 export type EmulatorPolicy = 'housekeeping' | 'share' | 'isolate' | { cpus: string };
 export type NumaPolicy = 'strict' | 'preferred' | 'none';
 export type HostdevPolicy = 'local' | 'ignore';
+/**
+ * L3 awareness: `prefer` fills one L3 group (the largest that holds the
+ * guest) and spills into whole groups only when none can; `require` refuses
+ * a guest that no single L3 group holds; `ignore` takes cores in id order.
+ */
+export type CachePolicy = 'prefer' | 'require' | 'ignore';
+/** Core type on hybrid hosts; `any` ignores it. */
+export type CoreTypePolicy = 'performance' | 'efficiency' | 'any';
 
 export interface RealtimePolicy {
   scheduler: 'fifo' | 'rr';
@@ -28,7 +36,12 @@ export interface RealtimePolicy {
 export interface PinPolicy {
   /** Host CPUs the guest may use (cpuset grammar). Default: online − isolated − reserve. */
   cpus?: string;
-  /** Host CPUs kept for the host. Default: the first core of each NUMA node with its siblings. */
+  /**
+   * Host CPUs kept for the host; `none` (or '') for no reserve. Default: the
+   * first core of each NUMA node with its siblings — on a hybrid host the
+   * first efficiency-core cluster of each node instead, unless
+   * `housekeepingCoreType` says otherwise.
+   */
   reserve?: string;
   vcpu?: VcpuPolicy;
   threads?: ThreadPolicy;
@@ -39,17 +52,28 @@ export interface PinPolicy {
   numa?: NumaPolicy;
   hostdev?: HostdevPolicy;
   realtime?: RealtimePolicy;
-  /** `match-host`: write guest `<cpu><topology>` consistent with the pinning. */
+  /** `match-host`: write guest `<cpu><topology>` (and `<cache>`) consistent with the pinning. */
   topology?: 'keep' | 'match-host';
+  /** Default `prefer`. */
+  cache?: CachePolicy;
+  /** Core type for vCPUs. Default on hybrid hosts: performance cores first, spilling to efficiency cores only when they run out; `performance` insists. */
+  coreType?: CoreTypePolicy;
+  /** Core type for the emulator and IOThreads (the default reserve). Default on hybrid hosts: efficiency. */
+  housekeepingCoreType?: CoreTypePolicy;
 }
 
 /** The host facts the planner needs (a HostTopology satisfies it). */
 export interface PlannerHost {
   onlineCpus: CpuSet;
   isolatedCpus?: CpuSet;
-  cpus: ReadonlyArray<{ id: number; socket: number; core: number; node?: number; siblings: CpuSet }>;
+  cpus: ReadonlyArray<{ id: number; socket: number; die?: number; core: number; node?: number; siblings: CpuSet; coreType?: 'performance' | 'efficiency' }>;
   nodes: ReadonlyArray<{ id: number; cpus: CpuSet; memoryKiB?: number }>;
   pciDevices?: ReadonlyArray<{ address: string; numaNode?: number }>;
+  /** Caches by instance; the planner uses level 3 (unified or data). */
+  caches?: ReadonlyArray<{ level: number; type: string; sizeKiB?: number; cpus: CpuSet }>;
+  /** CPUs/nodes the cpuset cgroup allows, when it restricts them. */
+  allowedCpus?: CpuSet;
+  allowedNodes?: CpuSet;
 }
 
 /** What the planner needs to know about the guest. */
@@ -57,6 +81,8 @@ export interface PlannerGuest {
   vcpus: number;
   /** Guest SMT threads per core (`<cpu><topology threads>`), default 1. */
   threadsPerCore?: number;
+  /** The guest declares `<cpu><topology>`: its threads=1 is a promise of separate cores. */
+  topologyDeclared?: boolean;
   iothreadIds: readonly number[];
   /** PCI addresses (`DDDD:BB:SS.F`) of passed-through devices. */
   hostdevs: readonly string[];
@@ -86,6 +112,8 @@ export interface PinPlacement {
   cells: GuestCellPlan[];
   realtime?: { vcpus: CpuSet; scheduler: 'fifo' | 'rr'; priority: number };
   topology?: { sockets: number; dies: number; cores: number; threads: number };
+  /** Guest `<cpu><cache>` proposed with `topology: 'match-host'`. */
+  cache?: { level: 3; mode: 'emulate' };
   /** Host CPUs left to the host. */
   reserved: CpuSet;
   /** One sentence per decision, in order. */

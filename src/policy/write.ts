@@ -53,10 +53,12 @@ export function writePlacement(doc: XmlDocument, placement: PinPlacement): void 
     else domain.insert(spec);
   }
 
-  if (placement.cells.length > 0 || placement.topology) {
+  if (placement.cells.length > 0 || placement.topology || placement.cache) {
     let cpu = domain.element('cpu');
     if (!cpu) cpu = domain.insert({ name: 'cpu' });
     if (placement.topology) setTopology(cpu, placement.topology);
+    // An existing <cache> (passthrough, disable, or another level) is the admin's choice; only add one.
+    if (placement.cache && !cpu.element('cache')) cpu.insert({ name: 'cache', attrs: [['level', String(placement.cache.level)], ['mode', placement.cache.mode]] });
     if (placement.cells.length > 0) {
       const spec: ElementSpec = {
         name: 'numa',

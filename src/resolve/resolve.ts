@@ -4,6 +4,7 @@
  * took libvirt's choices; validate reports refusals).
  */
 import { CpuSet } from '../cpuset/index.js';
+import { CpuBitmap } from '../cpuset/cpuset.js';
 import type { DomainDefinition, PinDef, ThreadSched } from '../domain/definition.js';
 import type { DomainModel, ElementRef, NumaMode } from '../domain/types.js';
 import { hasChange } from '../domain/libvirt-version.js';
@@ -215,10 +216,6 @@ function memoryPlan(def: DomainDefinition, view: HostView): MemoryPlan {
   return { ...(base ? { base } : {}), restrictiveCells };
 }
 
-function effectiveModeOfCell(def: DomainDefinition, cellid: number): NumaMode | undefined {
-  return def.numatune.memnodes.find((m) => m.cellid === cellid)?.mode ?? def.numatune.memory?.mode;
-}
-
 /**
  * Where every vCPU, the emulator and every IOThread may run, on which
  * memory nodes, under which scheduler, and the rule that decided each —
@@ -262,8 +259,19 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
   }
 
   // ---- guest cells (QEMU has absorbed unlisted vCPUs into cell 0 already)
+  // The first cell listing a vCPU owns it. Only the ids no earlier cell took
+  // are expanded, so this costs the cells' ranges plus the vCPU count, not
+  // cells × width (2,000 cells of cpus='0-16383').
   const cellOf = new Map<number, number>();
-  for (const cell of def.guestCells) for (const v of cell.cpus.ids()) if (!cellOf.has(v)) cellOf.set(v, cell.id);
+  const assigned = new CpuBitmap();
+  const cellById = new Map<number, DomainDefinition['guestCells'][number]>();
+  for (const cell of def.guestCells) {
+    if (!cellById.has(cell.id)) cellById.set(cell.id, cell);
+    for (const v of assigned.missing(cell.cpus)) cellOf.set(v, cell.id);
+    assigned.add(cell.cpus);
+  }
+  const modeOfCell = new Map<number, NumaMode>();
+  for (const m of def.numatune.memnodes) if (!modeOfCell.has(m.cellid)) modeOfCell.set(m.cellid, m.mode);
   const writtenCellCpus = new Map<number, CpuSet>();
   for (const c of model?.cpu?.numa?.cells ?? []) {
     const id = c.id?.value ?? c.index;
@@ -285,7 +293,7 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     const cellid = cellOf.get(v.id);
     let memoryNodes = mem.base;
     if (cellid !== undefined) {
-      const cell = def.guestCells.find((c) => c.id === cellid);
+      const cell = cellById.get(cellid);
       const written = writtenCellCpus.get(cellid);
       // Which vCPUs QEMU added to cell 0 is only known from the cells as written (the model).
       const filled = cellid === 0 && written !== undefined && !written.has(v.id);
@@ -302,7 +310,7 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
         },
       };
       out.guestCell = guestCell;
-      if (effectiveModeOfCell(def, cellid) === 'restrictive') memoryNodes = mem.restrictiveCells.get(cellid) ?? memoryNodes;
+      if ((modeOfCell.get(cellid) ?? def.numatune.memory?.mode) === 'restrictive') memoryNodes = mem.restrictiveCells.get(cellid) ?? memoryNodes;
     }
     if (memoryNodes) out.memoryNodes = memoryNodes;
     const s = sched(v.sched, 'vcpusched', `${who} is named by a <vcpusched>`);

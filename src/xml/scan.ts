@@ -4,20 +4,23 @@
  * that fast-xml-parser leaves out (spec/npm-deps-eval.md §4.3): unclosed and
  * mismatched tags, duplicate attributes, `<` in attribute values, undefined
  * entities, bad character references, text or a second element outside the
- * root, unbound prefixes, and the size/depth/count limits — all before any
- * structure is allocated for the offending part.
+ * root, unbound prefixes, a DOCTYPE, a malformed XML declaration, and the
+ * size/depth/count limits — all before any structure is allocated for the
+ * offending part.
+ *
+ * One Scanner per document; `scanDocument` runs its steps: the gate (size,
+ * characters), then one markup step per construct (text, comment, CDATA,
+ * processing instruction or XML declaration, end tag, start tag), then the
+ * end-of-document checks.
  */
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
-import { DocumentImpl, ElementImpl, type AttrRecord, type NodeImpl } from './tree.js';
+import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
+import { DocumentImpl, ElementImpl, ScannedAttr, type AttrRecord, type NodeImpl } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
 
-// XML 1.0 Char production, minus what libvirt (libxml2) rejects too.
-const ILLEGAL_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const NAME_START = /[A-Za-z_:\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDBFF]/;
-const NAME_CHAR = /[-.0-9\u00B7\u0300-\u036F\u203F-\u2040A-Za-z_:\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDFFF]/;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
 /** The ASCII part of NAME_CHAR, tested without a regex (names are read a character at a time). */
@@ -25,6 +28,9 @@ const isAsciiNameChar = (c: number): boolean =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x3a) || c === 0x2d || c === 0x2e || c === 0x5f;
 
 const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+const isXmlChar = (cp: number): boolean =>
+  cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 
 /**
  * `text.indexOf(needle, from)` for positions that only move forward. A plain
@@ -54,277 +60,442 @@ function limitOf(name: keyof typeof DEFAULT_LIMITS, value: number | undefined): 
   throw new VirtPinError('XML_BAD_LIMIT', `${name} must be a non-negative integer or Infinity, not ${String(value)}`);
 }
 
-export function scanDocument(text: string, options: ParseOptions = {}): DocumentImpl {
-  const maxBytes = limitOf('maxBytes', options.maxBytes);
-  const maxDepth = limitOf('maxDepth', options.maxDepth);
-  const maxElements = limitOf('maxElements', options.maxElements);
-  const doc = new DocumentImpl(text, options.fileName);
-  const nextAmp = forwardFinder(text, '&');
-  const nextLt = forwardFinder(text, '<');
-  const nextCdataEnd = forwardFinder(text, ']]>');
-  const fail = (code: XmlErrorCode, message: string, offset: number, hint?: string): never => {
-    throw new VirtPinError(code, message, { location: doc.locate(Math.max(0, Math.min(offset, text.length))), ...(hint ? { hint } : {}) });
-  };
-
-  // ---- gate: size, characters, DOCTYPE (before any tree is built)
-  // A UTF-16 string of n units is at most 3n UTF-8 bytes: only count when it could matter.
-  if (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes) {
-    fail('XML_TOO_LARGE', `the document is larger than ${maxBytes} bytes`, 0, 'raise maxBytes if this is really a domain definition');
+/** Attribute-value normalization of reference-free text: line ends, then each whitespace character, become a space. */
+function normalizeAttr(t: string): string {
+  for (let k = 0; k < t.length; k++) {
+    const c = t.charCodeAt(k);
+    if (c === 0x0a || c === 0x0d || c === 0x09) return t.replace(/\r\n?/g, '\n').replace(/[\t\n]/g, ' ');
   }
-  const bad = ILLEGAL_CHAR.exec(text);
-  if (bad) {
-    const code = bad[0].charCodeAt(0);
-    fail('XML_ILLEGAL_CHAR', `character U+${code.toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, bad.index, 'remove control characters from the file');
-  }
-  const doctype = /<!DOCTYPE/i.exec(text);
-  if (doctype) {
-    fail('XML_DOCTYPE', 'a DOCTYPE is not allowed: libvirt domain XML has none, and it is how entity-expansion and external-entity (XXE) attacks start', doctype.index, 'delete the <!DOCTYPE …> declaration');
+  return t;
+}
+
+/** One namespace binding made by an element, undone when that element closes. */
+interface Binding {
+  depth: number;
+  prefix: string;
+  previous: string | undefined;
+}
+
+class Scanner {
+  readonly text: string;
+  readonly n: number;
+  readonly doc: DocumentImpl;
+  readonly maxBytes: number;
+  readonly maxDepth: number;
+  readonly maxElements: number;
+  i = 0;
+  readonly stack: ElementImpl[] = [];
+  elementCount = 0;
+  root: ElementImpl | undefined;
+  rootClosed = false;
+  /** Prefix ('' for the default namespace) → URI ('' = none), for the bindings in scope. */
+  readonly namespaces = new Map<string, string>();
+  /** Bindings made by open elements, innermost last: only elements that declare one cost anything. */
+  readonly bindings: Binding[] = [];
+  readonly nextAmp: (from: number) => number;
+  readonly nextLt: (from: number) => number;
+  readonly nextCdataEnd: (from: number) => number;
+
+  constructor(text: string, options: ParseOptions) {
+    this.text = text;
+    this.n = text.length;
+    this.maxBytes = limitOf('maxBytes', options.maxBytes);
+    this.maxDepth = limitOf('maxDepth', options.maxDepth);
+    this.maxElements = limitOf('maxElements', options.maxElements);
+    this.doc = new DocumentImpl(text, options.fileName);
+    this.nextAmp = forwardFinder(text, '&');
+    this.nextLt = forwardFinder(text, '<');
+    this.nextCdataEnd = forwardFinder(text, ']]>');
   }
 
-  const n = text.length;
-  let i = 0;
-  const stack: ElementImpl[] = [];
-  /** Namespace bindings per open element (prefix → uri), innermost last. */
-  const scopes: Map<string, string>[] = [];
-  let elementCount = 0;
-  let root: ElementImpl | undefined;
-  let rootClosed = false;
+  fail(code: XmlErrorCode, message: string, offset: number, hint?: string): never {
+    throw new VirtPinError(code, message, { location: this.doc.locate(Math.max(0, Math.min(offset, this.n))), ...(hint ? { hint } : {}) });
+  }
 
-  const bound = (prefix: string): boolean => {
-    if (prefix === 'xml' || prefix === 'xmlns') return true;
-    for (let k = scopes.length - 1; k >= 0; k--) if (scopes[k]!.has(prefix)) return true;
-    return false;
-  };
-  const add = (node: NodeImpl): void => {
-    const parent = stack.at(-1);
+  /** Size and characters, before any tree is built. */
+  gate(): void {
+    const { text, maxBytes } = this;
+    // A UTF-16 string of n units is at most 3n UTF-8 bytes: only count when it could matter.
+    if (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes) {
+      this.fail('XML_TOO_LARGE', `the document is larger than ${maxBytes} bytes`, 0, 'raise maxBytes if this is really a domain definition');
+    }
+    const bad = ILLEGAL_CHAR.exec(text);
+    if (bad) {
+      this.fail('XML_ILLEGAL_CHAR', `character ${describeChar(bad[0].charCodeAt(0))} is not allowed in XML`, bad.index, 'remove control characters from the file');
+    }
+    if (text.charCodeAt(0) === 0xfeff) {
+      // A byte-order mark stays part of the prolog so it round-trips.
+      this.add(DocumentImpl.textNode('\uFEFF', '\uFEFF', { start: 0, end: 1 }));
+      this.i = 1;
+    }
+  }
+
+  add(node: NodeImpl): void {
+    const parent = this.stack[this.stack.length - 1];
     if (parent) {
       node.parent = parent;
       parent.kids.push(node);
-    } else if (rootClosed) doc.epilogNodes.push(node);
-    else doc.prologNodes.push(node);
-  };
-
-  if (text.charCodeAt(0) === 0xfeff) {
-    // A byte-order mark stays part of the prolog so it round-trips.
-    add(DocumentImpl.textNode('\uFEFF', '\uFEFF', { start: 0, end: 1 }));
-    i = 1;
+    } else if (this.rootClosed) this.doc.epilogNodes.push(node);
+    else this.doc.prologNodes.push(node);
   }
 
-  const readName = (from: number): number => {
-    if (from >= n || !NAME_START.test(text[from]!)) return from;
+  /** One construct at `i`; false at the end of the text. */
+  step(): boolean {
+    const { text, i } = this;
+    if (i >= this.n) return false;
+    const lt = this.nextLt(i);
+    if (lt !== i) this.characterData(lt === -1 ? this.n : lt);
+    else if (text.startsWith('<!--', i)) this.comment();
+    else if (text.startsWith('<![CDATA[', i)) this.cdata();
+    else if (text.startsWith('<?', i)) this.processingInstruction();
+    else if (text.startsWith('<!', i)) this.declaration();
+    else if (text.startsWith('</', i)) this.endTag();
+    else this.startTag();
+    return true;
+  }
+
+  characterData(textEnd: number): void {
+    const { text, i } = this;
+    if (this.stack.length === 0) {
+      for (let j = i; j < textEnd; j++) {
+        if (!isWs(text.charCodeAt(j))) this.fail('XML_MALFORMED', this.root ? 'text after the root element' : 'text before the root element', j);
+      }
+    } else {
+      const cdataEnd = this.nextCdataEnd(i);
+      if (cdataEnd !== -1 && cdataEnd < textEnd) this.fail('XML_MALFORMED', "']]>' is not allowed in text", cdataEnd, "write ']]&gt;'");
+    }
+    const raw = text.slice(i, textEnd);
+    this.add(DocumentImpl.textNode(raw, this.stack.length ? this.decode(i, textEnd, false) : raw, { start: i, end: textEnd }));
+    this.i = textEnd;
+  }
+
+  comment(): void {
+    const { text, i } = this;
+    const end = text.indexOf('-->', i + 4);
+    if (end === -1) this.fail('XML_MALFORMED', 'comment is not closed with -->', i);
+    const body = text.slice(i + 4, end);
+    if (body.includes('--') || body.endsWith('-')) this.fail('XML_MALFORMED', "'--' is not allowed inside a comment", i + 4 + Math.max(0, body.indexOf('--')));
+    this.add({ kind: 'comment', value: body, span: { start: i, end: end + 3 }, parent: undefined });
+    this.i = end + 3;
+  }
+
+  cdata(): void {
+    const { text, i } = this;
+    if (this.stack.length === 0) this.fail('XML_MALFORMED', 'CDATA outside the root element', i);
+    const end = text.indexOf(']]>', i + 9);
+    if (end === -1) this.fail('XML_MALFORMED', 'CDATA section is not closed with ]]>', i);
+    this.add({ kind: 'cdata', value: text.slice(i + 9, end), span: { start: i, end: end + 3 }, parent: undefined });
+    this.i = end + 3;
+  }
+
+  processingInstruction(): void {
+    const { text, i } = this;
+    const end = text.indexOf('?>', i + 2);
+    if (end === -1) this.fail('XML_MALFORMED', 'processing instruction is not closed with ?>', i);
+    const nameEnd = this.readName(i + 2);
+    if (nameEnd === i + 2) this.fail('XML_BAD_NAME', 'processing instruction without a target', i + 2);
+    const target = text.slice(i + 2, nameEnd);
+    const data = text.slice(nameEnd, end);
+    if (target.toLowerCase() === 'xml') {
+      if (i !== (text.charCodeAt(0) === 0xfeff ? 1 : 0) || target !== 'xml') this.fail('XML_MALFORMED', 'the XML declaration must come first in the document', i);
+      this.xmlDeclaration(nameEnd, end);
+    } else if (nameEnd < end && !isWs(text.charCodeAt(nameEnd))) {
+      this.fail('XML_MALFORMED', `processing instruction target '${target}' must be followed by whitespace`, nameEnd);
+    }
+    this.add({ kind: 'pi', target, data, span: { start: i, end: end + 2 }, parent: undefined });
+    this.i = end + 2;
+  }
+
+  /**
+   * `<?xml version='1.x' encoding='…' standalone='yes|no'?>` exactly as
+   * libxml2 reads it: version first and required, then the optional two in
+   * that order, whitespace between, matching quotes, nothing else; a version
+   * other than 1.x is refused, and an encoding other than UTF-8.
+   */
+  xmlDeclaration(from: number, end: number): void {
+    const { text } = this;
+    let j = from;
+    const pseudoAttr = (name: string, required: boolean): { value: string; at: number } | undefined => {
+      const wsStart = j;
+      while (j < end && isWs(text.charCodeAt(j))) j++;
+      if (!text.startsWith(name, j)) {
+        if (required) this.fail('XML_MALFORMED', `the XML declaration must start with ${name}='1.0'`, j, "write <?xml version='1.0'?>");
+        j = wsStart;
+        return undefined;
+      }
+      if (j === wsStart) this.fail('XML_MALFORMED', `whitespace is needed before '${name}' in the XML declaration`, j);
+      const at = j;
+      j += name.length;
+      while (j < end && isWs(text.charCodeAt(j))) j++;
+      if (text[j] !== '=') this.fail('XML_MALFORMED', `'${name}' in the XML declaration has no value`, at);
+      j++;
+      while (j < end && isWs(text.charCodeAt(j))) j++;
+      const quote = text[j];
+      if (quote !== "'" && quote !== '"') this.fail('XML_MALFORMED', `the value of '${name}' in the XML declaration must be quoted`, j);
+      const close = text.indexOf(quote!, j + 1);
+      if (close === -1 || close > end) this.fail('XML_MALFORMED', `the value of '${name}' in the XML declaration is not closed with ${quote}`, j);
+      const value = text.slice(j + 1, close);
+      j = close + 1;
+      return { value, at };
+    };
+    const version = pseudoAttr('version', true)!;
+    if (!/^[0-9]+\.[0-9]+$/.test(version.value)) this.fail('XML_MALFORMED', `version='${version.value}' is not an XML version number`, version.at, "write version='1.0'");
+    if (!version.value.startsWith('1.')) this.fail('XML_MALFORMED', `XML version '${version.value}' is not supported`, version.at, "write version='1.0'");
+    const encoding = pseudoAttr('encoding', false);
+    if (encoding) {
+      if (!/^[A-Za-z][A-Za-z0-9._-]*$/.test(encoding.value)) this.fail('XML_MALFORMED', `encoding='${encoding.value}' is not an encoding name`, encoding.at);
+      if (!/^utf-?8$/i.test(encoding.value)) {
+        this.fail('XML_BAD_ENCODING', `encoding '${encoding.value}' is not supported: domain XML is read as UTF-8`, encoding.at, "convert the file to UTF-8 and declare encoding='UTF-8'");
+      }
+    }
+    const standalone = pseudoAttr('standalone', false);
+    if (standalone && standalone.value !== 'yes' && standalone.value !== 'no') this.fail('XML_MALFORMED', "standalone must be 'yes' or 'no'", standalone.at);
+    while (j < end && isWs(text.charCodeAt(j))) j++;
+    if (j !== end) this.fail('XML_MALFORMED', `unexpected '${text.slice(j, Math.min(end, j + 20))}' in the XML declaration: only version, encoding and standalone, in that order`, j);
+  }
+
+  /** `<!` that is neither a comment nor CDATA: a DOCTYPE (refused with its own code) or nothing XML allows here. */
+  declaration(): void {
+    const { text, i } = this;
+    if (text.slice(i + 2, i + 9).toUpperCase() === 'DOCTYPE') {
+      this.fail('XML_DOCTYPE', 'a DOCTYPE is not allowed: libvirt domain XML has none, and it is how entity-expansion and external-entity (XXE) attacks start', i, 'delete the <!DOCTYPE …> declaration');
+    }
+    this.fail('XML_MALFORMED', `unsupported markup '${text.slice(i, i + 10)}'`, i);
+  }
+
+  endTag(): void {
+    const { text, i, n } = this;
+    const nameEnd = this.readName(i + 2);
+    const name = text.slice(i + 2, nameEnd);
+    let j = nameEnd;
+    while (j < n && isWs(text.charCodeAt(j))) j++;
+    if (text[j] !== '>') this.fail('XML_MALFORMED', `end tag '</${name}' is not closed with '>'`, j);
+    const open = this.stack.pop();
+    if (!open) this.fail('XML_MALFORMED', `end tag </${name}> without a start tag`, i);
+    if (open.name !== name) {
+      const at = open.location ?? this.doc.locate(open.startTag.start);
+      this.fail('XML_MISMATCHED_TAG', `</${name}> closes <${open.name}>, opened at line ${at.line} column ${at.column}`, i, `close <${open.name}> before </${name}>`);
+    }
+    this.closeScope();
+    open.endTag = { start: i, end: j + 1 };
+    open.span = { start: open.startTag.start, end: j + 1 };
+    if (this.stack.length === 0) this.rootClosed = true;
+    this.i = j + 1;
+  }
+
+  startTag(): void {
+    const { text, i } = this;
+    const nameEnd = this.readName(i + 1);
+    if (nameEnd === i + 1) this.fail('XML_MALFORMED', "'<' must start a tag; write &lt; for a literal '<'", i, "write '&lt;'");
+    const name = text.slice(i + 1, nameEnd);
+    this.checkQName(name, i + 1);
+    if (this.stack.length === 0 && this.root) this.fail('XML_MULTIPLE_ROOTS', `a second root element <${name}>: a document has exactly one`, i);
+    if (this.stack.length >= this.maxDepth) this.fail('XML_TOO_DEEP', `elements are nested deeper than ${this.maxDepth} levels`, i);
+    if (++this.elementCount > this.maxElements) this.fail('XML_TOO_MANY_ELEMENTS', `the document has more than ${this.maxElements} elements`, i);
+
+    const { attrs, end: j, selfClosing } = this.attributes(name, nameEnd);
+    const tagEnd = selfClosing ? j + 2 : j + 1;
+    const el = new ElementImpl(this.doc, name, attrs, selfClosing);
+    el.startTag = { start: i, end: tagEnd };
+    el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);
+    this.namespaceOf(el, i);
+
+    if (this.stack.length === 0) {
+      this.root = el;
+      this.doc.rootElement = el;
+    } else {
+      this.add(el);
+    }
+    if (selfClosing) {
+      this.closeScope();
+      el.span = { start: i, end: tagEnd };
+      if (this.stack.length === 0) this.rootClosed = true;
+    } else {
+      this.stack.push(el);
+    }
+    this.i = tagEnd;
+  }
+
+  /** The attributes of the start tag whose name ends at `from`; `end` is the index of its `>` or `/>`. */
+  attributes(name: string, from: number): { attrs: AttrRecord[]; end: number; selfClosing: boolean } {
+    const { text, n } = this;
+    const attrs: AttrRecord[] = [];
+    let attrNames: Set<string> | undefined;
+    let j = from;
+    for (;;) {
+      const wsStart = j;
+      while (j < n && isWs(text.charCodeAt(j))) j++;
+      if (j >= n) this.fail('XML_UNCLOSED', `start tag <${name}> is not closed`, from - name.length - 1);
+      const c = text[j];
+      if (c === '>') return { attrs, end: j, selfClosing: false };
+      if (c === '/') {
+        if (text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
+        return { attrs, end: j, selfClosing: true };
+      }
+      if (j === wsStart) this.fail('XML_BAD_ATTRIBUTE', `attributes of <${name}> must be separated by whitespace`, j);
+      const aStart = j;
+      const aNameEnd = this.readName(j);
+      if (aNameEnd === j) this.fail('XML_BAD_ATTRIBUTE', `unexpected '${c}' in <${name}>`, j);
+      const aName = text.slice(j, aNameEnd);
+      this.checkQName(aName, j);
+      j = aNameEnd;
+      while (j < n && isWs(text.charCodeAt(j))) j++;
+      if (text[j] !== '=') this.fail('XML_BAD_ATTRIBUTE', `attribute '${aName}' has no value`, aStart, `write ${aName}='…'`);
+      j++;
+      while (j < n && isWs(text.charCodeAt(j))) j++;
+      const quote = text[j];
+      if (quote !== "'" && quote !== '"') this.fail('XML_BAD_ATTRIBUTE', `the value of '${aName}' must be quoted`, j, `write ${aName}='…'`);
+      const vStart = j + 1;
+      const vEnd = text.indexOf(quote, vStart);
+      if (vEnd === -1) this.fail('XML_UNCLOSED', `the value of '${aName}' is not closed`, j);
+      const ltAt = this.nextLt(vStart);
+      if (ltAt !== -1 && ltAt < vEnd) this.fail('XML_BAD_ATTRIBUTE', `'<' is not allowed in the value of '${aName}'`, ltAt, "write '&lt;'");
+      if (attrs.length === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.map((a) => a.name));
+      if (attrNames ? attrNames.has(aName) : attrs.some((a) => a.name === aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
+      // Attribute-value normalization: references decoded, each whitespace char → space.
+      const raw = text.slice(vStart, vEnd);
+      const amp = this.nextAmp(vStart);
+      const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
+      attrNames?.add(aName);
+      attrs.push(new ScannedAttr(aName, value, raw, quote as QuoteChar, text.slice(wsStart, aStart), aStart, vEnd + 1));
+      j = vEnd + 1;
+    }
+  }
+
+  /**
+   * Namespaces: bind what `el` declares (undone when it closes), check every
+   * prefix it uses, and record the namespace of its own name. Elements that
+   * declare nothing allocate nothing.
+   */
+  namespaceOf(el: ElementImpl, at: number): void {
+    const depth = this.stack.length;
+    for (const a of el.attrs) {
+      let prefix: string;
+      if (a.name === 'xmlns') prefix = '';
+      else if (a.name.startsWith('xmlns:')) {
+        prefix = a.name.slice(6);
+        if (a.value === '') this.fail('XML_UNBOUND_PREFIX', `prefix '${prefix}' cannot be bound to an empty namespace`, a.span!.start);
+      } else continue;
+      this.bindings.push({ depth, prefix, previous: this.namespaces.get(prefix) });
+      this.namespaces.set(prefix, a.value);
+    }
+    if (el.prefix !== undefined && !this.bound(el.prefix)) {
+      this.fail('XML_UNBOUND_PREFIX', `prefix '${el.prefix}' of <${el.name}> is not bound to a namespace`, at + 1, `add xmlns:${el.prefix}='…' to this element or an ancestor`);
+    }
+    for (const a of el.attrs) {
+      const colon = a.name.indexOf(':');
+      if (colon === -1) continue;
+      const ap = a.name.slice(0, colon);
+      if (ap !== 'xmlns' && !this.bound(ap)) this.fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${a.name}' is not bound to a namespace`, a.span!.start);
+    }
+    const uri = el.prefix === 'xml' ? 'http://www.w3.org/XML/1998/namespace' : this.namespaces.get(el.prefix ?? '');
+    el.scannedNamespace = uri === '' ? undefined : uri;
+  }
+
+  bound(prefix: string): boolean {
+    if (prefix === 'xml' || prefix === 'xmlns') return true;
+    const uri = this.namespaces.get(prefix);
+    return uri !== undefined && uri !== '';
+  }
+
+  /** Undo the bindings of the element at the current depth (called after it left the stack). */
+  closeScope(): void {
+    const depth = this.stack.length;
+    const b = this.bindings;
+    while (b.length > 0 && b[b.length - 1]!.depth === depth) {
+      const { prefix, previous } = b.pop()!;
+      if (previous === undefined) this.namespaces.delete(prefix);
+      else this.namespaces.set(prefix, previous);
+    }
+  }
+
+  readName(from: number): number {
+    const { text, n } = this;
+    if (from >= n) return from;
+    const c = text.charCodeAt(from);
+    // ASCII letters and '_' / ':' without a regex; anything else through NAME_START.
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || (c >= 0x80 && NAME_START.test(text[from]!)))) return from;
     let j = from + 1;
     while (j < n && isAsciiNameChar(text.charCodeAt(j))) j++;
     while (j < n && NAME_CHAR.test(text[j]!)) j++;
     return j;
-  };
-  const checkQName = (name: string, at: number): void => {
+  }
+
+  checkQName(name: string, at: number): void {
     const colon = name.indexOf(':');
     if (colon === -1) return;
-    if (colon === 0 || colon === name.length - 1 || name.indexOf(':', colon + 1) !== -1) fail('XML_BAD_NAME', `'${name}' is not a valid qualified name`, at);
-  };
-  /** Decode references in [from, to) of text; errors at their offset. */
-  const decode = (from: number, to: number, attribute = false): string => {
-    // Line ends become \n; in attribute values literal whitespace becomes a
-    // space (attribute-value normalization) but references like &#10; stay.
-    const plain = (a: number, b: number): string => {
-      const t = text.slice(a, b).replace(/\r\n?/g, '\n');
-      return attribute ? t.replace(/[\t\n]/g, ' ') : t;
-    };
+    if (colon === 0 || colon === name.length - 1 || name.indexOf(':', colon + 1) !== -1) this.fail('XML_BAD_NAME', `'${name}' is not a valid qualified name`, at);
+  }
+
+  /**
+   * Text of [a, b) without references: line ends become \n and, in
+   * attribute values, literal whitespace becomes a space (attribute-value
+   * normalization). Most values have none of these, and are sliced as is.
+   */
+  plain(a: number, b: number, attribute: boolean): string {
+    const t = this.text.slice(a, b);
+    if (attribute) return normalizeAttr(t);
+    return t.indexOf('\r') === -1 ? t : t.replace(/\r\n?/g, '\n');
+  }
+
+  /** Decode references in [from, to) of the text; errors at their offset. */
+  decode(from: number, to: number, attribute: boolean): string {
+    let amp = this.nextAmp(from);
+    if (amp === -1 || amp >= to) return this.plain(from, to, attribute);
     let out = '';
     let last = from;
-    let amp = nextAmp(from);
     while (amp !== -1 && amp < to) {
-      const semi = text.indexOf(';', amp);
-      if (semi === -1 || semi > to || semi - amp > 12) fail('XML_UNDEFINED_ENTITY', "'&' starts no reference; write &amp; for a literal ampersand", amp, "write '&amp;'");
-      const ref = text.slice(amp + 1, semi);
-      let ch: string;
-      if (ref.startsWith('#')) {
-        const hex = ref.startsWith('#x');
-        const digits = ref.slice(hex ? 2 : 1);
-        if (!(hex ? /^[0-9a-fA-F]{1,6}$/ : /^[0-9]{1,7}$/).test(digits)) fail('XML_BAD_CHAR_REF', `'&${ref};' is not a character reference`, amp);
-        const cp = parseInt(digits, hex ? 16 : 10);
-        const ok = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
-        if (!ok) fail('XML_BAD_CHAR_REF', `'&${ref};' refers to a character XML does not allow`, amp);
-        ch = String.fromCodePoint(cp);
-      } else {
-        const v = PREDEFINED[ref];
-        if (v === undefined) fail('XML_UNDEFINED_ENTITY', `entity '&${ref};' is not defined (only &lt; &gt; &amp; &apos; &quot; exist without a DTD)`, amp, 'write the character itself or a numeric reference');
-        ch = v!;
-      }
-      out += plain(last, amp) + ch;
-      last = semi + 1;
-      amp = nextAmp(last);
+      const { ch, end } = this.reference(amp, to);
+      out += this.plain(last, amp, attribute) + ch;
+      last = end;
+      amp = this.nextAmp(last);
     }
-    return out + plain(last, to);
-  };
-
-  while (i < n) {
-    const lt = nextLt(i);
-    const textEnd = lt === -1 ? n : lt;
-    if (textEnd > i) {
-      // Character data.
-      if (stack.length === 0) {
-        for (let j = i; j < textEnd; j++) {
-          if (!isWs(text.charCodeAt(j))) fail('XML_MALFORMED', root ? 'text after the root element' : 'text before the root element', j);
-        }
-      } else {
-        const cdataEnd = nextCdataEnd(i);
-        if (cdataEnd !== -1 && cdataEnd < textEnd) fail('XML_MALFORMED', "']]>' is not allowed in text", cdataEnd, "write ']]&gt;'");
-      }
-      const raw = text.slice(i, textEnd);
-      add(DocumentImpl.textNode(raw, stack.length ? decode(i, textEnd) : raw, { start: i, end: textEnd }));
-      i = textEnd;
-      continue;
-    }
-    // i === lt
-    if (text.startsWith('<!--', i)) {
-      const end = text.indexOf('-->', i + 4);
-      if (end === -1) fail('XML_MALFORMED', 'comment is not closed with -->', i);
-      const body = text.slice(i + 4, end);
-      if (body.includes('--') || body.endsWith('-')) fail('XML_MALFORMED', "'--' is not allowed inside a comment", i + 4 + Math.max(0, body.indexOf('--')));
-      add({ kind: 'comment', value: body, span: { start: i, end: end + 3 }, parent: undefined });
-      i = end + 3;
-      continue;
-    }
-    if (text.startsWith('<![CDATA[', i)) {
-      if (stack.length === 0) fail('XML_MALFORMED', 'CDATA outside the root element', i);
-      const end = text.indexOf(']]>', i + 9);
-      if (end === -1) fail('XML_MALFORMED', 'CDATA section is not closed with ]]>', i);
-      add({ kind: 'cdata', value: text.slice(i + 9, end), span: { start: i, end: end + 3 }, parent: undefined });
-      i = end + 3;
-      continue;
-    }
-    if (text.startsWith('<?', i)) {
-      const end = text.indexOf('?>', i + 2);
-      if (end === -1) fail('XML_MALFORMED', 'processing instruction is not closed with ?>', i);
-      const nameEnd = readName(i + 2);
-      if (nameEnd === i + 2) fail('XML_BAD_NAME', 'processing instruction without a target', i + 2);
-      const target = text.slice(i + 2, nameEnd);
-      const data = text.slice(nameEnd, end);
-      if (target.toLowerCase() === 'xml') {
-        if (i !== (text.charCodeAt(0) === 0xfeff ? 1 : 0) || target !== 'xml') fail('XML_MALFORMED', 'the XML declaration must come first in the document', i);
-        const enc = /\bencoding\s*=\s*(['"])([^'"]*)\1/.exec(data);
-        if (enc && !/^utf-?8$/i.test(enc[2]!)) {
-          fail('XML_BAD_ENCODING', `encoding '${enc[2]}' is not supported: domain XML is read as UTF-8`, i + 2 + target.length + enc.index, "convert the file to UTF-8 and declare encoding='UTF-8'");
-        }
-      }
-      add({ kind: 'pi', target, data, span: { start: i, end: end + 2 }, parent: undefined });
-      i = end + 2;
-      continue;
-    }
-    if (text.startsWith('<!', i)) fail('XML_MALFORMED', `unsupported markup '${text.slice(i, i + 10)}'`, i);
-    if (text.startsWith('</', i)) {
-      const nameEnd = readName(i + 2);
-      const name = text.slice(i + 2, nameEnd);
-      let j = nameEnd;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      if (text[j] !== '>') fail('XML_MALFORMED', `end tag '</${name}' is not closed with '>'`, j);
-      const open = stack.pop();
-      if (!open) fail('XML_MALFORMED', `end tag </${name}> without a start tag`, i);
-      if (open!.name !== name) {
-        fail('XML_MISMATCHED_TAG', `</${name}> closes <${open!.name}>, opened at line ${open!.location!.line} column ${open!.location!.column}`, i, `close <${open!.name}> before </${name}>`);
-      }
-      scopes.pop();
-      open!.endTag = { start: i, end: j + 1 };
-      open!.span = { start: open!.startTag.start, end: j + 1 };
-      if (stack.length === 0) rootClosed = true;
-      i = j + 1;
-      continue;
-    }
-    // Start tag.
-    const nameEnd = readName(i + 1);
-    if (nameEnd === i + 1) fail('XML_MALFORMED', "'<' must start a tag; write &lt; for a literal '<'", i, "write '&lt;'");
-    const name = text.slice(i + 1, nameEnd);
-    checkQName(name, i + 1);
-    if (stack.length === 0 && root) fail('XML_MULTIPLE_ROOTS', `a second root element <${name}>: a document has exactly one`, i);
-    if (stack.length >= maxDepth) fail('XML_TOO_DEEP', `elements are nested deeper than ${maxDepth} levels`, i);
-    if (++elementCount > maxElements) fail('XML_TOO_MANY_ELEMENTS', `the document has more than ${maxElements} elements`, i);
-
-    const attrs: AttrRecord[] = [];
-    let attrNames: Set<string> | undefined;
-    let j = nameEnd;
-    let selfClosing = false;
-    for (;;) {
-      const wsStart = j;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      if (j >= n) fail('XML_UNCLOSED', `start tag <${name}> is not closed`, i);
-      const c = text[j];
-      if (c === '>') break;
-      if (c === '/') {
-        if (text[j + 1] !== '>') fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
-        selfClosing = true;
-        break;
-      }
-      if (j === wsStart) fail('XML_BAD_ATTRIBUTE', `attributes of <${name}> must be separated by whitespace`, j);
-      const aStart = j;
-      const aNameEnd = readName(j);
-      if (aNameEnd === j) fail('XML_BAD_ATTRIBUTE', `unexpected '${c}' in <${name}>`, j);
-      const aName = text.slice(j, aNameEnd);
-      checkQName(aName, j);
-      j = aNameEnd;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      if (text[j] !== '=') fail('XML_BAD_ATTRIBUTE', `attribute '${aName}' has no value`, aStart, `write ${aName}='…'`);
-      j++;
-      while (j < n && isWs(text.charCodeAt(j))) j++;
-      const quote = text[j];
-      if (quote !== "'" && quote !== '"') fail('XML_BAD_ATTRIBUTE', `the value of '${aName}' must be quoted`, j, `write ${aName}='…'`);
-      const vStart = j + 1;
-      const vEnd = text.indexOf(quote!, vStart);
-      if (vEnd === -1) fail('XML_UNCLOSED', `the value of '${aName}' is not closed`, j);
-      const ltAt = nextLt(vStart);
-      if (ltAt !== -1 && ltAt < vEnd) fail('XML_BAD_ATTRIBUTE', `'<' is not allowed in the value of '${aName}'`, ltAt, "write '&lt;'");
-      if (attrs.length === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.map((a) => a.name));
-      if (attrNames ? attrNames.has(aName) : attrs.some((a) => a.name === aName)) fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
-      // Attribute-value normalization: references decoded, each whitespace char → space.
-      const value = decode(vStart, vEnd, true);
-      attrNames?.add(aName);
-      attrs.push({ name: aName, value, raw: text.slice(vStart, vEnd), quote: quote as QuoteChar, span: { start: aStart, end: vEnd + 1 }, lead: text.slice(wsStart, aStart) });
-      j = vEnd + 1;
-    }
-    const tagEnd = selfClosing ? j + 2 : j + 1;
-    const el = new ElementImpl(doc, name, attrs, selfClosing);
-    el.startTag = { start: i, end: tagEnd };
-    el.tail = text.slice(attrs.length ? attrs.at(-1)!.span!.end : nameEnd, j);
-    el.location = doc.locate(i);
-
-    // Namespaces: bindings declared here, then every prefix used here must be bound.
-    const scope = new Map<string, string>();
-    for (const a of attrs) {
-      if (a.name === 'xmlns') scope.set('', a.value);
-      else if (a.name.startsWith('xmlns:')) {
-        if (a.value === '') fail('XML_UNBOUND_PREFIX', `prefix '${a.name.slice(6)}' cannot be bound to an empty namespace`, a.span!.start);
-        scope.set(a.name.slice(6), a.value);
-      }
-    }
-    scopes.push(scope);
-    const prefixOf = (q: string): string | undefined => (q.includes(':') ? q.slice(0, q.indexOf(':')) : undefined);
-    const ep = prefixOf(name);
-    if (ep !== undefined && !bound(ep)) fail('XML_UNBOUND_PREFIX', `prefix '${ep}' of <${name}> is not bound to a namespace`, i + 1, `add xmlns:${ep}='…' to this element or an ancestor`);
-    for (const a of attrs) {
-      const ap = prefixOf(a.name);
-      if (ap !== undefined && ap !== 'xmlns' && !bound(ap)) fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${a.name}' is not bound to a namespace`, a.span!.start);
-    }
-
-    if (stack.length === 0) {
-      root = el;
-      doc.rootElement = el;
-    } else {
-      add(el);
-    }
-    if (selfClosing) {
-      scopes.pop();
-      el.span = { start: i, end: tagEnd };
-      if (stack.length === 0) rootClosed = true;
-    } else {
-      stack.push(el);
-    }
-    i = tagEnd;
+    return out + this.plain(last, to, attribute);
   }
 
-  if (stack.length > 0) {
-    const open = stack.at(-1)!;
-    fail('XML_UNCLOSED', `<${open.name}> is never closed`, open.startTag.start, `add </${open.name}>`);
+  /** The reference starting with '&' at `amp` (before `to`): its character and the index after its ';'. */
+  reference(amp: number, to: number): { ch: string; end: number } {
+    const { text } = this;
+    const noRef = (): never => this.fail('XML_UNDEFINED_ENTITY', "'&' starts no reference; write &amp; for a literal ampersand", amp, "write '&amp;'");
+    if (text.charCodeAt(amp + 1) === 0x23 /* # */) {
+      // Any number of leading zeros is allowed (libxml2 accepts &#x0000000041;); the value is capped while reading.
+      const hex = text.charCodeAt(amp + 2) === 0x78 /* x */;
+      let j = amp + (hex ? 3 : 2);
+      const digitsStart = j;
+      let cp = 0;
+      for (; j < to; j++) {
+        const c = text.charCodeAt(j);
+        const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : hex && c >= 0x61 && c <= 0x66 ? c - 0x57 : hex && c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+        if (d === -1) break;
+        cp = Math.min(cp * (hex ? 16 : 10) + d, 0x110000);
+      }
+      const shown = text.slice(amp, Math.min(j + 1, amp + 24));
+      if (j === digitsStart || text.charCodeAt(j) !== 0x3b /* ; */ || j >= to) this.fail('XML_BAD_CHAR_REF', `'${shown}' is not a character reference`, amp);
+      if (!isXmlChar(cp)) this.fail('XML_BAD_CHAR_REF', `'${shown}' refers to a character XML does not allow`, amp);
+      return { ch: String.fromCodePoint(cp), end: j + 1 };
+    }
+    const nameEnd = this.readName(amp + 1);
+    if (nameEnd === amp + 1 || nameEnd >= to || text.charCodeAt(nameEnd) !== 0x3b) noRef();
+    const ref = text.slice(amp + 1, nameEnd);
+    const v = PREDEFINED[ref];
+    if (v === undefined) this.fail('XML_UNDEFINED_ENTITY', `entity '&${ref};' is not defined (only &lt; &gt; &amp; &apos; &quot; exist without a DTD)`, amp, 'write the character itself or a numeric reference');
+    return { ch: v, end: nameEnd + 1 };
   }
-  if (!root) fail('XML_NO_ROOT', 'the document has no root element', 0);
-  return doc;
+
+  /** After the last construct: nothing left open, and a root was seen. */
+  finish(): DocumentImpl {
+    if (this.stack.length > 0) {
+      const open = this.stack[this.stack.length - 1]!;
+      this.fail('XML_UNCLOSED', `<${open.name}> is never closed`, open.startTag.start, `add </${open.name}>`);
+    }
+    if (!this.root) this.fail('XML_NO_ROOT', 'the document has no root element', 0);
+    return this.doc;
+  }
+}
+
+export function scanDocument(text: string, options: ParseOptions = {}): DocumentImpl {
+  const scanner = new Scanner(text, options);
+  scanner.gate();
+  while (scanner.step());
+  return scanner.finish();
 }

@@ -22,11 +22,33 @@ import type {
   XmlText,
 } from './types.js';
 import { childRank } from './order.js';
-import { buildFragment } from './build.js';
+import { attrsOf, checkSpec } from './build.js';
+import { describeChar, illegalChar, isQName } from './chars.js';
 
 export interface AttrRecord extends XmlAttribute {
   /** Whitespace written before the attribute (reused when the tag is reprinted). */
   readonly lead: string;
+}
+
+/**
+ * An attribute as scanned: its span is kept as two numbers and made into a
+ * Span object only when asked for (printing an edited tag, a location), which
+ * saves an object per attribute on every parse.
+ */
+export class ScannedAttr implements AttrRecord {
+  constructor(
+    readonly name: string,
+    readonly value: string,
+    readonly raw: string,
+    readonly quote: QuoteChar,
+    readonly lead: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -75,9 +97,17 @@ export class DocumentImpl implements XmlDocument {
 
   locate(offset: number): SourceLocation {
     if (!this.#lineStarts) {
+      // A line ends at \n, \r\n or a lone \r (XML reads all three as one line end).
       const starts = [0];
       const s = this.source;
-      for (let k = s.indexOf('\n'); k !== -1; k = s.indexOf('\n', k + 1)) starts.push(k + 1);
+      if (s.indexOf('\r') === -1) {
+        for (let k = s.indexOf('\n'); k !== -1; k = s.indexOf('\n', k + 1)) starts.push(k + 1);
+      } else {
+        for (let k = 0; k < s.length; k++) {
+          const c = s.charCodeAt(k);
+          if (c === 0x0a || (c === 0x0d && s.charCodeAt(k + 1) !== 0x0a)) starts.push(k + 1);
+        }
+      }
       this.#lineStarts = starts;
     }
     const starts = this.#lineStarts;
@@ -104,11 +134,12 @@ function detectStyle(doc: DocumentImpl): XmlStyle {
   // Quote: what most attributes use (libvirt writes ').
   let single = 0;
   let double = 0;
-  const count = (e: ElementImpl): void => {
+  // Iterative: with maxDepth Infinity a document may nest 1e5 deep.
+  const todo: ElementImpl[] = [doc.rootElement];
+  for (let e = todo.pop(); e; e = todo.pop()) {
     for (const a of e.attrs) a.quote === "'" ? single++ : double++;
-    for (const k of e.kids) if (k.kind === 'element') count(k);
-  };
-  count(doc.rootElement);
+    for (const k of e.kids) if (k.kind === 'element') todo.push(k);
+  }
   const quote: QuoteChar = double > single ? '"' : "'";
   // Indent unit: the indentation of the root's first child element.
   let indentUnit = '  ';
@@ -142,7 +173,7 @@ export class ElementImpl implements XmlElement {
   endTag: Span | undefined;
   /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
   tail = '';
-  location: SourceLocation | undefined;
+  #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
   /** The start tag must be reprinted. */
   tagDirty = false;
@@ -152,6 +183,8 @@ export class ElementImpl implements XmlElement {
   dirty = false;
   /** Indentation for a new element (no span). */
   indent: string | undefined;
+  /** Namespace URI of the name as the scanner resolved it; null when not scanned (new elements). */
+  scannedNamespace: string | undefined | null = null;
 
   constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean) {
     this.docImpl = doc;
@@ -161,6 +194,12 @@ export class ElementImpl implements XmlElement {
     this.localName = colon === -1 ? name : name.slice(colon + 1);
     this.attrs = attrs;
     this.selfClosingFlag = selfClosing;
+  }
+
+  /** Computed on first use: most elements of a document are never reported on. */
+  get location(): SourceLocation | undefined {
+    if (this.#location === undefined && this.startTag.start >= 0) this.#location = this.docImpl.locate(this.startTag.start);
+    return this.#location;
   }
 
   get document(): XmlDocument {
@@ -222,6 +261,8 @@ export class ElementImpl implements XmlElement {
     return undefined;
   }
   namespaceURI(): string | undefined {
+    // The scanner's answer holds until an edit could have changed an xmlns attribute.
+    if (this.scannedNamespace !== null && !this.docImpl.modifiedFlag) return this.scannedNamespace;
     return this.lookupNamespace(this.prefix);
   }
 
@@ -234,6 +275,19 @@ export class ElementImpl implements XmlElement {
 
   setAttr(name: string, value: string): void {
     checkName(name);
+    checkChars(value, `the value of '${name}'`);
+    const colon = name.indexOf(':');
+    if (colon !== -1) {
+      const prefix = name.slice(0, colon);
+      if (prefix === 'xmlns') {
+        if (value === '') throw new VirtPinError('XML_UNBOUND_PREFIX', `prefix '${name.slice(6)}' cannot be bound to an empty namespace`, this.where());
+      } else if (prefix !== 'xml' && this.lookupNamespace(prefix) === undefined) {
+        throw new VirtPinError('XML_UNBOUND_PREFIX', `prefix '${prefix}' of attribute '${name}' is not bound to a namespace at <${this.name}>`, {
+          ...this.where(),
+          hint: `set xmlns:${prefix} on this element or an ancestor first`,
+        });
+      }
+    }
     const k = this.attrs.findIndex((a) => a.name === name);
     const quote = k === -1 ? this.docImpl.style.quote : this.attrs[k]!.quote;
     const rec: AttrRecord = { name, value, raw: escapeAttr(value, quote), quote, span: undefined, lead: k === -1 ? ' ' : this.attrs[k]!.lead };
@@ -254,6 +308,7 @@ export class ElementImpl implements XmlElement {
   }
 
   setText(value: string): void {
+    checkChars(value, `the text of <${this.name}>`);
     const node = DocumentImpl.textNode(escapeText(value), value, undefined);
     node.parent = this;
     this.kids = [node];
@@ -308,9 +363,22 @@ export class ElementImpl implements XmlElement {
       // No element children: open the parent onto its own lines.
       const own = indentOf(this);
       el.indent = own + this.docImpl.style.indentUnit;
-      const onlyWs = this.kids.every((k) => k.kind === 'text' && k.value.trim() === '');
-      if (!onlyWs) throw new VirtPinError('XML_EDIT_MIXED_CONTENT', `<${this.name}> holds text; cannot add child elements to it`);
-      this.kids = [this.wsNode(nl + el.indent), el, this.wsNode(nl + own)];
+      // Comments, processing instructions and whitespace are not text content: keep the first two, re-lay the last.
+      const content = this.kids.find((k) => k.kind === 'cdata' || (k.kind === 'text' && k.value.trim() !== ''));
+      if (content) {
+        throw new VirtPinError('XML_EDIT_MIXED_CONTENT', `<${this.name}> holds text; cannot add child elements to it`, {
+          ...(content.span ? { location: this.docImpl.locate(content.span.start) } : this.where()),
+        });
+      }
+      const kept = this.kids.filter((k) => k.kind === 'comment' || k.kind === 'pi');
+      const kids: NodeImpl[] = [];
+      for (const k of kept) {
+        const before = this.kids[this.kids.indexOf(k) - 1];
+        // A comment that sat on its own line keeps it; one written right after the tag stays there.
+        if (before?.kind === 'text') kids.push(this.wsNode(nl + el.indent));
+        kids.push(k);
+      }
+      this.kids = [...kids, this.wsNode(nl + el.indent), el, this.wsNode(nl + own)];
       this.selfClosingFlag = false;
     }
     el.parent = this;
@@ -351,6 +419,11 @@ export class ElementImpl implements XmlElement {
     return el;
   }
 
+  /** This element's location for an error, when it has one. */
+  private where(): { location?: SourceLocation } {
+    return this.location ? { location: this.location } : {};
+  }
+
   private ownChild(e: XmlElement): ElementImpl {
     if (!(e instanceof ElementImpl) || e.parent !== this) {
       throw new VirtPinError('XML_EDIT_NOT_A_CHILD', `<${e.name}> is not a child of <${this.name}>`);
@@ -367,11 +440,11 @@ export class ElementImpl implements XmlElement {
   private adopt(child: ElementSpec | XmlElement): ElementImpl {
     if (child instanceof ElementImpl) {
       if (child.parent) throw new VirtPinError('XML_EDIT_ATTACHED', `<${child.name}> already has a parent; remove it first`);
-      if (child.docImpl !== this.docImpl) return buildFragment(this.docImpl, specOf(child));
+      if (child.docImpl !== this.docImpl) return buildElement(this.docImpl, specOf(child));
       return child;
     }
-    if (isElementLike(child)) return buildFragment(this.docImpl, specOf(child));
-    return buildFragment(this.docImpl, child as ElementSpec);
+    if (isElementLike(child)) return buildElement(this.docImpl, specOf(child));
+    return buildElement(this.docImpl, child as ElementSpec);
   }
 }
 
@@ -396,14 +469,62 @@ function checkName(name: string): void {
   }
 }
 
+/** Refuse what XML 1.0 cannot hold (NUL, ESC and other controls, lone surrogates, U+FFFE/U+FFFF): the printed document would not parse. */
+function checkChars(value: string, what: string): void {
+  const bad = illegalChar(value);
+  if (bad) throw new VirtPinError('XML_ILLEGAL_CHAR', `${what} contains ${describeChar(bad.code)} at index ${bad.index}, which XML does not allow`, { hint: 'remove control characters; XML 1.0 cannot carry them, not even as references' });
+}
+
+/** Check a spec (names with xmlbuilder2 and the scanner's name rules, characters) and build it as new, span-less nodes of `doc`. */
+function buildElement(doc: DocumentImpl, spec: ElementSpec): ElementImpl {
+  checkSpec(spec);
+  const build = (s: ElementSpec): ElementImpl => {
+    if (!isQName(s.name)) throw new VirtPinError('XML_EDIT_BAD_SPEC', `'${s.name}' is not a valid element name`);
+    const quote = doc.style.quote;
+    const attrs: AttrRecord[] = attrsOf(s).map(([name, value]) => {
+      if (!isQName(name)) throw new VirtPinError('XML_EDIT_BAD_SPEC', `'${name}' is not a valid attribute name`);
+      checkChars(value, `the value of '${name}' on the new <${s.name}>`);
+      return { name, value, raw: escapeAttr(value, quote), quote, span: undefined, lead: ' ' };
+    });
+    const el = new ElementImpl(doc, s.name, attrs, false);
+    if (s.children?.length) {
+      for (const c of s.children) {
+        const child = build(c);
+        child.parent = el;
+        el.kids.push(child);
+      }
+    } else if (s.text !== undefined && s.text !== '') {
+      checkChars(s.text, `the text of the new <${s.name}>`);
+      const t = DocumentImpl.textNode(escapeText(s.text), s.text, undefined);
+      t.parent = el;
+      el.kids.push(t);
+    }
+    el.selfClosingFlag = el.kids.length === 0;
+    return el;
+  };
+  return build(spec);
+}
+
 /** Indentation of an element: from the source, else what it was given when inserted, else its depth. */
 export function indentOf(e: ElementImpl): string {
-  if (e.indent !== undefined) return e.indent;
-  if (e.span) {
-    const ind = indentBefore(e.docImpl.source, e.span.start);
-    if (ind !== undefined) return ind;
+  // Walk up (not recursively: 1e5 levels would overflow the stack) to the
+  // nearest ancestor whose indentation is known, then add one unit per level.
+  let levels = 0;
+  let base = '';
+  for (let cur: ElementImpl | undefined = e; cur; cur = cur.parent, levels++) {
+    if (cur.indent !== undefined) {
+      base = cur.indent;
+      break;
+    }
+    const ind = cur.span ? indentBefore(cur.docImpl.source, cur.span.start) : undefined;
+    if (ind !== undefined) {
+      base = ind;
+      break;
+    }
+    // The root without known indentation counts as '', and each level below adds a unit.
+    if (!cur.parent) break;
   }
-  return e.parent ? indentOf(e.parent) + e.docImpl.style.indentUnit : '';
+  return levels > 0 ? base + e.docImpl.style.indentUnit.repeat(levels) : base;
 }
 
 export function escapeAttr(value: string, quote: QuoteChar): string {
@@ -428,32 +549,47 @@ export function serialize(doc: DocumentImpl): string {
   return out.join('');
 }
 
+/**
+ * Print `node` into `out`. Iterative, with a stack of nodes still to print
+ * and literal strings (end tags, line breaks) between them: an edit 1e5
+ * levels deep must not overflow the call stack.
+ */
 function printNode(doc: DocumentImpl, node: NodeImpl, out: string[]): void {
   const src = doc.source;
-  if (node.kind !== 'element') {
-    if (node.span) out.push(src.slice(node.span.start, node.span.end));
-    else if (node.kind === 'text') out.push(node.raw);
-    else if (node.kind === 'comment') out.push(`<!--${node.value}-->`);
-    else if (node.kind === 'cdata') out.push(`<![CDATA[${node.value}]]>`);
-    else out.push(`<?${node.target}${node.data}?>`);
-    return;
+  const todo: (NodeImpl | string)[] = [node];
+  /** Queue `items` to print in order (the stack pops the last first). */
+  const then = (items: (NodeImpl | string)[]): void => {
+    for (let k = items.length - 1; k >= 0; k--) todo.push(items[k]!);
+  };
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    if (item.kind !== 'element') {
+      if (item.span) out.push(src.slice(item.span.start, item.span.end));
+      else if (item.kind === 'text') out.push(item.raw);
+      else if (item.kind === 'comment') out.push(`<!--${item.value}-->`);
+      else if (item.kind === 'cdata') out.push(`<![CDATA[${item.value}]]>`);
+      else out.push(`<?${item.target}${item.data}?>`);
+      continue;
+    }
+    const e = item;
+    if (e.span && !e.dirty) {
+      out.push(src.slice(e.span.start, e.span.end));
+      continue;
+    }
+    if (!e.span) {
+      then(printNew(doc, e, out));
+      continue;
+    }
+    // An existing element with edits inside.
+    const selfClose = e.selfClosingFlag && e.kids.length === 0;
+    if (e.tagDirty || selfClose !== (e.endTag === undefined)) out.push(startTag(doc, e, selfClose));
+    else out.push(src.slice(e.startTag.start, e.startTag.end));
+    if (selfClose) continue;
+    then([...e.kids, e.endTag ? src.slice(e.endTag.start, e.endTag.end) : `</${e.name}>`]);
   }
-  const e = node;
-  if (e.span && !e.dirty) {
-    out.push(src.slice(e.span.start, e.span.end));
-    return;
-  }
-  if (!e.span) {
-    printNew(doc, e, out);
-    return;
-  }
-  // An existing element with edits inside.
-  const selfClose = e.selfClosingFlag && e.kids.length === 0;
-  if (e.tagDirty || selfClose !== (e.endTag === undefined)) out.push(startTag(doc, e, selfClose));
-  else out.push(src.slice(e.startTag.start, e.startTag.end));
-  if (selfClose) return;
-  for (const k of e.kids) printNode(doc, k, out);
-  out.push(e.endTag ? src.slice(e.endTag.start, e.endTag.end) : `</${e.name}>`);
 }
 
 function startTag(doc: DocumentImpl, e: ElementImpl, selfClose: boolean): string {
@@ -465,25 +601,27 @@ function startTag(doc: DocumentImpl, e: ElementImpl, selfClose: boolean): string
   return s + tail + (selfClose ? '/>' : '>');
 }
 
-function printNew(doc: DocumentImpl, e: ElementImpl, out: string[]): void {
+/** Print a new element's start tag into `out`; returns what follows it, in order (children, line breaks, the end tag). */
+function printNew(doc: DocumentImpl, e: ElementImpl, out: string[]): (NodeImpl | string)[] {
   const { newline, indentUnit } = doc.style;
   const ind = indentOf(e);
   const elementKids = e.kids.filter((k): k is ElementImpl => k.kind === 'element');
   const hasText = e.kids.some((k) => k.kind === 'text' && k.value !== '');
   if (elementKids.length === 0 && !hasText) {
     out.push(startTag(doc, e, true));
-    return;
+    return [];
   }
   out.push(startTag(doc, e, false));
+  const rest: (NodeImpl | string)[] = [];
   if (elementKids.length === 0) {
-    for (const k of e.kids) printNode(doc, k, out);
+    rest.push(...e.kids);
   } else {
     for (const k of elementKids) {
       k.indent = ind + indentUnit;
-      out.push(newline + k.indent);
-      printNode(doc, k, out);
+      rest.push(newline + k.indent, k);
     }
-    out.push(newline + ind);
+    rest.push(newline + ind);
   }
-  out.push(`</${e.name}>`);
+  rest.push(`</${e.name}>`);
+  return rest;
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../support/cli.js';
+import { cliPath, runCli } from '../support/cli.js';
 import { copyPassthroughHost } from '../apply/support.js';
 import { gpuVm, NS } from '../plan/support.js';
 
@@ -13,6 +13,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
+const version = (JSON.parse(readFileSync(join(cliPath, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
 const config = (c: object): string => {
   const p = join(work, 'config.json');
   writeFileSync(p, JSON.stringify(c));
@@ -20,29 +22,38 @@ const config = (c: object): string => {
 };
 
 describe('virt-pin hook install / uninstall', () => {
-  it('installs an executable into qemu.d atomically, idempotently, and says when libvirtd must restart', () => {
-    const first = runCli(['hook', 'install', '--dir', work]);
-    expect(first.status).toBe(0);
-    expect(first.stdout).toMatch(/^installed: .*qemu\.d\/virt-pin\n.*restart libvirtd/);
+  /** install/uninstall with the copy under the test's own directory and a configuration of its own. */
+  const manage = (sub: string, extra: string[] = []) =>
+    runCli(['hook', sub, '--dir', work, ...(sub === 'install' ? ['--lib-dir', join(work, 'lib')] : []), ...extra], { env: { VIRT_PIN_CONFIG: config({}) } });
+
+  it('copies the CLI to LIB/<version>, installs a wrapper running that copy into qemu.d, atomically, idempotently, and says when libvirtd must restart', () => {
+    const first = manage('install');
+    expect(first.status, first.stderr).toBe(0);
+    const copy = join(work, 'lib', version);
+    expect(first.stdout).toMatch(new RegExp(`^installed: ${copy} \\(virt-pin ${version}.*\\)\ninstalled: .*qemu\\.d/virt-pin\n.*restart libvirtd`));
     const file = join(work, 'qemu.d', 'virt-pin');
     expect(statSync(file).mode & 0o111).not.toBe(0);
-    expect(readFileSync(file, 'utf8')).toMatch(/hook exec "\$@"/);
-    expect(runCli(['hook', 'install', '--dir', work]).stdout).toBe(`unchanged: ${file}\n`);
-    expect(runCli(['hook', 'uninstall', '--dir', work]).stdout).toBe(`removed: ${file}\n`);
+    const script = readFileSync(file, 'utf8');
+    expect(script).toContain(`cli='${join(copy, 'cli.js')}'`);
+    expect(script).toMatch(/hook exec "\$@"/);
+    expect(readFileSync(join(copy, 'cli.js'))).toEqual(readFileSync(cliPath));
+    expect(manage('install').stdout).toBe(`unchanged: ${copy} (virt-pin ${version}, with koffi)\nunchanged: ${file}\n`);
+    expect(manage('uninstall').stdout).toBe(`removed: ${file}\nremoved: ${copy}\n`);
     expect(existsSync(file)).toBe(false);
+    expect(existsSync(copy)).toBe(false);
   });
 
   it('never overwrites or removes a hook it did not install; no restart note when libvirt already runs qemu hooks', () => {
     mkdirSync(join(work, 'qemu.d'));
     writeFileSync(join(work, 'qemu.d', 'virt-pin'), '#!/bin/sh\necho mine\n');
-    const r = runCli(['hook', 'install', '--dir', work]);
+    const r = manage('install');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/not installed by virt-pin; refusing to overwrite/);
-    expect(runCli(['hook', 'uninstall', '--dir', work]).stderr).toMatch(/leaving it alone/);
+    expect(manage('uninstall').stderr).toMatch(/leaving it alone/);
     rmSync(join(work, 'qemu.d', 'virt-pin'));
     writeFileSync(join(work, 'qemu'), '#!/bin/sh\n');
     chmodSync(join(work, 'qemu'), 0o755);
-    expect(runCli(['hook', 'install', '--dir', work]).stdout).not.toMatch(/restart/);
+    expect(manage('install').stdout).not.toMatch(/restart/);
   });
 });
 
@@ -100,7 +111,11 @@ describe('virt-pin hook exec (as libvirt calls it)', () => {
     }
   });
 
-  it('refuses domain names that are paths', () => {
-    expect(runCli(['hook', 'exec', '../etc', 'stopped', 'end', '-'], { input: '' }).status).toBe(1);
+  it('leaves domains whose names are not file names alone (a path, ".", ".."): a log line, exit 0, nothing touched', () => {
+    for (const name of ['../etc', '.', '..']) {
+      const r = runCli(['hook', 'exec', name, 'prepare', 'begin', '-'], { input: '<domain/>', env: { VIRT_PIN_CONFIG: config({ enforce: true, stateDir: join(work, 'state') }) } });
+      expect([name, r.status, r.stderr]).toEqual([name, 0, `virt-pin hook: ${name} prepare/begin: the domain name is not usable as a file name; virt-pin leaves this domain alone\n`]);
+    }
+    expect(existsSync(join(work, 'state'))).toBe(false);
   });
 });

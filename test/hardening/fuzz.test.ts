@@ -75,6 +75,10 @@ describe('fuzz slice', () => {
     for (const code of ['VCPUPIN_INVALID', 'EMULATORPIN_INVALID', 'IOTHREADPIN_INVALID', 'VCPU_COUNT_INVALID', 'NUMATUNE_INVALID', 'SCHED_INVALID']) {
       expect(count(code), code).toBeGreaterThan(0);
     }
+    // It covers the shapes of issue 14's parser items (7, 8, 9, 15, 16), and reaches what they are refused with.
+    for (const m of ['wide-cpusets', 'namespaces', 'line-ends', 'xml-declaration']) expect(tally.mutations[m] ?? 0, m).toBeGreaterThan(20);
+    expect(count('DOMAIN_NAME_MISSING'), 'DOMAIN_NAME_MISSING').toBeGreaterThan(0);
+    expect(count('GUEST_NUMA_INVALID'), 'GUEST_NUMA_INVALID').toBeGreaterThan(0);
     // Known issues are counted, never silently absorbed: each id is one the engine declares.
     for (const id of Object.keys(tally.known)) expect(KNOWN_ISSUES.map((k) => k.id)).toContain(id);
   });

@@ -60,7 +60,7 @@ describe('capabilities corpus', () => {
       [1, '4-7', 2097152],
     ]);
     const caches = hostFromCapabilities(readFileSync(join(capsDir(), 'tests/vircaps2xmldata/vircaps-x86_64-caches.xml'), 'utf8'));
-    expect(caches.caches).toEqual([{ level: 3, type: 'unified', sizeKiB: 8192, cpus: caches.onlineCpus }]);
+    expect(caches.caches).toEqual([{ id: 0, level: 3, type: 'unified', sizeKiB: 8192, cpus: caches.onlineCpus }]);
     expect(hostCounts(caches)).toEqual({ sockets: 1, cores: 4, threads: 8, threadsPerCore: 2, nodes: 1 });
   });
   it('reads the kvm-realtime <topology> fragment with distances, and caps-test3 CPUs without topology', () => {

@@ -162,10 +162,38 @@ describe('the real / of this machine', () => {
   });
 });
 
-describe('graceful degradation', () => {
-  it('refuses a tree without cpu/online (HOST_SYSFS_MISSING) and a missing root (HOST_SYSFS_ROOT)', () => {
+describe('cpuset cgroup (proc/self/cgroup, proc/mounts)', () => {
+  const withCgroup = (cgroupLine: string, mountPoint = '/sys/fs/cgroup'): string => {
     const dir = copyFixture('desktop-smt');
-    unlinkSync(join(dir, 'sys/devices/system/cpu/online'));
+    mkdirSync(join(dir, 'proc/self'), { recursive: true });
+    writeFileSync(join(dir, 'proc/mounts'), `cgroup2 ${mountPoint} cgroup2 rw,nosuid 0 0\n`);
+    writeFileSync(join(dir, 'proc/self/cgroup'), `${cgroupLine}\n`);
+    mkdirSync(join(dir, 'sys/fs/cgroup/machine.slice'), { recursive: true });
+    writeFileSync(join(dir, 'sys/fs/cgroup/machine.slice/cpuset.cpus.effective'), '2-5\n');
+    writeFileSync(join(dir, 'sys/fs/cgroup/machine.slice/cpuset.mems.effective'), '0\n');
+    return dir;
+  };
+  it('reads cgroup v2 cpuset.cpus.effective of the process', () => {
+    const h = hostFromSysfs(withCgroup('0::/machine.slice'));
+    expect(h.allowedCpus?.toString()).toBe('2-5');
+    expect(h.allowedNodes?.toString()).toBe('0');
+  });
+  it('ignores hostile or dangling cgroup paths instead of reading outside the tree', () => {
+    for (const line of ['0::/../../../../etc', '0::/machine.slice/../../..', '0::relative', '0::/no such']) {
+      expect(hostFromSysfs(withCgroup(line)).allowedCpus, line).toBeUndefined();
+    }
+    expect(hostFromSysfs(withCgroup('0::/machine.slice', '/../../..')).allowedCpus).toBeUndefined();
+  });
+});
+
+describe('graceful degradation', () => {
+  it('without cpu/online takes the cpuN directories (old kernels); refuses a tree with neither (HOST_SYSFS_MISSING) and a missing root (HOST_SYSFS_ROOT)', () => {
+    const dir = copyFixture('desktop-smt');
+    const cpuDir = join(dir, 'sys/devices/system/cpu');
+    unlinkSync(join(cpuDir, 'online'));
+    writeFileSync(join(cpuDir, 'cpu15/online'), '0\n');
+    expect(hostFromSysfs(dir).onlineCpus.toString()).toBe('0-14');
+    for (let i = 0; i < 16; i++) rmSync(join(cpuDir, `cpu${i}`), { recursive: true });
     expect(codeOf(() => hostFromSysfs(dir))).toBe('HOST_SYSFS_MISSING');
     expect(codeOf(() => hostFromSysfs(join(dir, 'does-not-exist')))).toBe('HOST_SYSFS_ROOT');
     expect(codeOf(() => hostFromSysfs(join(dir, 'README')))).toBe('HOST_SYSFS_ROOT');

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKernelCpuList } from '../../src/cpuset/index.js';
@@ -34,9 +34,33 @@ const virsh = (...args: string[]) => spawnSync('virsh', ['-q', '-c', URI, ...arg
 const LIBVIRT = (): string => spawnSync(LIBVIRTD, ['--version'], { encoding: 'utf8' }).stdout?.trim().split(/\s+/).pop() ?? '';
 
 let daemon: ChildProcess | undefined;
+let journal: { ready: true } | { ready: false; why: string } = { ready: false, why: 'not set up' };
 let work = '';
 let log = '';
 const undo: (() => void)[] = [];
+
+const JOURNALD = ['/lib/systemd/systemd-journald', '/usr/lib/systemd/systemd-journald'];
+
+/** journald for `journalctl -t virt-pin`: the host's, or one started here (and stopped in afterAll) when nothing owns /dev/log. */
+function startJournal(): { ready: true } | { ready: false; why: string } {
+  if (existsSync('/dev/log')) {
+    return existsSync('/run/systemd/journal/socket') ? { ready: true } : { ready: false, why: '/dev/log belongs to a syslog daemon other than journald: journalctl cannot show the lines' };
+  }
+  const bin = JOURNALD.find((p) => existsSync(p));
+  if (!bin) return { ready: false, why: 'no systemd-journald (apt-get install systemd)' };
+  const proc = spawn(bin, [], { stdio: 'ignore' });
+  undo.push(() => {
+    proc.kill('SIGTERM');
+    rmSync('/dev/log', { force: true });
+  });
+  const deadline = Date.now() + 10_000;
+  while (!existsSync('/run/systemd/journal/dev-log') || spawnSync('journalctl', ['-n', '0', '--no-pager']).status !== 0) {
+    if (Date.now() > deadline) return { ready: false, why: `${bin} did not open /run/systemd/journal/dev-log within 10 s` };
+    spawnSync('sleep', ['0.1']);
+  }
+  symlinkSync('/run/systemd/journal/dev-log', '/dev/log');
+  return { ready: true };
+}
 
 function backup(path: string): void {
   if (existsSync(path)) {
@@ -62,8 +86,12 @@ beforeAll(async () => {
   mkdirSync('/etc/virt-pin', { recursive: true });
   backup(CONFIG);
   writeFileSync(CONFIG, JSON.stringify({ enforce: true, stateDir: join(work, 'state'), waitIrqsSeconds: 0 }));
-  // The hook goes in before the daemon starts: libvirt looks for hooks at start-up.
-  const installed = runCli(['hook', 'install', '--dir', HOOKS]);
+  // The system log the hook writes to (logger -t virt-pin, read back with journalctl -t virt-pin as docs/hook.md
+  // says): the host's journald when it runs; with no /dev/log at all (a container), a journald of the test's own.
+  if (requireComponents(['journald']).available) journal = startJournal();
+  // The hook goes in before the daemon starts: libvirt looks for hooks at start-up. Its copy of the CLI goes under
+  // the test's directory rather than /usr/local/lib/virt-pin.
+  const installed = runCli(['hook', 'install', '--dir', HOOKS, '--lib-dir', join(work, 'lib')]);
   if (installed.status !== 0) throw new Error(`hook install failed: ${installed.stderr}`);
   undo.push(() => runCli(['hook', 'uninstall', '--dir', HOOKS]));
   daemon = spawn(LIBVIRTD, [], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LIBVIRT_LOG_OUTPUTS: `1:file:${log}`, LIBVIRT_LOG_FILTERS: '1:hook 3:*' } });
@@ -76,7 +104,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const name of ['vp-good', 'vp-bad', 'vp-v24', 'vp-live']) {
+  for (const name of ['vp-good', 'vp-bad', 'vp-v24', 'vp-live', 'vp-log']) {
     virsh('destroy', name);
     virsh('undefine', name);
   }
@@ -173,6 +201,98 @@ describeWith(NEEDS, 'real libvirtd + QEMU', () => {
     const start = virsh('start', 'vp-bad');
     expect(start.status).not.toBe(0);
     expect(start.stderr).toMatch(/HOST_CPU_NOT_ONLINE|refusing to start/);
+  }, 120_000);
+});
+
+describeWith([...NEEDS, 'journald'], "the hook's log lines where docs/hook.md says", () => {
+  it("docs/hook.md: the hook lines reach the system log (journalctl -t virt-pin) and, with the virt-admin outputs/filters pair, libvirtd's log — the filter alone is not enough", () => {
+    const admin = (what: string, ...args: string[]) => spawnSync('virt-admin', ['-c', 'libvirtd:///system', what, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const shown = (what: string) => {
+      const r = admin(what);
+      expect(r.status, r.stderr).toBe(0);
+      // Shown as e.g. `1:*hook* 3:***` (each match wrapped in '*') — put back as it was given.
+      return r.stdout.replace(/^\s*Logging (outputs|filters):\s*/, '').trim().split(/\s+/).map((f) => f.replace(/^(\d+:)\*(.*)\*$/, '$1$2')).join(' ');
+    };
+    const outputs = shown('daemon-log-outputs');
+    const filters = shown('daemon-log-filters');
+    const xml = domain('vp-log', "    <vcpupin vcpu='0' cpuset='0'/>\n    <emulatorpin cpuset='0-1'/>");
+    const file = join(work, 'log.xml');
+    writeFileSync(file, xml);
+    expect(virsh('define', file).status).toBe(0);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const startStop = () => {
+      const start = virsh('start', 'vp-log');
+      expect(start.status, start.stderr).toBe(0);
+      expect(virsh('destroy', 'vp-log').status).toBe(0);
+    };
+    const ours = (text: string) => [...text.matchAll(/virt-pin hook: vp-log (\S+): ([^\n'\\]+)/g)].map((m) => `${m[1]}: ${m[2]}`);
+    const debugFile = join(work, 'libvirtd-debug.log');
+    const journalSince = (since: number, ...match: string[]) => {
+      const j = spawnSync('journalctl', [...match, '--since', `@${since}`, '-o', 'cat', '--no-pager'], { encoding: 'utf8' });
+      expect(j.status, j.stderr).toBe(0);
+      return ours(j.stdout);
+    };
+    /** journald takes what logger sends asynchronously: wait (bounded) for `count` lines. */
+    const journalLines = (since: number, count: number, ...match: string[]) => {
+      let lines = journalSince(since, ...match);
+      for (const deadline = Date.now() + 5000; lines.length < count && Date.now() < deadline; lines = journalSince(since, ...match)) spawnSync('sleep', ['0.2']);
+      return lines;
+    };
+    if (!journal.ready) throw new Error(`the journal did not start: ${journal.why}`);
+    try {
+      // The filter alone, with libvirtd's default output (`3:journald`, warnings and worse): its log gets nothing of the hook.
+      expect(admin('daemon-log-filters', '1:util.command 3:*').status).toBe(0);
+      expect(admin('daemon-log-outputs', '3:journald').status).toBe(0);
+      startStop();
+      spawnSync('sleep', ['1']);
+      expect(journalSince(since, '_COMM=libvirtd')).toEqual([]);
+      // docs/hook.md's pair: the output at debug level too (to the journal, and to a file as the alternative given there).
+      const pairSince = Math.floor(Date.now() / 1000);
+      expect(admin('daemon-log-outputs', `1:journald 1:file:${debugFile}`).status).toBe(0);
+      startStop();
+      const said = journalLines(pairSince, 1, '_COMM=libvirtd');
+      expect(said).toEqual([expect.stringMatching(/^prepare\/begin: warning EMULATOR_ON_DEDICATED_CPU /)]);
+      expect(ours(readFileSync(debugFile, 'utf8'))).toEqual(said);
+      // The system log got the line at both starts, with no libvirt setting at all.
+      expect(journalLines(since, 2, '-t', 'virt-pin')).toEqual([said[0], said[0]]);
+      // As a syslog message of facility daemon (3), priority warning (4) for a finding.
+      // (Other test files may log through the same journal meanwhile: pick this domain's entries.)
+      const entries = spawnSync('journalctl', ['-t', 'virt-pin', '--since', `@${since}`, '-o', 'json', '--no-pager'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, string>)
+        .filter((e) => typeof e.MESSAGE === 'string' && e.MESSAGE.startsWith('virt-pin hook: vp-log '));
+      expect(entries.map((e) => [e.SYSLOG_FACILITY, e.PRIORITY, e.SYSLOG_IDENTIFIER])).toEqual([
+        ['3', '4', 'virt-pin'],
+        ['3', '4', 'virt-pin'],
+      ]);
+      console.log(`hook log: journalctl -t virt-pin and (after the virt-admin pair) libvirtd's journal and file show: ${said[0]}`);
+
+      // The wrapper itself, with its copy of the CLI gone and enforce on (as installed): libvirt refuses the start with
+      // the wrapper's reason, and the journal has it at priority err (3).
+      const copy = readFileSync(join(HOOKS, 'qemu.d', 'virt-pin'), 'utf8').match(/^cli='(.*)'$/m)![1]!.replace(/\/cli\.js$/, '');
+      const goneSince = Math.floor(Date.now() / 1000);
+      renameSync(copy, `${copy}.away`);
+      try {
+        const refused = virsh('start', 'vp-log');
+        expect(refused.status).not.toBe(0);
+        expect(refused.stderr).toContain('the virt-pin CLI is missing');
+      } finally {
+        renameSync(`${copy}.away`, copy);
+      }
+      // libvirt then cleans up the refused start: stopped/end and release/end run too, and fail open.
+      const missing = journalLines(goneSince, 3, '-t', 'virt-pin', '-p', 'err');
+      expect(missing).toEqual([
+        expect.stringMatching(/^prepare\/begin: the virt-pin CLI is missing \(.*\); refusing the start \(enforce was on when the hook was installed\)$/),
+        expect.stringMatching(/^stopped\/end: the virt-pin CLI is missing \(.*\); leaving the domain alone$/),
+        expect.stringMatching(/^release\/end: the virt-pin CLI is missing \(.*\); leaving the domain alone$/),
+      ]);
+    } finally {
+      admin('daemon-log-outputs', outputs);
+      admin('daemon-log-filters', filters);
+      virsh('destroy', 'vp-log');
+      virsh('undefine', 'vp-log');
+    }
   }, 120_000);
 });
 

@@ -56,4 +56,20 @@ describe('virsh commands', () => {
     ]);
     expect(toVirshCommands("my vm's", { vcpus: [{ id: 0, cpus: '0-1' }] }, 'config')).toEqual([`virsh vcpupin 'my vm'\\''s' 0 0-1 --config`]);
   });
+
+  it('writes --live --config together and -c URI (quoted) on every command', () => {
+    expect(toVirshCommands('win11', { vcpus: [{ id: 0, cpus: '1' }], emulator: { cpus: '0' } }, ['live', 'config'], { connect: 'qemu:///system' })).toEqual([
+      'virsh -c qemu:///system vcpupin win11 0 1 --live --config',
+      'virsh -c qemu:///system emulatorpin win11 0 --live --config',
+    ]);
+    expect(toVirshCommands('vm', { vcpus: [{ id: 0, cpus: '1' }] }, 'live', { connect: 'qemu+ssh://root@h/system?x=$(id)' })[0]).toBe(
+      "virsh -c 'qemu+ssh://root@h/system?x=$(id)' vcpupin vm 0 1 --live",
+    );
+  });
+
+  it("never turns 'all' into explicit pins: unpinned threads get a comment, not a command", () => {
+    const out = toVirshCommands('vm', { vcpus: [{ id: 0, cpus: '2' }, { id: 1, cpus: 'all' }], emulator: { cpus: 'all' } }, 'config');
+    expect(out).toEqual(['virsh vcpupin vm 0 2 --config', '# vCPU 1: not pinned (may run on all host CPUs); left as it is', '# the emulator: not pinned (may run on all host CPUs); left as it is']);
+    expect(() => toVirshCommands('vm', { vcpus: [{ id: 0, cpus: 'numad' }] }, 'config')).toThrow(/numad/);
+  });
 });

@@ -131,4 +131,44 @@ describe('placement planner', () => {
       { numRuns: 300 },
     );
   });
+
+  describe('L3 groups and core types', () => {
+    // 1 socket, 8 cores × 2 threads (siblings n, n+8); L3 A = cores 0-3 (32 MiB), L3 B = cores 4-7 (96 MiB, stacked cache).
+    const base = syntheticHost({ sockets: 1, coresPerSocket: 8, threads: 2 });
+    const l3a = CpuSet.fromIds([0, 1, 2, 3, 8, 9, 10, 11]);
+    const l3b = CpuSet.fromIds([4, 5, 6, 7, 12, 13, 14, 15]);
+    const asym = { ...base, caches: [ { level: 3, type: 'unified', sizeKiB: 32768, cpus: l3a }, { level: 3, type: 'unified', sizeKiB: 98304, cpus: l3b } ] };
+    const inOne = (pins: CpuSet[], group: CpuSet): boolean => pins.every((p) => p.isSubsetOf(group));
+
+    it('prefers the larger L3 group when both could hold the guest, and says so', () => {
+      const p = planPlacement(guest(4, { threadsPerCore: 2 }), asym);
+      expect(inOne(p.vcpuPins, l3b)).toBe(true);
+      expect(p.explanation.join(' ')).toMatch(/98304 KiB, the largest L3 that holds it/);
+    });
+
+    it('fills whole groups before spilling, and --cache require refuses a guest no group holds', () => {
+      const p = planPlacement(guest(10, { threadsPerCore: 2 }), asym);
+      expect(p.vcpuPins.filter((s) => s.isSubsetOf(l3b))).toHaveLength(8); // the larger group is filled first
+      expect(() => planPlacement(guest(10), asym, { cache: 'require' })).toThrow(/no single L3 group/);
+      // ignore: id order, the first core after the reserve.
+      expect(planPlacement(guest(2), asym, { cache: 'ignore' }).vcpuPins[0]!.toString()).toBe('1');
+    });
+
+    it('hybrid: vCPUs on performance cores, the default reserve on the first efficiency cluster', () => {
+      // Cores 0-3 performance (SMT), 4-7 efficiency; efficiency L2 clusters 4-5,12-13 and 6-7,14-15.
+      const hybrid = {
+        ...base,
+        cpus: base.cpus.map((c) => ({ ...c, coreType: (c.id % 8 < 4 ? 'performance' : 'efficiency') as 'performance' | 'efficiency' })),
+        caches: [
+          { level: 2, type: 'unified', sizeKiB: 2048, cpus: CpuSet.fromIds([4, 5, 12, 13]) },
+          { level: 2, type: 'unified', sizeKiB: 2048, cpus: CpuSet.fromIds([6, 7, 14, 15]) },
+        ],
+      };
+      const p = planPlacement(guest(6), hybrid);
+      expect(p.reserved.toString()).toBe('4-5,12-13');
+      expect(p.emulator.toString()).toBe('4-5,12-13');
+      expect(p.vcpuPins.every((s) => s.min()! % 8 < 4)).toBe(true);
+      expect(planPlacement(guest(6), hybrid, { housekeepingCoreType: 'performance' }).reserved.toString()).toBe('0,8');
+    });
+  });
 });

@@ -36,6 +36,7 @@ export type Component =
   | 'man-db'
   | 'zsh'
   | 'fish'
+  | 'journald'
   | 'promtool';
 
 interface ComponentInfo {
@@ -141,6 +142,13 @@ const COMPONENTS: Record<Component, ComponentInfo> = {
   'man-db': { what: 'man (man -l)', install: `${APT} man-db`, present: () => findProgram('man') !== undefined },
   zsh: { what: 'zsh (completion tests)', install: `${APT} zsh`, present: () => findProgram('zsh') !== undefined },
   fish: { what: 'fish (completion tests)', install: `${APT} fish`, present: () => findProgram('fish') !== undefined },
+  journald: {
+    what: "systemd-journald and journalctl (the host's journal on /dev/log, or none there so a test can start its own as root)",
+    install: `${APT} systemd`,
+    present: () =>
+      findProgram('journalctl') !== undefined &&
+      (existsSync('/dev/log') ? existsSync('/run/systemd/journal/socket') : isRoot() && ['/lib/systemd/systemd-journald', '/usr/lib/systemd/systemd-journald'].some((p) => existsSync(p))),
+  },
 };
 
 export interface MissingComponent {

@@ -21,13 +21,33 @@ interface Case {
   type?: string;
   /** `<name>` of the bad case (the good one is t). */
   name?: string;
+  /** Use topoHost (SMT siblings, L3 groups, core types, isolated CPUs) as the host. */
+  topo?: boolean;
 }
+
+/**
+ * 16 CPUs, siblings N and N+8; L3 groups 0-3,8-11 and 4-7,12-15; the first
+ * group performance cores, the second efficiency cores; CPUs 7 and 15 isolated.
+ */
+const topoHost = {
+  onlineCpus: CpuSet.range(0, 15),
+  isolatedCpus: CpuSet.fromIds([7, 15]),
+  nodes: [{ id: 0, cpus: CpuSet.range(0, 15) }],
+  cpus: Array.from({ length: 16 }, (_, id) => ({ id, siblings: CpuSet.fromIds([id % 8, (id % 8) + 8]), coreType: id % 8 < 4 ? ('performance' as const) : ('efficiency' as const) })),
+  caches: [
+    { level: 3, type: 'unified', sizeKiB: 16384, cpus: CpuSet.fromIds([0, 1, 2, 3, 8, 9, 10, 11]) },
+    { level: 3, type: 'unified', sizeKiB: 16384, cpus: CpuSet.fromIds([4, 5, 6, 7, 12, 13, 14, 15]) },
+  ],
+};
+const pins = (...cpus: number[]): string => cpus.map((c, v) => `    <vcpupin vcpu='${v}' cpuset='${c}'/>`).join('\n');
 
 const CASES: Record<string, Case[]> = {
   DOMAIN_NAME_INVALID: [
     { bad: '  <vcpu>1</vcpu>', name: 'vm&#10;touch /tmp/x', line: 2, good: '  <vcpu>2</vcpu>' },
     { bad: '  <vcpu>1</vcpu>', name: 'web/1', line: 2, good: '  <vcpu>2</vcpu>' },
   ],
+  // The namespace rides in on the type attribute: every case shares one <name>, hidden here by xmlns on <domain>.
+  DOMAIN_NAME_MISSING: [{ bad: '  <vcpu>1</vcpu>', line: 1, good: '  <vcpu>2</vcpu>', type: "kvm' xmlns='urn:x" }],
   VCPU_COUNT_INVALID: [{ bad: '  <vcpu>4\n  </vcpu>', line: 4, good: '  <vcpu>4</vcpu>' }],
   VCPU_ATTRIBUTE_INVALID: [{ bad: "  <vcpu placement='dynamic'>2</vcpu>", line: 4, good: "  <vcpu placement='auto'>2</vcpu>" }],
   VCPU_CURRENT_ABOVE_MAXIMUM: [{ bad: "  <vcpu current='3'>2</vcpu>", line: 4, good: "  <vcpu current='2'>2</vcpu>" }],
@@ -85,10 +105,50 @@ const CASES: Record<string, Case[]> = {
   HOST_CPU_NOT_ONLINE: [{ bad: "  <vcpu>1</vcpu>\n  <cputune>\n    <vcpupin vcpu='0' cpuset='9'/>\n  </cputune>", line: 6, good: "  <vcpu>1</vcpu>\n  <cputune>\n    <vcpupin vcpu='0' cpuset='3'/>\n  </cputune>", withHost: true }],
   HOST_NODE_MISSING: [{ bad: "  <vcpu>1</vcpu>\n  <numatune>\n    <memory nodeset='1'/>\n  </numatune>", line: 6, good: "  <vcpu>1</vcpu>\n  <numatune>\n    <memory nodeset='0'/>\n  </numatune>", withHost: true }],
   FLOATING_OVER_ISOLATED_CPUS: [{ bad: "  <vcpu>1</vcpu>\n  <cputune>\n    <vcpupin vcpu='0' cpuset='3-5'/>\n  </cputune>", line: 6, good: "  <vcpu>1</vcpu>\n  <cputune>\n    <vcpupin vcpu='0' cpuset='5'/>\n  </cputune>", withHost: true }],
+  GUEST_SMT_MISMATCH: [
+    {
+      bad: `  <vcpu>2</vcpu>\n  <cpu><topology sockets='1' dies='1' cores='1' threads='2'/></cpu>\n  <cputune>\n${pins(1, 2)}\n  </cputune>`,
+      line: 8,
+      good: `  <vcpu>2</vcpu>\n  <cpu><topology sockets='1' dies='1' cores='1' threads='2'/></cpu>\n  <cputune>\n${pins(1, 9)}\n  </cputune>`,
+      topo: true,
+    },
+    {
+      bad: `  <vcpu>2</vcpu>\n  <cpu><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>\n  <cputune>\n${pins(1, 9)}\n  </cputune>`,
+      line: 8,
+      good: `  <vcpu>2</vcpu>\n  <cpu><topology sockets='1' dies='1' cores='2' threads='1'/></cpu>\n  <cputune>\n${pins(1, 2)}\n  </cputune>`,
+      topo: true,
+    },
+  ],
+  VCPU_ON_HOUSEKEEPING_SIBLING: [
+    { bad: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(1)}\n    <emulatorpin cpuset='9'/>\n  </cputune>`, line: 6, good: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(1)}\n    <emulatorpin cpuset='2'/>\n  </cputune>`, topo: true },
+  ],
+  GUEST_SPANS_L3_GROUPS: [{ bad: `  <vcpu>2</vcpu>\n  <cputune>\n${pins(3, 4)}\n  </cputune>`, line: 6, good: `  <vcpu>2</vcpu>\n  <cputune>\n${pins(2, 3)}\n  </cputune>`, topo: true }],
+  GUEST_SPANS_CORE_TYPES: [{ bad: `  <vcpu>2</vcpu>\n  <cputune>\n${pins(3, 4)}\n  </cputune>`, line: 7, good: `  <vcpu>2</vcpu>\n  <cputune>\n${pins(2, 3)}\n  </cputune>`, topo: true }],
+  VCPU_ISOLATED_WITHOUT_RT: [
+    {
+      bad: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(7)}\n  </cputune>`,
+      line: 6,
+      good: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(7)}\n    <vcpusched vcpus='0' scheduler='fifo' priority='1'/>\n  </cputune>`,
+      topo: true,
+    },
+  ],
+  RT_VCPU_NOT_ISOLATED: [
+    {
+      bad: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(2)}\n    <vcpusched vcpus='0' scheduler='fifo' priority='1'/>\n  </cputune>`,
+      line: 6,
+      good: `  <vcpu>1</vcpu>\n  <cputune>\n${pins(7)}\n    <vcpusched vcpus='0' scheduler='fifo' priority='1'/>\n  </cputune>`,
+      topo: true,
+    },
+  ],
+  CPU_OVERCOMMIT: [{ bad: "  <vcpu cpuset='1'>2</vcpu>", line: 4, good: "  <vcpu cpuset='1-2'>2</vcpu>", topo: true }],
   SILENT_NORMALIZATION: [{ bad: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='5' cpuset='1'/>\n  </cputune>", line: 6, good: "  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='1' cpuset='1'/>\n  </cputune>" }],
 };
 
-const run = (c: Case, xml: string): Diagnostic[] => checkDocument(dom(xml, xml === c.bad ? c.type : undefined, xml === c.bad ? c.name : undefined), { driver: c.driver ?? 'qemu', ...(c.withHost ? { host } : {}) });
+const run = (c: Case, xml: string): Diagnostic[] =>
+  checkDocument(dom(xml, xml === c.bad ? c.type : undefined, xml === c.bad ? c.name : undefined), {
+    driver: c.driver ?? 'qemu',
+    ...(c.topo ? { host: topoHost } : c.withHost ? { host } : {}),
+  });
 
 describe('every rule fires on its bad case, at the right line, and not on the good one', () => {
   for (const rule of RULES) {

@@ -16,6 +16,7 @@ export const OPTIONS = {
   first: { type: 'boolean' },
   live: { type: 'boolean' },
   config: { type: 'boolean' },
+  connect: { type: 'string', short: 'c' },
   name: { type: 'string' },
   host: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -31,15 +32,17 @@ export function run(argv: string[]): number {
   }
   if (positionals.length !== 1) throw new UsageError('name one domain XML file (or - for standard input)');
   if (values.format !== 'qemu-pinning' && values.format !== 'virsh') throw new UsageError("--format takes qemu-pinning or virsh");
-  if (values.live && values.config) throw new UsageError('--live and --config exclude each other');
+  if (values.format !== 'virsh' && (values.live || values.config || values.connect !== undefined)) throw new UsageError('--live, --config and --connect are for --format virsh');
   const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const lines = withInputErrors(input.name, () => {
     const r = resolveDocument(input.text, { fileName: input.name, ...(host ? { host } : {}) });
+    // virsh: a thread nothing pins stays unpinned ('all'), even when the host makes the set concrete.
+    const cpusOf = (t: { cpus: { toString(): string }; source: string }): string => (values.format === 'virsh' && t.source === 'all' ? 'all' : t.cpus.toString());
     const threads: PinnedThreads = {
-      vcpus: r.vcpus.map((v) => ({ id: v.id, cpus: v.cpus.toString() })),
-      emulator: { cpus: r.emulator.cpus.toString() },
-      iothreads: r.iothreads.map((t) => ({ id: t.id, cpus: t.cpus.toString() })),
+      vcpus: r.vcpus.map((v) => ({ id: v.id, cpus: cpusOf(v) })),
+      emulator: { cpus: cpusOf(r.emulator) },
+      iothreads: r.iothreads.map((t) => ({ id: t.id, cpus: cpusOf(t) })),
     };
     if (values.format === 'qemu-pinning') {
       const args = toQemuPinningArgs(threads, { first: values.first === true });
@@ -49,7 +52,8 @@ export function run(argv: string[]): number {
     }
     const name = values.name ?? r.domain.name;
     if (!name) throw new UsageError('the domain has no <name>; pass --name');
-    return toVirshCommands(name, threads, values.live ? 'live' : 'config');
+    const modes = [...(values.live ? (['live'] as const) : []), ...(values.config ? (['config'] as const) : [])];
+    return toVirshCommands(name, threads, modes.length ? modes : 'config', values.connect !== undefined ? { connect: values.connect } : {});
   });
   process.stdout.write(lines.join('\n') + '\n');
   return EXIT_OK;

@@ -6,12 +6,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { HostTopology } from '../../host/index.js';
+import { planDocument } from '../../plan/index.js';
 import { resolveDocument } from '../../resolve/index.js';
+import { checkDocument } from '../../validate/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { describeHostSource, loadHost } from '../host-option.js';
 import { useColor } from '../color.js';
 import { IoError } from '../io.js';
-import { buildPinMap, pinMapThreads } from '../pinmap/model.js';
+import { buildPinMap, pinMapThreads, type PinMapFinding } from '../pinmap/model.js';
 import { renderPinMapHtml, renderPinMapSvg, renderPinMapText } from '../pinmap/render.js';
 import { printable } from '../terminal-text.js';
 import { commandSpec, renderHelp } from '../command-table.js';
@@ -54,7 +57,10 @@ export function run(argv: string[]): number | Promise<number> {
   const host = loadHost(values.host)!;
   const input = readDomainInput(positionals[0]!);
   const resolved = withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, host }));
-  const map = buildPinMap(host, pinMapThreads(resolved));
+  const irqs = withInputErrors(input.name, () => planDocument(input.text, { fileName: input.name, host, threads: false }))
+    .devices.filter((d) => d.cpus !== undefined)
+    .map((d) => ({ kind: 'irq' as const, id: d.address, cpus: d.cpus! }));
+  const map = buildPinMap(host, [...pinMapThreads(resolved), ...irqs], findingsOf(input.text, input.name, driver, host));
   const title = { guest: resolved.domain.name ?? input.name, host: describeHostSource(values.host) };
   const shownTitle = { guest: printable(title.guest), host: printable(title.host) };
 
@@ -65,6 +71,15 @@ export function run(argv: string[]): number | Promise<number> {
     writeOutput(values.html, renderPinMapHtml(map, title, rows));
   }
   return EXIT_OK;
+}
+
+/** What check reports with this host, minus the two conflicts the map already draws in its cells. */
+const DRAWN_AS_CONFLICTS = new Set(['PIN_SHARED_SINGLE_CPU', 'EMULATOR_ON_DEDICATED_CPU']);
+
+function findingsOf(text: string, fileName: string, driver: 'qemu' | 'generic', host: HostTopology): PinMapFinding[] {
+  return checkDocument(text, { fileName, driver, host })
+    .filter((d) => !DRAWN_AS_CONFLICTS.has(d.code))
+    .map((d) => ({ code: d.code, severity: d.severity, message: `line ${d.line}: ${d.message}`, ...(d.hint ? { hint: d.hint } : {}) }));
 }
 
 function writeOutput(path: string, content: string): void {

@@ -11,8 +11,24 @@ import type { ResolvedModel } from '../../resolve/index.js';
 export interface PinMapHost {
   onlineCpus: CpuSet;
   isolatedCpus?: CpuSet;
-  cpus: ReadonlyArray<{ id: number; socket: number; core: number; node?: number; siblings: CpuSet; online?: boolean }>;
+  cpus: ReadonlyArray<{ id: number; socket: number; core: number; node?: number; siblings: CpuSet; online?: boolean; coreType?: 'performance' | 'efficiency' }>;
   nodes: ReadonlyArray<{ id: number; cpus: CpuSet }>;
+  caches?: ReadonlyArray<{ level: number; type: string; sizeKiB?: number; cpus: CpuSet }>;
+}
+
+/** A diagnostic from check's host-aware lints, shown under the map. */
+export interface PinMapFinding {
+  code: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  hint?: string;
+}
+
+/** One L3 cache instance, numbered in CPU order across the host. */
+export interface PinMapL3 {
+  index: number;
+  cpus: CpuSet;
+  sizeKiB?: number;
 }
 
 /** One guest thread and the host CPUs it may use (`all`/`numad` while symbolic). */
@@ -41,6 +57,10 @@ export interface PinMapCell {
 export interface PinMapCore {
   socket: number;
   core: number;
+  /** Set on hybrid hosts only. */
+  coreType?: 'performance' | 'efficiency';
+  /** Index into `PinMap.l3Groups`, when the host reports L3 caches. */
+  l3?: number;
   cells: PinMapCell[];
 }
 
@@ -57,6 +77,11 @@ export interface PinMap {
   /** CPUs named by the guest that this host does not have. */
   missing: CpuSet;
   conflicts: string[];
+  /** Host-aware lint findings (guest SMT vs host siblings, L3 and core-type spans, overcommit…). */
+  findings: PinMapFinding[];
+  l3Groups: PinMapL3[];
+  /** The host mixes performance and efficiency cores. */
+  hybrid: boolean;
   summary: { sockets: number; cores: number; threads: number; nodes: number; guestThreads: number };
 }
 
@@ -82,7 +107,7 @@ export function pinMapThreads(r: ResolvedModel): PinMapThread[] {
  * CPUs it may use, flagging conflicts (two vCPUs pinned to one CPU, the
  * emulator on a vCPU's dedicated CPU, offline or missing CPUs).
  */
-export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[]): PinMap {
+export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[], findings: readonly PinMapFinding[] = []): PinMap {
   const cellByCpu = new Map<number, PinMapCell>();
   const isolated = host.isolatedCpus ?? CpuSet.empty();
   const hostCpuIds = CpuSet.fromIds(host.cpus.map((c) => c.id));
@@ -151,6 +176,15 @@ export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[]):
   }
   if (!missing.isEmpty()) conflicts.push(`the guest names CPUs ${missing} that this host does not have`);
 
+  const seenL3 = new Set<string>();
+  const l3Groups: PinMapL3[] = [];
+  for (const c of [...(host.caches ?? [])].sort((a, b) => (a.cpus.min() ?? 0) - (b.cpus.min() ?? 0))) {
+    if (c.level !== 3 || c.type === 'instruction' || seenL3.has(c.cpus.toString())) continue;
+    seenL3.add(c.cpus.toString());
+    l3Groups.push({ index: l3Groups.length, cpus: c.cpus, ...(c.sizeKiB !== undefined ? { sizeKiB: c.sizeKiB } : {}) });
+  }
+  const hybrid = host.cpus.some((c) => c.coreType === 'performance') && host.cpus.some((c) => c.coreType === 'efficiency');
+
   // Layout: node → (socket, core) → siblings in id order.
   const nodeOf = new Map<number, number>();
   for (const n of host.nodes) for (const cpu of n.cpus) nodeOf.set(cpu, n.id);
@@ -163,7 +197,12 @@ export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[]):
     for (const c of [...inNode].sort((a, b) => a.id - b.id)) {
       const key = coreKey(c);
       let core = byCore.get(key);
-      if (!core) byCore.set(key, (core = { socket: c.socket, core: c.core, cells: [] }));
+      if (!core) {
+        // One L3 for the whole host tells nothing per core.
+        const l3 = l3Groups.length > 1 ? l3Groups.find((g) => g.cpus.has(c.id))?.index : undefined;
+        core = { socket: c.socket, core: c.core, ...(hybrid && c.coreType ? { coreType: c.coreType } : {}), ...(l3 !== undefined ? { l3 } : {}), cells: [] };
+        byCore.set(key, core);
+      }
       core.cells.push(cellByCpu.get(c.id)!);
     }
     return { id, cpus: CpuSet.fromIds(inNode.map((c) => c.id)), cores: [...byCore.values()] };
@@ -176,6 +215,9 @@ export function buildPinMap(host: PinMapHost, threads: readonly PinMapThread[]):
     symbolic,
     missing,
     conflicts,
+    findings: [...findings],
+    l3Groups,
+    hybrid,
     summary: { sockets, cores, threads: host.cpus.length, nodes: nodes.length, guestThreads: threads.length },
   };
 }
@@ -188,4 +230,18 @@ export function cellLabels(cell: PinMapCell): string[] {
   if (!cell.iothreads.isEmpty()) out.push(`io${cell.iothreads.toString()}`);
   for (const irq of cell.irqs) out.push(threadLabel({ kind: 'irq', id: irq }));
   return out;
+}
+
+/** `P L3#1` — what a core row is labelled with besides its socket and core id. */
+export function coreTags(core: PinMapCore): string {
+  const tags: string[] = [];
+  if (core.coreType) tags.push(core.coreType === 'performance' ? 'P' : 'E');
+  if (core.l3 !== undefined) tags.push(`L3#${core.l3}`);
+  return tags.join(' ');
+}
+
+export function sizeText(kib: number): string {
+  if (kib >= 1024 && kib % 1024 === 0) return `${kib / 1024} MiB`;
+  if (kib >= 1024) return `${(kib / 1024).toFixed(1)} MiB`;
+  return `${kib} KiB`;
 }

@@ -3,7 +3,7 @@
  * self-contained SVG, and an HTML page that embeds the SVG next to the
  * thread table. No fonts, scripts or images are fetched.
  */
-import { cellLabels, type PinMap, type PinMapCell } from './model.js';
+import { cellLabels, coreTags, sizeText, type PinMap, type PinMapCell } from './model.js';
 
 export interface PinMapTitle {
   guest: string;
@@ -29,13 +29,19 @@ export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean
     const painted = `${cell.conflicts.length ? ansi(color, '31;1', head) : ansi(color, '2', head)}: ${labels.map(paintLabel).join(' ') || ansi(color, '2', '-')}`;
     return { plain, painted };
   };
+  if (map.l3Groups.length > 1) {
+    out.push(`L3 groups: ${map.l3Groups.map((g) => `L3#${g.index} CPUs ${g.cpus}${g.sizeKiB !== undefined ? ` (${sizeText(g.sizeKiB)})` : ''}`).join(', ')}`);
+  }
+  if (map.hybrid) out.push('core types: P performance, E efficiency');
+  const tagWidth = Math.max(0, ...map.nodes.flatMap((n) => n.cores.map((c) => coreTags(c).length)));
   for (const node of map.nodes) {
     out.push(`node ${node.id} (CPUs ${node.cpus})`);
     const rows = node.cores.map((core) => ({ core, texts: core.cells.map(cellText) }));
     const widest = Math.max(0, ...rows.flatMap((r) => r.texts.map((t) => t.plain.length)));
     for (const { core, texts } of rows) {
       const cells = texts.map((t, i) => t.painted + (i < texts.length - 1 ? ' '.repeat(widest - t.plain.length) : ''));
-      out.push(`  socket ${core.socket} core ${String(core.core).padStart(3)}  ${cells.join(' | ')}`);
+      const tags = tagWidth ? ` ${coreTags(core).padEnd(tagWidth)}` : '';
+      out.push(`  socket ${core.socket} core ${String(core.core).padStart(3)}${tags}  ${cells.join(' | ')}`);
     }
   }
   for (const sym of map.symbolic) out.push(`  ${sym}`);
@@ -44,11 +50,21 @@ export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean
     out.push(ansi(color, '31;1', `conflicts (${map.conflicts.length}):`));
     for (const c of map.conflicts) out.push(`  ${c}`);
   } else out.push('no conflicts');
+  if (map.findings.length) {
+    out.push(ansi(color, '33;1', `findings (${map.findings.length}):`));
+    for (const f of map.findings) {
+      out.push(`  ${f.severity} ${f.code}: ${f.message}`);
+      if (f.hint) out.push(`    hint: ${f.hint}`);
+    }
+  }
   return out.join('\n') + '\n';
 }
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Outline colours of cores by L3 group (cycled). */
+const L3_COLORS = ['#00897b', '#6d4c41', '#3949ab', '#c0ca33', '#d81b60', '#546e7a'] as const;
 
 const COLORS = { vcpu: '#2e7d32', emu: '#1565c0', io: '#8e24aa', irq: '#ef6c00', conflict: '#c62828' } as const;
 
@@ -72,12 +88,19 @@ export function renderPinMapSvg(map: PinMap, title: PinMapTitle): string {
     const nodeH = 26 + rows * (cellH + 16);
     parts.push(`<g class="node" data-node="${node.id}">`);
     parts.push(`<rect x="${pad / 2}" y="${y}" width="${width - pad}" height="${nodeH}" rx="8" fill="#f5f5f5" stroke="#9e9e9e"/>`);
-    parts.push(`<text x="${pad}" y="${y + 18}" font-size="13" font-weight="bold">NUMA node ${node.id} · CPUs ${esc(node.cpus.toString())}</text>`);
+    const nodeL3 = map.l3Groups.length > 1 ? map.l3Groups.filter((g) => g.cpus.intersects(node.cpus)) : [];
+    const l3Text = nodeL3.length ? ` · ${nodeL3.map((g) => `L3#${g.index}${g.sizeKiB !== undefined ? ` ${sizeText(g.sizeKiB)}` : ''}`).join(', ')}` : '';
+    parts.push(`<text x="${pad}" y="${y + 18}" font-size="13" font-weight="bold">NUMA node ${node.id} · CPUs ${esc(node.cpus.toString())}${esc(l3Text)}</text>`);
     node.cores.forEach((core, i) => {
       const cx = pad + (i % coresPerRow) * (coreW + 8);
       const cy = y + 26 + Math.floor(i / coresPerRow) * (cellH + 16);
-      parts.push(`<g class="core" data-socket="${core.socket}" data-core="${core.core}">`);
-      parts.push(`<rect x="${cx}" y="${cy}" width="${coreW}" height="${cellH + 8}" rx="5" fill="#ffffff" stroke="#bdbdbd"/>`);
+      const tags = coreTags(core);
+      const l3Color = core.l3 === undefined ? '#bdbdbd' : L3_COLORS[core.l3 % L3_COLORS.length]!;
+      parts.push(
+        `<g class="core" data-socket="${core.socket}" data-core="${core.core}"${core.l3 !== undefined ? ` data-l3="${core.l3}"` : ''}${core.coreType ? ` data-core-type="${core.coreType}"` : ''}>`,
+      );
+      parts.push(`<rect x="${cx}" y="${cy}" width="${coreW}" height="${cellH + 8}" rx="5" fill="#ffffff" stroke="${l3Color}" stroke-width="${core.l3 === undefined ? 1 : 3}"/>`);
+      if (tags) parts.push(`<text x="${cx + coreW - 6}" y="${cy + 14}" font-size="10" text-anchor="end" fill="${l3Color}" class="core-tags">${esc(tags)}</text>`);
       core.cells.forEach((cell, j) => {
         const x = cx + 4 + j * (cellW + 4);
         const conflict = cell.conflicts.length > 0;
@@ -114,8 +137,17 @@ export function renderPinMapSvg(map: PinMap, title: PinMapTitle): string {
     parts.push(`<text x="${pad + i * 110 + 16}" y="${y + 14}" font-size="12">${name}</text>`);
   });
   y += 24;
+  if (map.l3Groups.length > 1 || map.hybrid) {
+    const note = [map.l3Groups.length > 1 ? 'core outline colour = L3 group (L3#N)' : '', map.hybrid ? 'P performance core, E efficiency core' : ''].filter(Boolean).join('; ');
+    parts.push(`<text x="${pad}" y="${y + 12}" font-size="12" fill="#424242">${esc(note)}</text>`);
+    y += 16;
+  }
   for (const c of [...map.symbolic, ...map.conflicts]) {
     parts.push(`<text x="${pad}" y="${y + 12}" font-size="12" fill="${map.conflicts.includes(c) ? COLORS.conflict : '#424242'}">${esc(c)}</text>`);
+    y += 16;
+  }
+  for (const f of map.findings) {
+    parts.push(`<text x="${pad}" y="${y + 12}" font-size="12" fill="${f.severity === 'info' ? '#424242' : COLORS.irq}" class="finding">${esc(`${f.code}: ${f.message}`)}</text>`);
     y += 16;
   }
   const height = y + pad;

@@ -1,6 +1,7 @@
 /** Every rule, in report order (spec catalogue first, then §7, then lints). */
 import type { Rule } from '../types.js';
 import { domainName } from './domain-name.js';
+import { domainNameMissing } from './domain-name-missing.js';
 import { vcpuCount } from './v01-vcpu-count.js';
 import { vcpuAttributes } from './v02-vcpu-attributes.js';
 import { currentAboveMaximum } from './v03-current-above-maximum.js';
@@ -38,10 +39,18 @@ import { emulatorOnDedicated } from './lint-emulator-on-dedicated.js';
 import { hostCpusAvailable } from './lint-host-cpus.js';
 import { hostNodesAvailable } from './lint-host-nodes.js';
 import { isolatedFloating } from './lint-isolated-floating.js';
+import { guestSmtMismatch } from './lint-guest-smt-mismatch.js';
+import { vcpuBesideHousekeeping } from './lint-vcpu-beside-housekeeping.js';
+import { guestSpansL3 } from './lint-guest-spans-l3.js';
+import { guestSpansCoreTypes } from './lint-guest-spans-core-types.js';
+import { isolatedWithoutRealtime } from './lint-isolated-without-rt.js';
+import { realtimeNotIsolated } from './lint-realtime-not-isolated.js';
+import { cpuOvercommit } from './lint-cpu-overcommit.js';
 
 /** Every validation rule, in report order (docs/validation.md is generated from it). */
 export const RULES: readonly Rule[] = [
   domainName,
+  domainNameMissing,
   vcpuCount,
   vcpuAttributes,
   currentAboveMaximum,
@@ -79,4 +88,11 @@ export const RULES: readonly Rule[] = [
   hostCpusAvailable,
   hostNodesAvailable,
   isolatedFloating,
+  guestSmtMismatch,
+  vcpuBesideHousekeeping,
+  guestSpansL3,
+  guestSpansCoreTypes,
+  isolatedWithoutRealtime,
+  realtimeNotIsolated,
+  cpuOvercommit,
 ];

@@ -1,4 +1,5 @@
-import { CpuSet } from '../../cpuset/index.js';
+import { CpuSet, MAX_CPUSET_ID } from '../../cpuset/index.js';
+import { CpuBitmap } from '../../cpuset/cpuset.js';
 import type { Rule } from '../types.js';
 
 /** V25: guest NUMA: cells exist, ids 0..n-1 once each, cpus parse, no overlap, vCPUs below the maximum. */
@@ -16,9 +17,12 @@ export const guestNuma: Rule = {
     }
     const n = numa.cells.length;
     const ids = new Set<number>();
-    let union = CpuSet.empty();
+    // Accumulated in a bitmap: a chain of unions, or ids(), costs cells × width.
+    const union = new CpuBitmap();
     let total = 0;
+    let overlapped = false;
     const max = ctx.definition.maxVcpus;
+    const allowed = max > 0 ? CpuSet.range(0, Math.min(max, MAX_CPUSET_ID + 1) - 1) : CpuSet.empty();
     for (const c of numa.cells) {
       const id = c.id ? c.id.value : c.index;
       if (c.id?.error) ctx.report(c.id.loc, `cell id='${c.id.raw}' is refused: ${c.id.error.message}`);
@@ -31,13 +35,20 @@ export const guestNuma: Rule = {
         continue;
       }
       const set = c.cpus.value!;
-      const beyond = set.ids().filter((v) => v >= max);
-      if (beyond.length) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' names vCPUs ${beyond.join(', ')}, beyond the maximum of ${max}`);
-      if (union.intersects(set)) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' overlaps another cell (vCPUs ${union.intersect(set)})`, { hint: 'each vCPU belongs to one cell' });
-      union = union.union(set);
+      const beyond = set.difference(allowed);
+      if (!beyond.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' names vCPUs ${listOf(beyond)}, beyond the maximum of ${max}`);
+      const overlap = union.overlap(set);
+      if (!overlap.isEmpty()) overlapped = true;
+      if (!overlap.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' overlaps another cell (vCPUs ${overlap})`, { hint: 'each vCPU belongs to one cell' });
+      union.add(set);
       total += set.size;
     }
     // libvirt stops at an overlap in the cell loop; the total it checks later is then only its consequence.
-    if (total > max && union.size === total) ctx.report(numa, `the cells list ${total} vCPUs but the domain has ${max}`);
+    if (total > max && !overlapped) ctx.report(numa, `the cells list ${total} vCPUs but the domain has ${max}`);
   },
 };
+
+/** Ids one by one as before for short lists; ranges once a list would run long (0-16383 is 16,384 ids). */
+function listOf(set: CpuSet): string {
+  return set.size <= 64 ? set.ids().join(', ') : set.ranges().map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
+}

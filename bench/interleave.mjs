@@ -1,0 +1,58 @@
+// Interleaved measurement: candidates and their baseline run in turn, round
+// after round, in one process, so that load from other work on the machine
+// falls on all of them alike. Each sample records wall and CPU time
+// (process.cpuUsage: user + system of this process, which is what a
+// single-threaded pass costs whatever else the machine does).
+
+/** Median and range of a list of numbers. */
+export function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1], n: s.length };
+}
+
+function sample(fn) {
+  const c0 = process.cpuUsage();
+  const w0 = process.hrtime.bigint();
+  fn();
+  const wall = Number(process.hrtime.bigint() - w0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+/**
+ * Run `fns` (name → function) interleaved for `rounds` rounds after one
+ * warm-up round; a GC between samples (with --expose-gc) keeps one
+ * candidate's garbage from being collected on another's clock. Returns, per
+ * name, wall and CPU stats and the per-round samples.
+ */
+export function interleave(fns, rounds) {
+  const names = Object.keys(fns);
+  const out = Object.fromEntries(names.map((k) => [k, { wall: [], cpu: [] }]));
+  for (let r = -1; r < rounds; r++) {
+    // Rotate the order each round: no candidate always runs right after another's garbage.
+    const order = names.map((_, i) => names[(i + Math.max(0, r)) % names.length]);
+    for (const k of order) {
+      globalThis.gc?.();
+      const s = sample(fns[k]);
+      if (r >= 0) {
+        out[k].wall.push(s.wall);
+        out[k].cpu.push(s.cpu);
+      }
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, { wall: stats(out[k].wall), cpu: stats(out[k].cpu), samples: out[k] }]));
+}
+
+/**
+ * Per-round ratios of `a` to `b` (CPU time), and a verdict against `target`
+ * (ratio ≤ target) that does not flip on noise: 'met' when at least 3/4 of
+ * the rounds meet it, 'not met' when at most 1/4 do, else 'undecided' with
+ * the spread. The caller may add rounds and ask again.
+ */
+export function verdict(a, b, target, key = 'cpu') {
+  const ratios = a.samples[key].map((x, i) => x / b.samples[key][i]);
+  const r = stats(ratios);
+  const meeting = ratios.filter((x) => x <= target).length / ratios.length;
+  const state = meeting >= 0.75 ? 'met' : meeting <= 0.25 ? 'not met' : 'undecided';
+  return { state, ratio: r, meeting };
+}

@@ -1,0 +1,25 @@
+import { CpuSet } from '../../cpuset/index.js';
+import type { Rule } from '../types.js';
+
+/** More vCPUs than host CPUs they may run on: they take turns (fine for idle guests, not for latency). */
+export const cpuOvercommit: Rule = {
+  code: 'CPU_OVERCOMMIT',
+  severity: 'info',
+  needsHost: true,
+  spec: 'lint',
+  summary: 'the guest has more vCPUs than the host CPUs they may run on',
+  check(ctx) {
+    const r = ctx.resolved();
+    const online = r.vcpus.filter((v) => v.online);
+    let cpus = CpuSet.empty();
+    for (const v of online) {
+      if (typeof v.cpus === 'string') return;
+      cpus = cpus.union(v.cpus);
+    }
+    if (cpus.isEmpty() || online.length <= cpus.size) return;
+    const per = Math.round((online.length / cpus.size) * 10) / 10;
+    ctx.report(ctx.model.vcpu ?? ctx.model.root, `${online.length} online vCPUs may run only on ${cpus.size} host CPU${cpus.size === 1 ? '' : 's'} (${cpus}): ${per} vCPUs per CPU take turns`, {
+      hint: 'fine for mostly idle guests; for latency give each vCPU a CPU of its own (fewer vCPUs, or virt-pin pin on a larger --cpus set)',
+    });
+  },
+};
