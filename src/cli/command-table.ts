@@ -299,7 +299,8 @@ xmlns:vp='https://virt-pin.dev/xmlns/irq/1'; default native = untouched).`,
     summary: 'apply a plan to a running QEMU atomically (snapshot, write, read back, roll back)',
     synopsis: ['[options] FILE|PLAN.json (--pid PID | --domain NAME)'],
     description: `Apply a runtime plan to a running QEMU. Every target's current affinity is
-recorded in a state file first (default /run/virt-pin/NAME.json); any
+recorded in a state file first (/run/virt-pin/ENC.json by default, ENC
+being NAME percent-encoded, see docs/runtime-plan.md); any
 failure rolls back what was changed, in reverse order. Re-applying the same
 plan changes nothing; 'virt-pin restore NAME' puts the recorded masks back.
 

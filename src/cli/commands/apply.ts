@@ -13,50 +13,11 @@ import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { parseJsonInput } from '../json-input.js';
 import { parsePid } from '../pid-option.js';
 import { loadHost } from '../host-option.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 import { irqOverrides } from './plan.js';
 
-export const usage = `usage: virt-pin apply [options] FILE|PLAN.json (--pid PID | --domain NAME)
-
-Apply a runtime plan to a running QEMU. Every target's current affinity is
-recorded in a state file first (default /run/virt-pin/NAME.json); any
-failure rolls back what was changed, in reverse order. Re-applying the same
-plan changes nothing; 'virt-pin restore NAME' puts the recorded masks back.
-
-With --domain, thread pins go through libvirt's live API (virsh vcpupin,
-emulatorpin, iothreadpin --live), which widens libvirt's per-thread cgroups
-and keeps its live definition in step; IRQs are written directly. With
---pid (or --threads direct) threads are pinned in-process with
-sched_setaffinity.
-
-options:
-  --pid PID            the QEMU process (threads pinned directly)
-  --domain NAME        a running libvirt domain
-  --connect URI        libvirt URI for --domain (default $LIBVIRT_DEFAULT_URI, else qemu:///system)
-  --threads MODE       libvirt (default with --domain) or direct (PID from /run/libvirt/qemu/NAME.pid)
-  --qmp SOCKET         thread ids from QMP instead of thread names (direct only)
-  --cgroups            direct only: widen a thread's own cpuset cgroup first when the
-                       new CPUs lie outside it, as libvirt does
-  --host SRC           host facts when FILE is domain XML
-  --irq ADDR=POLICY    IRQ policy override (as for plan); repeatable
-  --irq-default POL    default IRQ policy override
-  --state-dir DIR      where the state file goes
-  --strict             kernel-managed IRQs fail the apply instead of being skipped
-  --shared-irqs        also move an INTx line the device shares with host handlers
-                       (that moves the host device's interrupt too); default: skipped
-  --dry-run            discover and compare only; write nothing
-  --wait-irqs SECONDS  then keep the plan in force for up to SECONDS (at most 3600) as
-                       MSI-X vectors and threads appear; ends early once every device
-                       has IRQs pinned and nothing changed for 10 s, or when QEMU exits
-  --watch              then keep the plan in force until QEMU exits; SIGINT/SIGTERM
-                       stop the watch and keep what was applied recorded
-  --interval MS        time between polls for --wait-irqs/--watch (default 1000)
-  --json               print the report as JSON (one line per round when watching)
-  -h, --help           this help
-
-exit status: 0 applied (or nothing to do; a watch that ended), 1 failed and
-rolled back, 2 usage
-`;
+export const usage = renderHelp(commandSpec('apply')!);
 
 const MAX_WAIT_SECONDS = 3600;
 const SETTLE_MS = 10_000;

@@ -7,17 +7,10 @@ import { parseArgs } from 'node:util';
 import { restore, restoreLive, type LiveRestoreReport, type RestoreReport } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
 import { InputError } from '../domain-input.js';
+import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
-export const usage = `usage: virt-pin restore [--state-dir DIR] [--connect URI] [--json] NAME
-
-Restore the thread and IRQ affinities that 'virt-pin apply' recorded for
-domain NAME, in reverse order, then remove the state files. IRQs whose
-number now belongs to another device are left alone. Thread pins set
-through libvirt are put back through libvirt (the URI recorded at apply,
-or --connect); a domain restarted since has its pins from its definition
-and is left alone. Nothing recorded: nothing to do (exit 0).
-`;
+export const usage = renderHelp(commandSpec('restore')!);
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
