@@ -26,6 +26,7 @@
 // not ship.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
@@ -97,9 +98,32 @@ noteBundled(
     entryPoints: [join(root, 'src/cli/main.ts')],
     outfile: join(dist, 'cli.js'),
     banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
+    plugins: [lazyBuiltins()],
   }),
 );
 chmodSync(join(dist, 'cli.js'), 0o755);
+// check's worker threads start this slim entry, not the whole CLI.
+noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.js') }));
+// The hook: a CommonJS body (no ESM loader to start, which costs a few ms)
+// holding only `hook exec` / `hook late-irqs`, and a small loader that
+// starts it from a V8 code cache (src/cli/cached-entry.ts says how).
+const commonCjs = {
+  ...common,
+  format: 'cjs',
+  define: { ...common.define, 'import.meta.url': '__vpImportMetaUrl' },
+  banner: { js: "var __vpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/hook-entry.ts')], outfile: join(dist, 'hook-main.cjs'), plugins: [lazyBuiltins()] }));
+noteBundled(
+  await esbuild.build({
+    ...commonCjs,
+    define: { ...commonCjs.define, ...cachedBody('hook-main.cjs', 'runHookEntry') },
+    banner: { js: '#!/usr/bin/env node' },
+    entryPoints: [join(root, 'src/cli/cached-entry.ts')],
+    outfile: join(dist, 'hook.cjs'),
+  }),
+);
+chmodSync(join(dist, 'hook.cjs'), 0o755);
 noteBundled(
   await esbuild.build({
     entryPoints: ['xmlbuilder2'],
@@ -116,6 +140,45 @@ noteBundled(
   }),
 );
 writeThirdPartyLicenses();
+
+/** What src/cli/cached-entry.ts needs to know of the bundle it loads: its name, export, length and content hash. */
+function cachedBody(file, exportName) {
+  const bytes = readFileSync(join(dist, file));
+  return {
+    VIRT_PIN_CACHED_BODY: JSON.stringify(file),
+    VIRT_PIN_CACHED_EXPORT: JSON.stringify(exportName),
+    VIRT_PIN_CACHED_BYTES: String(bytes.length),
+    VIRT_PIN_CACHED_SHA256: JSON.stringify(createHash('sha256').update(bytes).digest('hex')),
+  };
+}
+
+/**
+ * Built-ins that a bundle imports for one rarely taken path (child_process
+ * for virsh and the late-IRQ waiter, net for QMP, worker_threads for check's
+ * pool) cost every start their load (child_process alone brings net, dgram
+ * and the stream stack). This plugin replaces them with a module of
+ * wrappers that require the built-in on first call. Only functions and
+ * classes are wrapped: importing anything else from these modules is a
+ * build error, which is the signal to load that import eagerly instead.
+ */
+function lazyBuiltins() {
+  return {
+  name: 'lazy-builtins',
+  setup(build) {
+    const lazy = ['child_process', 'net', 'worker_threads', 'dgram'];
+    build.onResolve({ filter: new RegExp(`^(node:)?(${lazy.join('|')})$`) }, (args) => ({ path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const real = require(`node:${args.path}`);
+      const names = Object.keys(real).filter((k) => typeof real[k] === 'function' && /^[A-Za-z_$][\w$]*$/.test(k));
+      const lines = [`let loaded; const load = () => (loaded ??= require('node:${args.path}'));`];
+      for (const k of names) {
+        lines.push(`export function ${k}(...args) { return new.target ? Reflect.construct(load().${k}, args) : load().${k}.apply(this, args); }`);
+      }
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+    });
+  },
+  };
+}
 
 /**
  * Copy index.d.ts and every declaration file it reaches through relative

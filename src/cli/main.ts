@@ -2,8 +2,6 @@
  * `virt-pin` command-line entry. Parses the command name, then loads only
  * the command that runs (hooks care about cold start).
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { CheckWorkerData } from './commands/check-pool.js';
 import { isVirtPinError } from '../errors.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
@@ -14,7 +12,7 @@ import { closest } from './suggest.js';
 import { version } from './version.js';
 
 interface CommandModule {
-  /** `selfUrl` is this bundle's URL, which commands use as a worker entry. */
+  /** `selfUrl` is this bundle's URL: commands find the entries beside it (check-worker.js) or re-run it. */
   run(argv: string[], selfUrl: URL): Promise<number> | number;
 }
 
@@ -146,23 +144,12 @@ function cleanParserMessage(name: string | undefined, message: string): string {
   return `${message.split('\n').join(' ')}${guess ? `; did you mean '${guess}'?` : ''}`;
 }
 
-async function serveAsCheckWorker(data: CheckWorkerData): Promise<void> {
-  const [{ serveCheckRequests }, { loadHost }] = await Promise.all([import('./commands/check-pool.js'), import('./host-option.js')]);
-  const host = loadHost(data.options.hostSpec);
-  const { libvirtVersion } = data.options;
-  serveCheckRequests(parentPort!, data, { driver: data.options.driver, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
-}
-
-if (!isMainThread && (workerData as Partial<CheckWorkerData> | undefined)?.role === 'check-worker') {
-  void serveAsCheckWorker(workerData as CheckWorkerData);
-} else {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`virt-pin: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 70;
-    },
-  );
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`virt-pin: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);

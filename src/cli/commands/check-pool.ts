@@ -1,7 +1,7 @@
 /**
- * Checks many files on worker threads. The worker is the CLI bundle itself
- * started with `workerData.role === 'check-worker'` (see main.ts), so the
- * package ships one file and a worker costs one bundle evaluation.
+ * Checks many files on worker threads. The worker runs dist/check-worker.js
+ * (src/cli/check-worker.ts), a bundle of the checker alone: starting a worker
+ * on the whole CLI bundle cost each worker compiling all of it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';

@@ -81,7 +81,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   const usePool = !fromLibvirt && workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.some((p) => p.path === '-');
   if (usePool) {
     const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
-    results = await checkInPool(paths, options, format === 'human', workerUrl, onProgress, jobs);
+    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.js', workerUrl), onProgress, jobs);
   } else {
     results = paths.map((path, i) => {
       const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))({ driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });

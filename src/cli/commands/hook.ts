@@ -161,7 +161,8 @@ interface Call {
   budgetSeconds: number;
 }
 
-async function execHook(argv: string[], selfUrl: URL): Promise<number> {
+/** `hook exec`: also the body of the hook's own entry (dist/hook.cjs, see src/cli/hook-entry.ts). */
+export async function execHook(argv: string[], selfUrl: URL): Promise<number> {
   const [name, op, subop] = argv;
   if (!name || !op || !subop) throw new UsageError('exec takes NAME OPERATION SUB-OPERATION [EXTRA], as libvirt passes them');
   const wrapped = process.env.VIRT_PIN_HOOK_WRAPPER === '1';
@@ -294,7 +295,8 @@ function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig,
   child.unref();
 }
 
-async function lateIrqs(argv: string[]): Promise<number> {
+/** `hook late-irqs`: the detached waiter started by `started begin`. */
+export async function lateIrqs(argv: string[]): Promise<number> {
   const [name, planFile, seconds, stateDir] = argv;
   if (!name || !planFile || !seconds || !stateDir) throw new UsageError('late-irqs NAME PLAN SECONDS STATE_DIR');
   // The plan comes only from NAME's own plan file, checked (owner, type, size, schema, domain name): never from a path given here.

@@ -1,0 +1,124 @@
+/**
+ * A CommonJS loader that starts a bundle from a V8 code cache: dist/hook.cjs
+ * runs dist/hook-main.cjs this way (the build defines VIRT_PIN_CACHED_BODY
+ * and VIRT_PIN_CACHED_EXPORT). Compiling the bundle is a large part of a
+ * hook call's start; with the cache V8 deserializes the functions the last
+ * run compiled instead of parsing and compiling them again.
+ *
+ * - Node ≥ 22: module.enableCompileCache(DIR/compile-cache) and a plain
+ *   require(); Node keys and checks that cache itself.
+ * - Node 20: vm.Script with cachedData. V8 checks only the source's length,
+ *   not its content, so the cache file is named by the SHA-256 of the
+ *   bundle's content (computed by the build, which writes the bundle and this
+ *   loader together), the Node version and the architecture: a rebuilt
+ *   bundle never meets an old cache. A bundle whose length is not the one
+ *   the build recorded is run without a cache. Hashing the bundle here
+ *   instead costs more than the cache saves: node:crypto or node:zlib
+ *   (CRC-32) take 3-10 ms to load, a hash in JavaScript 3-5 ms per call.
+ * - The cache lives beside the bundle. It is read only when it and its
+ *   directory belong to root or to this user and no one else can write
+ *   them (the hook runs as root: a cache anyone could plant is code anyone
+ *   could run), and written only into such a directory, atomically, after
+ *   the run (so it holds every function the run compiled). A missing,
+ *   unreadable, untrusted or rejected cache is ignored silently: the bundle
+ *   is compiled from source as without one.
+ */
+import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import Module from 'node:module';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+
+declare const VIRT_PIN_CACHED_BODY: string;
+declare const VIRT_PIN_CACHED_EXPORT: string;
+declare const VIRT_PIN_CACHED_BYTES: number;
+declare const VIRT_PIN_CACHED_SHA256: string;
+
+type Entry = (argv: readonly string[], selfPath: string) => Promise<number>;
+
+/** Cache files larger than this are not read (a real one is a few hundred kB). */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
+const dir = __dirname;
+const bodyPath = join(dir, VIRT_PIN_CACHED_BODY);
+
+function trusted(st: { uid: number; mode: number }): boolean {
+  const uid = process.geteuid?.() ?? -1;
+  return (st.uid === 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+function readTrustedCache(path: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    if (!trusted(statSync(dir))) return undefined;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !trusted(st) || st.size > MAX_CACHE_BYTES) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function writeCache(path: string, data: Buffer): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  let fd: number | undefined;
+  try {
+    const st = statSync(dir);
+    if (!trusted(st) || st.uid !== (process.geteuid?.() ?? -1)) return; // only into a directory of our own
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    writeSync(fd, data);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+  }
+}
+
+function loadWithScriptCache(): Record<string, unknown> {
+  const source = readFileSync(bodyPath);
+  const asBuilt = source.length === VIRT_PIN_CACHED_BYTES;
+  const cachePath = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.v8cache`);
+  const cachedData = asBuilt ? readTrustedCache(cachePath) : undefined;
+  const script = new Script(Module.wrap(source.toString('utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });
+  if (asBuilt && (cachedData === undefined || script.cachedDataRejected === true)) {
+    // Written at exit so that the cache holds everything this run compiled.
+    process.once('exit', () => {
+      try {
+        writeCache(cachePath, script.createCachedData());
+      } catch {
+        // no cache this time
+      }
+    });
+  }
+  const module = { exports: {} as Record<string, unknown>, filename: bodyPath, id: bodyPath };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(module.exports, module.exports, require, module, bodyPath, dir);
+  return module.exports;
+}
+
+function load(): Record<string, unknown> {
+  const enable = (Module as unknown as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache;
+  if (typeof enable === 'function') {
+    try {
+      if (trusted(statSync(dir))) enable(join(dir, 'compile-cache'));
+    } catch {
+      // no cache
+    }
+    return require(bodyPath) as Record<string, unknown>;
+  }
+  return loadWithScriptCache();
+}
+
+const entry = load()[VIRT_PIN_CACHED_EXPORT] as Entry;
+entry(process.argv.slice(2), __filename).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`virt-pin: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 70;
+  },
+);
