@@ -1,18 +1,29 @@
 // Build dist/, which is what the npm package ships:
 //   index.js        the library, one ESM bundle (works from require() too)
-//   cli.js          the CLI, one ESM bundle
-//   xmlbuilder2.cjs xmlbuilder2 and its dependencies, required by both
+//   cli.js          the bin: an ESM stub that requires cli.cjs
+//   cli.cjs         loader that starts cli-main.cjs from a V8 code cache
+//   cli-main.cjs    the CLI, one CommonJS bundle
+//   hook.cjs        what libvirt's hook runs: loader of hook-main.cjs
+//   hook-main.cjs   `hook exec` and `hook late-irqs` only, CommonJS
+//   check-worker.js check's worker threads: the checker only
+//   xmlbuilder2.cjs xmlbuilder2 and its dependencies, required by the
 //                   bundles only when a new XML element is built
 //   index.d.ts, types/  declarations reachable from the library entry
 //   THIRD-PARTY-LICENSES.txt  licences of the packages bundled into the above
+// src/cli/runtime-files.ts lists the files the CLI and hook run from.
 //
 // The CLI is bundled because cold start matters in a libvirt hook (an
 // unbundled fast-xml-parser ESM import alone costs ~40 ms; see
-// shared/spec/npm-deps-eval.md §6). It stays one file: splitting it per
-// command (esbuild `splitting`, main.ts already imports commands
-// dynamically) made `--version` ~20 ms faster but the hook phases 5-15 ms
-// slower, because the hook still reaches ~10 chunks and loading each ESM
-// file costs about what compiling the unused rest of the bundle saves.
+// shared/spec/npm-deps-eval.md §6). It is not split per command (esbuild
+// `splitting`, main.ts already imports commands dynamically): that made
+// `--version` ~20 ms faster but the hook phases 5-15 ms slower, because the
+// hook still reached ~10 chunks and loading each ESM file cost about what
+// compiling the unused rest of the bundle saved. What made short runs fast
+// instead (bench/coldstart.mjs, issue 15): a separate hook bundle, a V8 code
+// cache per command (src/cli/cached-entry.ts), CommonJS bodies (no ESM
+// loader, no ESM namespace of node:fs, which loads fs/promises, the fs
+// streams and readline), built-ins loaded on first use (lazyBuiltins below)
+// and plain stdout/stderr writers (src/cli/plain-stdio.ts).
 //
 // xmlbuilder2 is a separate file because inlining it (760 kB with
 // @oozcitak/dom and js-yaml) cost every start ~10 ms of CPU (`--version`,
@@ -92,38 +103,39 @@ const common = {
 };
 
 noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/index.ts')], outfile: join(dist, 'index.js') }));
-noteBundled(
-  await esbuild.build({
-    ...common,
-    entryPoints: [join(root, 'src/cli/main.ts')],
-    outfile: join(dist, 'cli.js'),
-    banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
-    plugins: [lazyBuiltins()],
-  }),
-);
-chmodSync(join(dist, 'cli.js'), 0o755);
 // check's worker threads start this slim entry, not the whole CLI.
 noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.js') }));
-// The hook: a CommonJS body (no ESM loader to start, which costs a few ms)
-// holding only `hook exec` / `hook late-irqs`, and a small loader that
-// starts it from a V8 code cache (src/cli/cached-entry.ts says how).
+// The CLI and the hook: CommonJS bodies (a CommonJS start is a little
+// cheaper than an ESM one, and only a CommonJS body can be compiled through
+// vm.Script with a code cache), each started by a small loader that uses a
+// V8 code cache (src/cli/cached-entry.ts says how). The hook's body holds
+// only `hook exec` / `hook late-irqs`.
 const commonCjs = {
   ...common,
   format: 'cjs',
   define: { ...common.define, 'import.meta.url': '__vpImportMetaUrl' },
   banner: { js: "var __vpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyBuiltins()],
 };
-noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/hook-entry.ts')], outfile: join(dist, 'hook-main.cjs'), plugins: [lazyBuiltins()] }));
-noteBundled(
+for (const [body, loader, entry, exportName] of [
+  ['cli-main.cjs', 'cli.cjs', 'src/cli/main.ts', 'main'],
+  ['hook-main.cjs', 'hook.cjs', 'src/cli/hook-entry.ts', 'runHookEntry'],
+]) {
+  noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, entry)], outfile: join(dist, body) }));
   await esbuild.build({
     ...commonCjs,
-    define: { ...commonCjs.define, ...cachedBody('hook-main.cjs', 'runHookEntry') },
+    define: { ...commonCjs.define, ...cachedBody(body, exportName) },
     banner: { js: '#!/usr/bin/env node' },
+    plugins: [],
     entryPoints: [join(root, 'src/cli/cached-entry.ts')],
-    outfile: join(dist, 'hook.cjs'),
-  }),
-);
-chmodSync(join(dist, 'hook.cjs'), 0o755);
+    outfile: join(dist, loader),
+  });
+  chmodSync(join(dist, loader), 0o755);
+}
+// The package's bin (and the path every document names): an ESM file, as
+// the package is "type": "module", that only starts the CommonJS loader.
+writeFileSync(join(dist, 'cli.js'), "#!/usr/bin/env node\nimport { createRequire } from 'node:module';\ncreateRequire(import.meta.url)('./cli.cjs');\n", { mode: 0o755 });
+chmodSync(join(dist, 'cli.js'), 0o755);
 noteBundled(
   await esbuild.build({
     entryPoints: ['xmlbuilder2'],
@@ -140,6 +152,20 @@ noteBundled(
   }),
 );
 writeThirdPartyLicenses();
+checkRuntimeFiles();
+
+/** Every file of src/cli/runtime-files.ts was built and is in package.json's `files`; nothing else built beside them is left out. */
+function checkRuntimeFiles() {
+  const list = [...readFileSync(join(root, 'src/cli/runtime-files.ts'), 'utf8').matchAll(/^\s*'([^']+)',/gm)].map((m) => m[1]);
+  const shipped = new Set(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).files);
+  for (const file of list) {
+    if (!existsSync(join(dist, file))) throw new Error(`src/cli/runtime-files.ts lists ${file}, which the build did not write`);
+    if (!shipped.has(`dist/${file}`)) throw new Error(`package.json "files" lacks dist/${file} (src/cli/runtime-files.ts)`);
+  }
+  for (const file of readdirSync(dist)) {
+    if (/\.(c?js)$/.test(file) && file !== 'index.js' && !list.includes(file)) throw new Error(`dist/${file} is built but not in src/cli/runtime-files.ts`);
+  }
+}
 
 /** What src/cli/cached-entry.ts needs to know of the bundle it loads: its name, export, length and content hash. */
 function cachedBody(file, exportName) {
@@ -166,7 +192,10 @@ function lazyBuiltins() {
   name: 'lazy-builtins',
   setup(build) {
     const lazy = ['child_process', 'net', 'worker_threads', 'dgram'];
-    build.onResolve({ filter: new RegExp(`^(node:)?(${lazy.join('|')})$`) }, (args) => ({ path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    build.onResolve({ filter: new RegExp(`^(node:)?(${lazy.join('|')})$`) }, (args) =>
+      // The wrapper module's own require() is the real built-in.
+      args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
       const real = require(`node:${args.path}`);
       const names = Object.keys(real).filter((k) => typeof real[k] === 'function' && /^[A-Za-z_$][\w$]*$/.test(k));

@@ -1,9 +1,10 @@
 /**
- * A CommonJS loader that starts a bundle from a V8 code cache: dist/hook.cjs
- * runs dist/hook-main.cjs this way (the build defines VIRT_PIN_CACHED_BODY
- * and VIRT_PIN_CACHED_EXPORT). Compiling the bundle is a large part of a
- * hook call's start; with the cache V8 deserializes the functions the last
- * run compiled instead of parsing and compiling them again.
+ * A CommonJS loader that starts a bundle from a V8 code cache: dist/cli.cjs
+ * runs dist/cli-main.cjs and dist/hook.cjs runs dist/hook-main.cjs this way
+ * (the build defines the VIRT_PIN_CACHED_* constants below). Compiling the
+ * bundle is a large part of a short run's start (`check one.xml`, a hook
+ * call); with the cache V8 deserializes the functions an earlier run of the
+ * same command compiled instead of parsing and compiling them again.
  *
  * - Node ≥ 22: module.enableCompileCache(DIR/compile-cache) and a plain
  *   require(); Node keys and checks that cache itself.
@@ -27,6 +28,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rm
 import Module from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+import { usePlainStdio } from './plain-stdio.js';
 
 declare const VIRT_PIN_CACHED_BODY: string;
 declare const VIRT_PIN_CACHED_EXPORT: string;
@@ -81,12 +83,18 @@ function writeCache(path: string, data: Buffer): void {
 function loadWithScriptCache(): Record<string, unknown> {
   const source = readFileSync(bodyPath);
   const asBuilt = source.length === VIRT_PIN_CACHED_BYTES;
-  const cachePath = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.v8cache`);
+  // One cache per command: a cache holds the functions of the run that wrote
+  // it, and a `--version` cache would leave `check` compiling nearly all of
+  // its code. Only runs that end with status 0 or 1 write one, so a
+  // mistyped command (status 2) leaves no file behind.
+  const command = /^[a-z][a-z-]{0,19}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
+  const cachePath = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.${command}.v8cache`);
   const cachedData = asBuilt ? readTrustedCache(cachePath) : undefined;
   const script = new Script(Module.wrap(source.toString('utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });
   if (asBuilt && (cachedData === undefined || script.cachedDataRejected === true)) {
     // Written at exit so that the cache holds everything this run compiled.
-    process.once('exit', () => {
+    process.once('exit', (code) => {
+      if (code !== 0 && code !== 1) return;
       try {
         writeCache(cachePath, script.createCachedData());
       } catch {
@@ -112,6 +120,7 @@ function load(): Record<string, unknown> {
   return loadWithScriptCache();
 }
 
+usePlainStdio();
 const entry = load()[VIRT_PIN_CACHED_EXPORT] as Entry;
 entry(process.argv.slice(2), __filename).then(
   (code) => {

@@ -11,38 +11,14 @@
  * `hook`: `hook.cjs exec NAME OPERATION SUB-OPERATION [EXTRA]`. The
  * late-IRQ waiter re-runs this file as `hook.cjs hook late-irqs …`.
  */
-import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { execHook, lateIrqs, usage } from './commands/hook.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
 import { EXIT_USAGE, UsageError } from './usage.js';
 
-/**
- * The hook's log reaches libvirt through a pipe, and Node's process.stderr
- * on a pipe is a net.Socket: creating it loads the stream stack (net,
- * stream, the internal stream modules), a measurable part of a hook call.
- * The hook only ever calls write(), so it gets a plain synchronous write(2).
- */
-function plainStderr(): void {
-  const write = (text: string | Uint8Array): boolean => {
-    let rest = typeof text === 'string' ? Buffer.from(text) : text;
-    while (rest.length > 0) {
-      try {
-        rest = rest.subarray(writeSync(2, rest));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return false; // no stderr: nothing to log to
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a full non-blocking pipe: wait, do not spin
-      }
-    }
-    return true;
-  };
-  Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, value: { write, fd: 2 } });
-}
-
 /** Run the hook; `selfPath` is the file to re-run for the late-IRQ waiter (the loader, not this body). */
 export async function runHookEntry(argv: readonly string[], selfPath: string): Promise<number> {
-  plainStderr();
   const [first, ...rest] = argv[0] === 'hook' ? argv.slice(1) : argv;
   try {
     if (first === 'exec') return await execHook(rest, pathToFileURL(selfPath));

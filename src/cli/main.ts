@@ -1,7 +1,10 @@
 /**
  * `virt-pin` command-line entry. Parses the command name, then loads only
- * the command that runs (hooks care about cold start).
+ * the command that runs (hooks care about cold start). Bundled as CommonJS
+ * into dist/cli-main.cjs and started by dist/cli.cjs (src/cli/cached-entry.ts)
+ * from a V8 code cache; dist/cli.js, the package's bin, only requires that.
  */
+import { pathToFileURL } from 'node:url';
 import { isVirtPinError } from '../errors.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
@@ -54,7 +57,12 @@ function wantsHelp(name: string, argv: readonly string[]): boolean {
   return own.some((a) => a === '--help' || a === '-h');
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Run the CLI. `selfPath` is the file that starts it (dist/cli.cjs, which
+ * loads this bundle from its code cache); `hook install` and commands that
+ * re-run the CLI use it.
+ */
+export async function main(argv: readonly string[], selfPath: string): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     process.stdout.write(renderMainHelp());
@@ -88,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const mod = await load();
   try {
-    return await mod.run(rest, new URL(import.meta.url));
+    return await mod.run(rest, pathToFileURL(selfPath));
   } catch (e) {
     if (e instanceof UsageError) return usageError(name, e.message);
     if (e instanceof InputError) {
@@ -143,13 +151,3 @@ function cleanParserMessage(name: string | undefined, message: string): string {
   const guess = option?.choices ? closest(m![2] ?? m![4]!, option.choices) : undefined;
   return `${message.split('\n').join(' ')}${guess ? `; did you mean '${guess}'?` : ''}`;
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`virt-pin: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 70;
-  },
-);

@@ -52,7 +52,9 @@ export async function checkInPool(
   const runWorker = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const data: CheckWorkerData = { role: 'check-worker', options, keepSource };
-      const worker = new Worker(workerUrl, { workerData: data });
+      // stdout/stderr: true keeps the worker's (unused) output off this process's
+      // stdout/stderr, which may be the plain writers of src/cli/plain-stdio.ts.
+      const worker = new Worker(workerUrl, { workerData: data, stdout: true, stderr: true });
       const feed = (): void => {
         if (next >= paths.length) {
           void worker.terminate();
