@@ -1,7 +1,7 @@
 // Build dist/, which is what the npm package ships:
 //   index.js        the library, one ESM bundle (works from require() too)
-//   cli.js          the bin: an ESM stub that requires cli.cjs
-//   cli.cjs         loader that starts cli-main.cjs from a V8 code cache
+//   cli.js          an ESM stub that requires cli.cjs (the documented path)
+//   cli.cjs         the bin: starts cli-main.cjs from a V8 code cache
 //   cli-main.cjs    the CLI, one CommonJS bundle
 //   hook.cjs        what libvirt's hook runs: loader of hook-main.cjs
 //   hook-main.cjs   `hook exec` and `hook late-irqs` only, CommonJS
@@ -132,8 +132,10 @@ for (const [body, loader, entry, exportName] of [
   });
   chmodSync(join(dist, loader), 0o755);
 }
-// The package's bin (and the path every document names): an ESM file, as
-// the package is "type": "module", that only starts the CommonJS loader.
+// The path every document and test names: an ESM file (the package is
+// "type": "module") that only starts the CommonJS loader. The package's bin
+// is cli.cjs itself, which spares every run the ESM loader (which loads
+// fs/promises and readline on its own).
 writeFileSync(join(dist, 'cli.js'), "#!/usr/bin/env node\nimport { createRequire } from 'node:module';\ncreateRequire(import.meta.url)('./cli.cjs');\n", { mode: 0o755 });
 chmodSync(join(dist, 'cli.js'), 0o755);
 noteBundled(

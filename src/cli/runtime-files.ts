@@ -6,8 +6,8 @@
  * each copy's loader writes its own beside it on first use.
  */
 export const RUNTIME_FILES = [
-  'cli.js', // the bin: starts cli.cjs
-  'cli.cjs', // code-cache loader of cli-main.cjs
+  'cli.js', // starts cli.cjs (the path the documentation names)
+  'cli.cjs', // the bin: code-cache loader of cli-main.cjs
   'cli-main.cjs', // every command
   'check-worker.js', // check's worker threads
   'hook.cjs', // what libvirt's hook runs: code-cache loader of hook-main.cjs

@@ -1,0 +1,187 @@
+/**
+ * Cold start (issue 15): the hook entry and `check` load only the modules
+ * they use, and the V8 code cache is an optimisation only — a missing,
+ * corrupt, foreign or untrusted cache changes nothing but speed.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+import { repoRoot } from '../support/corpus.js';
+import { copyPassthroughHost } from '../apply/support.js';
+import { gpuVm, NS } from '../plan/support.js';
+import { RUNTIME_FILES } from '../../src/cli/runtime-files.js';
+
+const dist = join(repoRoot, 'dist');
+const one = join(repoRoot, 'fixtures', 'examples', 'gaming-vfio.xml');
+
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'vp-coldstart-'));
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  modules: string[];
+}
+
+/** Run `node [preload] FILE ARGS` (FILE may be an option such as -e) and collect process.moduleLoadList at exit. */
+function runNode(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+  const listFile = join(work, `modules-${Math.random().toString(36).slice(2)}.txt`);
+  const preload = join(work, 'module-list.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));\n`);
+  const r = spawnSync(process.execPath, ['-r', preload, file, ...args], {
+    input: options.input ?? '',
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    encoding: 'utf8',
+  });
+  if (r.error) throw r.error;
+  const modules = existsSync(listFile) ? readFileSync(listFile, 'utf8').split('\n') : [];
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules };
+}
+
+/** Built-ins that neither `check one.xml` nor the hook's `started begin` uses (stdout/stderr are pipes here). */
+const UNUSED = [
+  'NativeModule child_process',
+  'NativeModule net',
+  'NativeModule dgram',
+  'NativeModule worker_threads',
+  'NativeModule stream',
+  'NativeModule internal/fs/promises',
+  'NativeModule internal/fs/streams',
+  'NativeModule readline',
+  'NativeModule internal/readline/interface',
+  'NativeModule crypto',
+  'NativeModule zlib',
+];
+
+describe('modules loaded by a short run', () => {
+  /** What a run loads beyond `node -e 0` (Node's own start). */
+  const beyondNode = (r: Run): string[] => {
+    const floor = new Set(runNode('-e', ['0']).modules);
+    expect(floor.size).toBeGreaterThan(20);
+    return r.modules.filter((m) => !floor.has(m));
+  };
+
+  it('check one.xml (the bin, dist/cli.cjs) loads none of the built-ins it does not use, and no ESM loader', () => {
+    const r = runNode(join(dist, 'cli.cjs'), ['check', one]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('1 file checked: 0 errors, 0 warnings, 0 info\n');
+    const extra = beyondNode(r);
+    expect(extra).toContain('NativeModule vm'); // the code-cache loader ran
+    expect(extra.filter((m) => UNUSED.includes(m) || m.includes('internal/modules/esm/'))).toEqual([]);
+  });
+
+  it('the hook entry (started begin, 8 IRQs to change) loads none of them, and no ESM loader', () => {
+    const fx = copyPassthroughHost();
+    try {
+      writeFileSync(join(work, 'config.json'), JSON.stringify({ stateDir: join(work, 'state'), waitIrqsSeconds: 0 }));
+      const env = { VIRT_PIN_HOST_ROOT: fx.root, VIRT_PIN_CONFIG: join(work, 'config.json') };
+      const xml = gpuVm(`    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`);
+      const r = runNode(join(dist, 'hook.cjs'), ['exec', 'gpu-vm', 'started', 'begin', '-'], { input: xml, env });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('virt-pin hook: gpu-vm started/begin: applied: 8 target(s) changed\n');
+      expect(readFileSync(join(fx.root, 'proc', 'irq', '120', 'smp_affinity_list'), 'utf8')).toBe('2-3\n');
+      expect(beyondNode(r).filter((m) => UNUSED.includes(m) || m.includes('internal/modules/esm/'))).toEqual([]);
+      // The same entry restores what it applied.
+      const back = runNode(join(dist, 'hook.cjs'), ['hook', 'exec', 'gpu-vm', 'release', 'end', '-'], { input: xml, env });
+      expect(back.stderr).toBe('virt-pin hook: gpu-vm release/end: restored: 8 target(s)\n');
+    } finally {
+      fx.cleanup();
+    }
+  });
+
+  it('the hook entry refuses the subcommands it does not carry, with the usage', () => {
+    const r = runNode(join(dist, 'hook.cjs'), ['install']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^virt-pin hook: this entry runs only 'exec' and 'late-irqs', not 'install'; use virt-pin hook install\n\nusage: virt-pin hook install/);
+  });
+});
+
+describe('the V8 code cache', () => {
+  /** A private copy of the runtime files, as `hook install` makes one. */
+  function install(): string {
+    const dir = join(work, 'lib');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+    for (const f of RUNTIME_FILES) copyFileSync(join(dist, f), join(dir, f));
+    return dir;
+  }
+  const caches = (dir: string, body: string): string[] => readdirSync(dir).filter((f) => f.startsWith(`${body}.`) && f.endsWith('.v8cache'));
+  const check = (dir: string): Run => runNode(join(dir, 'cli.js'), ['check', '--format', 'json', one]);
+
+  it('is written on the first run, used (not rewritten) on the next, one per command', () => {
+    const dir = install();
+    const first = check(dir);
+    expect(first.status).toBe(0);
+    const written = caches(dir, 'cli-main.cjs');
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^cli-main\.cjs\.[0-9a-f]{32}-v\d+\.\d+\.\d+-\w+\.check\.v8cache$/);
+    const path = join(dir, written[0]!);
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    // V8 takes it: the same data compiles the same body without rejection.
+    const body = readFileSync(join(dir, 'cli-main.cjs'), 'utf8');
+    const accepted = new Script(`(function (exports, require, module, __filename, __dirname) { ${body}\n});`, { filename: join(dir, 'cli-main.cjs'), cachedData: readFileSync(path) });
+    expect(accepted.cachedDataRejected).toBe(false);
+    const inode = statSync(path).ino;
+    const second = check(dir);
+    expect(second.stdout).toBe(first.stdout);
+    expect(statSync(path).ino).toBe(inode); // accepted, so not written again
+    runNode(join(dir, 'cli.js'), ['--version']);
+    expect(caches(dir, 'cli-main.cjs').map((f) => f.split('.').at(-2)).sort()).toEqual(['check', 'other']);
+    // A mistyped command (exit status 2) leaves no cache behind.
+    expect(runNode(join(dir, 'cli.js'), ['chekc']).status).toBe(2);
+    expect(caches(dir, 'cli-main.cjs')).toHaveLength(2);
+  });
+
+  it('a corrupt, truncated or foreign cache is ignored silently: same output, then replaced by a good one', () => {
+    const dir = install();
+    const reference = check(dir);
+    const [name] = caches(dir, 'cli-main.cjs');
+    const path = join(dir, name!);
+    const good = readFileSync(path);
+    const foreign = new Script('globalThis.x = 1;').createCachedData();
+    for (const bad of [Buffer.from('not a V8 code cache at all'), good.subarray(0, good.length >> 1), foreign, Buffer.alloc(0)]) {
+      writeFileSync(path, bad, { mode: 0o644 });
+      const r = check(dir);
+      expect(r).toMatchObject({ status: reference.status, stdout: reference.stdout, stderr: reference.stderr });
+      expect(readFileSync(path).equals(bad)).toBe(false);
+    }
+  });
+
+  it('a cache others could write, or a link, is not read; a body that is not the one built runs without a cache', () => {
+    const dir = install();
+    const reference = check(dir);
+    const [name] = caches(dir, 'cli-main.cjs');
+    const path = join(dir, name!);
+    writeFileSync(path, 'planted', { mode: 0o666 });
+    chmodSync(path, 0o666);
+    expect(check(dir).stdout).toBe(reference.stdout);
+    expect(statSync(path).mode & 0o777).toBe(0o644); // replaced by a cache of its own
+    // A symbolic link in its place is not followed.
+    rmSync(path);
+    writeFileSync(join(work, 'elsewhere'), 'x');
+    symlinkSync(join(work, 'elsewhere'), path);
+    expect(check(dir).stdout).toBe(reference.stdout);
+    expect(readFileSync(join(work, 'elsewhere'), 'utf8')).toBe('x');
+    // A body edited after the build (its length differs) runs, uncached.
+    for (const f of caches(dir, 'cli-main.cjs')) rmSync(join(dir, f));
+    writeFileSync(join(dir, 'cli-main.cjs'), readFileSync(join(dir, 'cli-main.cjs'), 'utf8') + '\n// edited\n');
+    expect(check(dir).stdout).toBe(reference.stdout);
+    expect(caches(dir, 'cli-main.cjs')).toEqual([]);
+  });
+
+  it('in a directory others can write, no cache is read or written', () => {
+    const dir = install();
+    chmodSync(dir, 0o777);
+    const r = check(dir);
+    expect(r.status).toBe(0);
+    expect(caches(dir, 'cli-main.cjs')).toEqual([]);
+  });
+});
