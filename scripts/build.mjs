@@ -5,7 +5,7 @@
 //   cli-main.cjs    the CLI, one CommonJS bundle
 //   hook.cjs        what libvirt's hook runs: loader of hook-main.cjs
 //   hook-main.cjs   `hook exec` and `hook late-irqs` only, CommonJS
-//   check-worker.js check's worker threads: the checker only
+//   check-worker.cjs check's worker threads: the checker only
 //   xmlbuilder2.cjs xmlbuilder2 and its dependencies, required by the
 //                   bundles only when a new XML element is built
 //   index.d.ts, types/  declarations reachable from the library entry
@@ -103,8 +103,6 @@ const common = {
 };
 
 noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/index.ts')], outfile: join(dist, 'index.js') }));
-// check's worker threads start this slim entry, not the whole CLI.
-noteBundled(await esbuild.build({ ...common, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.js') }));
 // The CLI and the hook: CommonJS bodies (a CommonJS start is a little
 // cheaper than an ESM one, and only a CommonJS body can be compiled through
 // vm.Script with a code cache), each started by a small loader that uses a
@@ -117,6 +115,8 @@ const commonCjs = {
   banner: { js: "var __vpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyBuiltins()],
 };
+// check's worker threads start this slim entry, not the whole CLI.
+noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.cjs'), plugins: [] }));
 for (const [body, loader, entry, exportName] of [
   ['cli-main.cjs', 'cli.cjs', 'src/cli/main.ts', 'main'],
   ['hook-main.cjs', 'hook.cjs', 'src/cli/hook-entry.ts', 'runHookEntry'],

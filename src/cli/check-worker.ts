@@ -1,5 +1,5 @@
 /**
- * The entry of `check`'s worker threads (dist/check-worker.js): the checker
+ * The entry of `check`'s worker threads (dist/check-worker.cjs): the checker
  * and the host reader, not the whole CLI bundle, so that starting a worker
  * costs as little compiling as possible.
  */

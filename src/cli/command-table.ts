@@ -82,8 +82,8 @@ Directories are searched for *.xml (symbolic links followed); there, XML
 whose root is not <domain> (libvirt's networks/, storage/, nwfilter/ …) is
 skipped with an info line. A file named on the command line is always
 checked. A file that cannot be read is an error entry in every format while
-the others are still checked. Many files are checked in parallel on worker
-threads.
+the others are still checked. 200 files or more are checked in parallel on
+worker threads when at least two cores are idle.
 
 With --host and several domains, the cross-domain findings (CROSS_*: shared
 dedicated CPUs, vCPUs on another domain's emulator or IOThread CPUs, IRQs on
@@ -102,7 +102,7 @@ docs/host-view.md.`,
       { long: 'all-xml', help: 'directories: check every *.xml, not only domains' },
       { long: 'allow-empty', help: 'finding no domain XML at all is not an error' },
       { long: 'quiet', short: 'q', help: 'human format: no summary or skipped-file lines' },
-      { long: 'jobs', short: 'j', value: 'N', help: 'worker threads for many files (default: one per core)' },
+      { long: 'jobs', short: 'j', value: 'N', help: 'worker threads (default: one per idle core for 200 files or more, else none; 1 = none)' },
       { long: 'max-bytes', value: 'N', help: 'refuse files larger than N bytes, unread (default 4M;\nsuffixes K, M, G are powers of 1024)' },
       { long: 'max-depth', value: 'N', help: 'refuse elements nested deeper than N (default 128)' },
       { long: 'max-elements', value: 'N', help: 'refuse documents with more than N elements\n(default 1000000)' },

@@ -15,7 +15,7 @@ import { closest } from './suggest.js';
 import { version } from './version.js';
 
 interface CommandModule {
-  /** `selfUrl` is this bundle's URL: commands find the entries beside it (check-worker.js) or re-run it. */
+  /** `selfUrl` is this bundle's URL: commands find the entries beside it (check-worker.cjs) or re-run it. */
   run(argv: string[], selfUrl: URL): Promise<number> | number;
 }
 

@@ -9,7 +9,7 @@ export const RUNTIME_FILES = [
   'cli.js', // starts cli.cjs (the path the documentation names)
   'cli.cjs', // the bin: code-cache loader of cli-main.cjs
   'cli-main.cjs', // every command
-  'check-worker.js', // check's worker threads
+  'check-worker.cjs', // check's worker threads
   'hook.cjs', // what libvirt's hook runs: code-cache loader of hook-main.cjs
   'hook-main.cjs', // hook exec / hook late-irqs only
   'xmlbuilder2.cjs', // loaded when a new XML element is built

@@ -185,3 +185,31 @@ describe('the V8 code cache', () => {
     expect(caches(dir, 'cli-main.cjs')).toEqual([]);
   });
 });
+
+describe("check's worker pool", () => {
+  it('is used only for enough files and idle cores, or as --jobs says', async () => {
+    const { poolSize, POOL_MIN_FILES, POOL_THRESHOLD } = await import('../../src/cli/commands/check-pool.js');
+    expect(poolSize(POOL_MIN_FILES - 1, undefined, 2, 0)).toBe(0); // too few files
+    expect(poolSize(POOL_MIN_FILES, undefined, 2, 0.2)).toBe(2); // two idle cores
+    expect(poolSize(5000, undefined, 2, 0.6)).toBe(0); // one idle core: a worker would only add its start-up
+    expect(poolSize(5000, undefined, 2, 7.5)).toBe(0); // a busy machine
+    expect(poolSize(5000, undefined, 16, 1)).toBe(8); // never more than 8
+    expect(poolSize(POOL_MIN_FILES * 3, undefined, 16, 0)).toBe(6); // one worker per POOL_MIN_FILES / 2 files
+    expect(poolSize(POOL_THRESHOLD * 2, 2, 2, 9)).toBe(2); // --jobs is obeyed whatever the load (one worker per POOL_THRESHOLD files)
+    expect(poolSize(POOL_THRESHOLD, 2, 2, 9)).toBe(1);
+    expect(poolSize(POOL_THRESHOLD - 1, 2, 2, 0)).toBe(0);
+    expect(poolSize(5000, 1, 16, 0)).toBe(0);
+  });
+
+  it('workers run the slim entry: the same JSON as one thread', () => {
+    const files = readdirSync(join(repoRoot, 'fixtures', 'examples')).map((f) => join(repoRoot, 'fixtures', 'examples', f));
+    const many = Array.from({ length: 16 }, () => files).flat(); // 48 files: a pool of 2 under --jobs 2
+    const pooled = runNode(join(dist, 'cli.cjs'), ['check', '--format', 'json', '--jobs', '2', ...many]);
+    const serial = runNode(join(dist, 'cli.cjs'), ['check', '--format', 'json', '--jobs', '1', ...many]);
+    expect(pooled.stdout).toBe(serial.stdout);
+    expect(JSON.parse(pooled.stdout)).toHaveLength(48);
+    expect(pooled.modules).toContain('NativeModule worker_threads');
+    expect(serial.modules).not.toContain('NativeModule worker_threads');
+    expect(readFileSync(join(dist, 'check-worker.cjs')).length).toBeLessThan(readFileSync(join(dist, 'cli-main.cjs')).length * 0.7);
+  });
+});

@@ -1,16 +1,42 @@
 /**
- * Checks many files on worker threads. The worker runs dist/check-worker.js
+ * Checks many files on worker threads. The worker runs dist/check-worker.cjs
  * (src/cli/check-worker.ts), a bundle of the checker alone: starting a worker
  * on the whole CLI bundle cost each worker compiling all of it.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { FileResult } from '../format-diagnostics.js';
 import type { InputPath } from '../io.js';
 import { checkPath, type CheckOptions, type ParseLimits } from './check-one.js';
 
-/** Below this many files a pool costs more (worker start-up) than it saves. */
+/** With --jobs N: files per worker at least (a worker's start-up is worth ~24 small files). */
 export const POOL_THRESHOLD = 24;
+
+/**
+ * Without --jobs: below this many files one thread is faster. Measured on
+ * the 2-core development machine over the vendored libvirt corpus (~5 kB
+ * per file; bench/coldstart.mjs's notes in docs/performance.md): checking
+ * costs ~0.42 ms of CPU per file on one thread; a pool of two costs ~110 ms
+ * more (two worker start-ups, ~50 ms each, and every worker warming its own
+ * JIT) plus ~0.17 ms per file (messages, cloning results). With two idle
+ * cores the pool breaks even near 200 files; with busy cores it never does.
+ */
+export const POOL_MIN_FILES = 200;
+
+/**
+ * How many workers check `files` files: `jobs` when given (1 = none);
+ * otherwise one per free core (a core is free when the 1-minute load
+ * average leaves at least half of it idle) and at most one per
+ * POOL_MIN_FILES / 2 files; none for fewer than POOL_MIN_FILES files, and
+ * none unless at least two cores are free (one worker only adds its
+ * start-up to the same serial work).
+ */
+export function poolSize(files: number, jobs: number | undefined, cores: number, load1: number): number {
+  if (jobs !== undefined) return jobs <= 1 || files < POOL_THRESHOLD ? 0 : Math.min(jobs, 8, Math.ceil(files / POOL_THRESHOLD));
+  if (files < POOL_MIN_FILES) return 0;
+  const free = Math.round(cores - load1);
+  // Each worker gets at least half of POOL_MIN_FILES, as two do at the break-even.
+  return free >= 2 ? Math.max(2, Math.min(free, 8, Math.floor(files / (POOL_MIN_FILES / 2)))) : 0;
+}
 
 /** Files go to a worker in batches: one message per file cost more than checking a small file. */
 const BATCH = 32;
@@ -43,10 +69,10 @@ export async function checkInPool(
   keepSource: boolean,
   workerUrl: URL,
   onProgress: (done: number) => void,
-  jobs?: number,
+  workers: number,
 ): Promise<FileResult[]> {
   const results: FileResult[] = new Array(paths.length);
-  const count = Math.max(1, Math.min(jobs ?? availableParallelism(), 8, Math.ceil(paths.length / POOL_THRESHOLD)));
+  const count = Math.max(1, workers);
   let next = 0;
   let done = 0;
   const runWorker = (): Promise<void> =>

@@ -2,6 +2,7 @@
  * `virt-pin check FILE|DIR…` — validate domain XML the way libvirt would
  * refuse it, report silent normalizations and expert lints.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
@@ -19,7 +20,7 @@ import { crossDiagnostics, hostDomains, loadHostMemory } from '../host-domains.j
 import { readLibvirtDomains } from '../libvirt-domains.js';
 import { isVirtPinError } from '../../errors.js';
 import { IoError, readInput } from '../io.js';
-import { checkInPool, POOL_THRESHOLD, type SerializedCheckOptions } from './check-pool.js';
+import { checkInPool, poolSize, type SerializedCheckOptions } from './check-pool.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
@@ -78,10 +79,10 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
-  const usePool = !fromLibvirt && workerUrl !== undefined && jobs !== 1 && paths.length >= POOL_THRESHOLD && !paths.some((p) => p.path === '-');
-  if (usePool) {
+  const workers = fromLibvirt || workerUrl === undefined || paths.some((p) => p.path === '-') ? 0 : poolSize(paths.length, jobs, availableParallelism(), loadavg()[0] ?? 0);
+  if (workers > 0) {
     const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
-    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.js', workerUrl), onProgress, jobs);
+    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, workers);
   } else {
     results = paths.map((path, i) => {
       const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))({ driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
