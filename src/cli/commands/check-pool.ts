@@ -12,13 +12,16 @@ import { checkPath, type CheckOptions, type ParseLimits } from './check-one.js';
 export const POOL_THRESHOLD = 24;
 
 /**
- * Without --jobs: below this many files one thread is faster. Measured on
- * the 2-core development machine over the vendored libvirt corpus (~5 kB
- * per file; bench/coldstart.mjs's notes in docs/performance.md): checking
- * costs ~0.42 ms of CPU per file on one thread; a pool of two costs ~110 ms
- * more (two worker start-ups, ~50 ms each, and every worker warming its own
- * JIT) plus ~0.17 ms per file (messages, cloning results). With two idle
- * cores the pool breaks even near 200 files; with busy cores it never does.
+ * Without --jobs: below this many files one thread is faster. Measured with
+ * bench/pool-threshold.mjs on the 2-core development machine over the
+ * vendored libvirt corpus (~5 kB per file): one thread costs ~0.4 ms of CPU
+ * per file after a ~100 ms start; a pool of two adds ~110 ms (two worker
+ * start-ups, ~50 ms each in parallel, each warming its own JIT) and ~0.2 ms
+ * per file (messages, cloned results). With two idle cores the pool's wall
+ * time (main start, then the workers' start, then half the work each)
+ * breaks even near 200 files; on a busy machine (load average 7) the pool
+ * lost at every size up to the whole corpus (2,780 files: 2.7 s against
+ * 1.2 s).
  */
 export const POOL_MIN_FILES = 200;
 
