@@ -177,6 +177,19 @@ describe('the V8 code cache', () => {
     expect(caches(dir, 'cli-main.cjs')).toEqual([]);
   });
 
+  it("on Node >= 22 it is Node's own compile cache instead (simulated here: Node 20 has no module.enableCompileCache)", () => {
+    const dir = install();
+    const reference = check(dir);
+    for (const f of caches(dir, 'cli-main.cjs')) rmSync(join(dir, f));
+    const record = join(work, 'enabled.txt');
+    const preload = join(work, 'fake-compile-cache.cjs');
+    writeFileSync(preload, `require('module').enableCompileCache = (d) => require('fs').writeFileSync(${JSON.stringify(record)}, d);\n`);
+    const r = spawnSync(process.execPath, ['-r', preload, join(dir, 'cli.cjs'), 'check', '--format', 'json', one], { encoding: 'utf8' });
+    expect(r.stdout).toBe(reference.stdout);
+    expect(readFileSync(record, 'utf8')).toBe(join(dir, 'compile-cache'));
+    expect(caches(dir, 'cli-main.cjs')).toEqual([]); // no vm.Script cache beside it
+  });
+
   it('in a directory others can write, no cache is read or written', () => {
     const dir = install();
     chmodSync(dir, 0o777);
