@@ -1,6 +1,7 @@
 // Cold start of the CLI and the hook against `node -e 0`, wall and CPU time.
 //
-//   node bench/coldstart.mjs [ROUNDS] [--cli dist/cli.js] [--hook dist/hook.cjs] [--only a,b]
+//   node bench/coldstart.mjs [ROUNDS] [--cli dist/cli.cjs] [--hook dist/hook.cjs] [--only a,b]
+//                            [--baseline OLD/dist/cli.js]   (an older build's CLI, same rounds)
 //
 // Each round runs every case once, in a fixed order, so every case sees the
 // same machine load (this machine is shared). Wall time is measured here;
@@ -25,10 +26,10 @@ import { HOOK_DOMAIN } from './hook-latency.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { cli: { type: 'string' }, hook: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' } },
+  options: { cli: { type: 'string' }, hook: { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, baseline: { type: 'string' } },
 });
 const rounds = Number(positionals[0] ?? 31);
-const cli = values.cli ?? join(root, 'dist', 'cli.js');
+const cli = values.cli ?? join(root, 'dist', existsSync(join(root, 'dist', 'cli.cjs')) ? 'cli.cjs' : 'cli.js');
 const hookEntry = values.hook ?? (existsSync(join(root, 'dist', 'hook.cjs')) ? join(root, 'dist', 'hook.cjs') : undefined);
 const one = join(root, 'fixtures', 'examples', 'gaming-vfio.xml');
 
@@ -37,17 +38,21 @@ const reporter = join(work, 'cpu-reporter.cjs');
 writeFileSync(reporter, "process.on('exit', () => { const u = process.cpuUsage(); try { require('fs').writeSync(3, `${u.user + u.system}\\n`); } catch {} });\n");
 
 const host = fixtureHost(work);
-const hookArgs = (entry) => (entry.endsWith('cli.js') ? [entry, 'hook', 'exec'] : [entry, 'exec']);
+const hookArgs = (entry) => (/cli\.c?js$/.test(entry) ? [entry, 'hook', 'exec'] : [entry, 'exec']);
 
 /** name → { args, input?, env?, after? } */
 const cases = {
   floor: { args: ['-e', '0'] },
   version: { args: [cli, '--version'] },
   check: { args: [cli, 'check', one] },
-  'hook started (cli.js)': { args: [...hookArgs(cli), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(cli), expect: /applied: 8 target/ },
+  'hook started (CLI)': { args: [...hookArgs(cli), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(cli), expect: /applied: 8 target/ },
 };
 if (hookEntry) {
   cases['hook started (hook.cjs)'] = { args: [...hookArgs(hookEntry), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(hookEntry), expect: /applied: 8 target/ };
+}
+if (values.baseline) {
+  cases['check (baseline)'] = { args: [values.baseline, 'check', one] };
+  cases['hook started (baseline)'] = { args: [...hookArgs(values.baseline), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(values.baseline), expect: /applied: 8 target/ };
 }
 const only = values.only?.split(',');
 const names = Object.keys(cases).filter((n) => n === 'floor' || !only || only.some((o) => n.includes(o)));

@@ -117,14 +117,14 @@ const commonCjs = {
 };
 // check's worker threads start this slim entry, not the whole CLI.
 noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.cjs'), plugins: [] }));
-for (const [body, loader, entry, exportName] of [
-  ['cli-main.cjs', 'cli.cjs', 'src/cli/main.ts', 'main'],
-  ['hook-main.cjs', 'hook.cjs', 'src/cli/hook-entry.ts', 'runHookEntry'],
+for (const [body, loader, entry, exportName, variant] of [
+  ['cli-main.cjs', 'cli.cjs', 'src/cli/main.ts', 'main', 'command'],
+  ['hook-main.cjs', 'hook.cjs', 'src/cli/hook-entry.ts', 'runHookEntry', 'hook-phase'],
 ]) {
   noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, entry)], outfile: join(dist, body) }));
   await esbuild.build({
     ...commonCjs,
-    define: { ...commonCjs.define, ...cachedBody(body, exportName) },
+    define: { ...commonCjs.define, ...cachedBody(body, exportName), VIRT_PIN_CACHE_VARIANT: JSON.stringify(variant) },
     banner: { js: '#!/usr/bin/env node' },
     plugins: [],
     entryPoints: [join(root, 'src/cli/cached-entry.ts')],

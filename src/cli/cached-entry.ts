@@ -34,6 +34,20 @@ declare const VIRT_PIN_CACHED_BODY: string;
 declare const VIRT_PIN_CACHED_EXPORT: string;
 declare const VIRT_PIN_CACHED_BYTES: number;
 declare const VIRT_PIN_CACHED_SHA256: string;
+/** 'command': the CLI's first argument; 'hook-phase': the hook's operation. */
+declare const VIRT_PIN_CACHE_VARIANT: 'command' | 'hook-phase';
+
+const HOOK_PHASES = new Set(['prepare', 'started', 'stopped', 'release', 'reconnect']);
+
+/** Which cache a run uses, from a bounded set of names: never from a domain name or another free-form argument. */
+function cacheVariant(argv: readonly string[]): string {
+  if (VIRT_PIN_CACHE_VARIANT === 'hook-phase') {
+    const args = argv[0] === 'hook' ? argv.slice(1) : argv;
+    if (args[0] !== 'exec') return args[0] === 'late-irqs' ? 'late-irqs' : 'other';
+    return `exec-${HOOK_PHASES.has(args[2] ?? '') ? args[2] : 'other'}`;
+  }
+  return /^[a-z][a-z-]{0,19}$/.test(argv[0] ?? '') ? argv[0]! : 'other';
+}
 
 type Entry = (argv: readonly string[], selfPath: string) => Promise<number>;
 
@@ -83,11 +97,11 @@ function writeCache(path: string, data: Buffer): void {
 function loadWithScriptCache(): Record<string, unknown> {
   const source = readFileSync(bodyPath);
   const asBuilt = source.length === VIRT_PIN_CACHED_BYTES;
-  // One cache per command: a cache holds the functions of the run that wrote
-  // it, and a `--version` cache would leave `check` compiling nearly all of
-  // its code. Only runs that end with status 0 or 1 write one, so a
+  // One cache per command (per hook phase): a cache holds the functions of
+  // the run that wrote it, and a `--version` cache would leave `check`
+  // compiling nearly all of its code. Only runs that end with status 0 or 1 write one, so a
   // mistyped command (status 2) leaves no file behind.
-  const command = /^[a-z][a-z-]{0,19}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
+  const command = cacheVariant(process.argv.slice(2));
   const cachePath = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.${command}.v8cache`);
   const cachedData = asBuilt ? readTrustedCache(cachePath) : undefined;
   const script = new Script(Module.wrap(source.toString('utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });

@@ -91,6 +91,10 @@ describe('modules loaded by a short run', () => {
       // The same entry restores what it applied.
       const back = runNode(join(dist, 'hook.cjs'), ['hook', 'exec', 'gpu-vm', 'release', 'end', '-'], { input: xml, env });
       expect(back.stderr).toBe('virt-pin hook: gpu-vm release/end: restored: 8 target(s)\n');
+      // One code cache per phase, named by the phase, never by the domain.
+      const phases = readdirSync(dist).filter((f) => f.startsWith('hook-main.cjs.') && f.endsWith('.v8cache')).map((f) => f.split('.').at(-2));
+      expect(phases).toEqual(expect.arrayContaining(['exec-started', 'exec-release']));
+      expect(phases.every((p) => /^(exec-(prepare|started|stopped|release|reconnect|other)|late-irqs|other)$/.test(p!))).toBe(true);
     } finally {
       fx.cleanup();
     }
