@@ -48,6 +48,8 @@ const cases = {
   'hook started (CLI)': { args: [...hookArgs(cli), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(cli), expect: /applied: 8 target/ },
 };
 if (hookEntry) {
+  // Loads the hook, reads stdin and the configuration, does nothing: the start-up part of `started begin`.
+  cases['hook reconnect (hook.cjs)'] = { args: [...hookArgs(hookEntry), 'gpu-vm', 'reconnect', 'begin', '-'], input: HOOK_DOMAIN, env: host.env };
   cases['hook started (hook.cjs)'] = { args: [...hookArgs(hookEntry), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(hookEntry), expect: /applied: 8 target/ };
 }
 if (values.baseline) {

@@ -18,15 +18,18 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/corpus.js';
+import { RUNTIME_FILES } from '../../src/cli/runtime-files.js';
 
 /**
  * Limits on what `npm pack` ships. At the time of writing: 91 files,
  * 508 kB packed, 2.04 MB unpacked (the two bundles are 1.4 MB of it). The
  * limits leave ~25% room; a jump past them means something unintended got in
- * (source maps, dist/lib, fixtures).
+ * (source maps, dist/lib, fixtures). The hook's and check's worker's own
+ * entries (docs/cold-start.md) repeat parts of the CLI bundle so that each
+ * loads only what it uses: 685 kB packed with them, hence 800 kB.
  */
 const MAX_FILES = 115;
-const MAX_PACKED_BYTES = 650_000;
+const MAX_PACKED_BYTES = 800_000;
 const MAX_UNPACKED_BYTES = 2_600_000;
 
 interface PackedFile {
@@ -96,13 +99,14 @@ afterAll(() => {
 describe('npm pack from a fresh clone', () => {
   it('ships the bundles, declarations, schemas, docs, the man page, README and LICENSE, and nothing else', () => {
     const paths = pack.files.map((f) => f.path).sort();
-    for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.js', 'dist/xmlbuilder2.cjs', 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/index.d.ts', 'schemas/policy.schema.json', 'docs/errors.md', 'man/virt-pin.1']) {
+    for (const must of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', ...RUNTIME_FILES.map((f) => `dist/${f}`), 'dist/THIRD-PARTY-LICENSES.txt', 'dist/types/index.d.ts', 'schemas/policy.schema.json', 'docs/errors.md', 'man/virt-pin.1']) {
       expect(paths, must).toContain(must);
     }
     const unexpected = paths.filter(
       (p) =>
         !/^(LICENSE|README\.md|package\.json)$/.test(p) &&
-        !/^dist\/(index\.js|index\.d\.ts|cli\.js|xmlbuilder2\.cjs|THIRD-PARTY-LICENSES\.txt)$/.test(p) &&
+        !/^dist\/(index\.js|index\.d\.ts|THIRD-PARTY-LICENSES\.txt)$/.test(p) &&
+        !(RUNTIME_FILES as readonly string[]).includes(p.replace(/^dist\//, '')) &&
         !/^dist\/types\/.+\.d\.ts$/.test(p) &&
         !/^schemas\/[a-z-]+\.schema\.json$/.test(p) &&
         !/^docs\/([a-z-]+\.md|pinmap\.png)$/.test(p) &&
