@@ -45,6 +45,8 @@ const cases = {
   floor: { args: ['-e', '0'] },
   version: { args: [cli, '--version'] },
   check: { args: [cli, 'check', one] },
+  // Without --libvirt, check runs `virsh --version` (src/cli/libvirt-option.ts): that child's time is in the wall column only.
+  'check --libvirt': { args: [cli, 'check', '--libvirt', '10.7', one] },
   'hook started (CLI)': { args: [...hookArgs(cli), 'gpu-vm', 'started', 'begin', '-'], input: HOOK_DOMAIN, env: host.env, after: release(cli), expect: /applied: 8 target/ },
 };
 if (hookEntry) {
