@@ -183,8 +183,8 @@ function cachedBody(file, exportName) {
 /**
  * Built-ins that a bundle imports for one rarely taken path (child_process
  * for virsh and the late-IRQ waiter, net for QMP, worker_threads for check's
- * pool) cost every start their load (child_process alone brings net, dgram
- * and the stream stack). This plugin replaces them with a module of
+ * pool, crypto for report fingerprints) cost every start their load
+ * (child_process alone brings net, dgram and the stream stack). This plugin replaces them with a module of
  * wrappers that require the built-in on first call. Only functions and
  * classes are wrapped: importing anything else from these modules is a
  * build error, which is the signal to load that import eagerly instead.
@@ -193,7 +193,7 @@ function lazyBuiltins() {
   return {
   name: 'lazy-builtins',
   setup(build) {
-    const lazy = ['child_process', 'net', 'worker_threads', 'dgram'];
+    const lazy = ['child_process', 'net', 'worker_threads', 'dgram', 'crypto'];
     build.onResolve({ filter: new RegExp(`^(node:)?(${lazy.join('|')})$`) }, (args) =>
       // The wrapper module's own require() is the real built-in.
       args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
