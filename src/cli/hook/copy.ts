@@ -1,14 +1,12 @@
 /**
- * The hook's own copy of the CLI: `hook install` copies the single-file
- * bundle (and koffi, the one package it loads at run time, when it is
- * installed) into `LIB/<version>/`, so the hook keeps working when the tree
- * it was installed from moves, is upgraded or was an npx cache.
- *
- * What the bundle loads at run time (checked by test/cli/hook-install.test.ts
- * against dist/cli.js): `koffi` (optional, native; only for in-process thread
- * writes) and `dist/xmlbuilder2.cjs` beside it (only when an edit builds a
- * new element — pin, never the hook's check/plan/apply/restore path, so it
- * is not copied). The bundle's third-party licence file goes along.
+ * The hook's own copy of the CLI: `hook install` copies the CLI's files
+ * (RUNTIME_FILES: the loaders, the bundles, check's worker, xmlbuilder2)
+ * and koffi, the one package it loads at run time, when it is installed,
+ * into `LIB/<version>/`, so the hook keeps working when the tree it was
+ * installed from moves, is upgraded or was an npx cache. The wrapper runs
+ * cli.cjs; its V8 code caches are written beside it by the first runs (as
+ * root, into this root-owned directory; docs/cold-start.md). The bundles'
+ * third-party licence file goes along.
  *
  * The copy is built in a temporary directory beside the target, probed (the
  * copied CLI must run and load its koffi), then renamed into place; an
@@ -22,10 +20,12 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { RUNTIME_FILES } from '../runtime-files.js';
 
 export const DEFAULT_LIB_DIR = '/usr/local/lib/virt-pin';
 export const MANIFEST_NAME = 'install.json';
-export const CLI_NAME = 'cli.js';
+/** What the wrapper runs: the CLI's CommonJS loader (src/cli/cached-entry.ts), beside the rest of RUNTIME_FILES. */
+export const CLI_NAME = 'cli.cjs';
 const LICENCE_FILES = ['THIRD-PARTY-LICENSES.txt'];
 
 export class CopyError extends Error {}
@@ -139,11 +139,11 @@ export function installCopy(libDir: string, cliPath: string, version: string, no
   }
   assertSecureDir(libDir);
   const target = join(libDir, version);
-  const bundle = readFileSync(cliPath);
   const koffi = locateKoffi(cliPath);
   const contents = new Map<string, Uint8Array>();
-  contents.set(CLI_NAME, bundle);
-  // The bundle is an ES module; outside its package it needs a package.json saying so.
+  // The CLI is several files (src/cli/runtime-files.ts); all of them go, side by side.
+  for (const f of RUNTIME_FILES) contents.set(f, readFileSync(join(dirname(cliPath), f)));
+  // cli.js is an ES module; outside its package it needs a package.json saying so.
   contents.set('package.json', Buffer.from(`${JSON.stringify({ name: 'virt-pin-hook', version, private: true, type: 'module' }, null, 2)}\n`));
   // The bundle carries third-party code: its licence file goes with it.
   for (const f of LICENCE_FILES) if (existsSync(join(dirname(cliPath), f))) contents.set(f, readFileSync(join(dirname(cliPath), f)));
