@@ -82,7 +82,8 @@ describe('modules loaded by a short run', () => {
     const fx = copyPassthroughHost();
     try {
       writeFileSync(join(work, 'config.json'), JSON.stringify({ stateDir: join(work, 'state'), waitIrqsSeconds: 0 }));
-      const env = { VIRT_PIN_HOST_ROOT: fx.root, VIRT_PIN_CONFIG: join(work, 'config.json') };
+      // VIRT_PIN_SYSLOG=0: the hook's syslog copy of its log goes through a spawned `logger` (src/cli/hook/log.ts), which needs child_process.
+      const env = { VIRT_PIN_HOST_ROOT: fx.root, VIRT_PIN_CONFIG: join(work, 'config.json'), VIRT_PIN_SYSLOG: '0' };
       const xml = gpuVm(`    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`);
       const r = runNode(join(dist, 'hook.cjs'), ['exec', 'gpu-vm', 'started', 'begin', '-'], { input: xml, env });
       expect(r.status).toBe(0);

@@ -34,9 +34,9 @@ describe('virt-pin hook install / uninstall', () => {
     const file = join(work, 'qemu.d', 'virt-pin');
     expect(statSync(file).mode & 0o111).not.toBe(0);
     const script = readFileSync(file, 'utf8');
-    expect(script).toContain(`cli='${join(copy, 'cli.js')}'`);
+    expect(script).toContain(`cli='${join(copy, 'cli.cjs')}'`);
     expect(script).toMatch(/hook exec "\$@"/);
-    expect(readFileSync(join(copy, 'cli.js'))).toEqual(readFileSync(cliPath));
+    expect(readFileSync(join(copy, 'cli-main.cjs'))).toEqual(readFileSync(join(cliPath, '..', 'cli-main.cjs')));
     expect(manage('install').stdout).toBe(`unchanged: ${copy} (virt-pin ${version}, with koffi)\nunchanged: ${file}\n`);
     expect(manage('uninstall').stdout).toBe(`removed: ${file}\nremoved: ${copy}\n`);
     expect(existsSync(file)).toBe(false);

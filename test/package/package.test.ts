@@ -26,11 +26,12 @@ import { RUNTIME_FILES } from '../../src/cli/runtime-files.js';
  * limits leave ~25% room; a jump past them means something unintended got in
  * (source maps, dist/lib, fixtures). The hook's and check's worker's own
  * entries (docs/cold-start.md) repeat parts of the CLI bundle so that each
- * loads only what it uses: 685 kB packed and 2.86 MB unpacked with them,
- * hence 800 kB and 3.3 MB.
+ * loads only what it uses: 685 kB packed and 2.86 MB unpacked with them
+ * (821 kB packed after the man page and the CLI's later growth), hence
+ * 950 kB and 3.3 MB.
  */
 const MAX_FILES = 115;
-const MAX_PACKED_BYTES = 800_000;
+const MAX_PACKED_BYTES = 950_000;
 const MAX_UNPACKED_BYTES = 3_300_000;
 
 interface PackedFile {
