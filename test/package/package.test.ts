@@ -27,12 +27,12 @@ import { RUNTIME_FILES } from '../../src/cli/runtime-files.js';
  * (source maps, dist/lib, fixtures). The hook's and check's worker's own
  * entries (docs/cold-start.md) repeat parts of the CLI bundle so that each
  * loads only what it uses: 685 kB packed and 2.86 MB unpacked with them
- * (821 kB packed after the man page and the CLI's later growth), hence
- * 950 kB and 3.3 MB.
+ * (821 kB packed, 3.38 MB unpacked after the man page and the CLI's later
+ * growth), hence 950 kB and 4 MB.
  */
 const MAX_FILES = 115;
 const MAX_PACKED_BYTES = 950_000;
-const MAX_UNPACKED_BYTES = 3_300_000;
+const MAX_UNPACKED_BYTES = 4_000_000;
 
 interface PackedFile {
   path: string;
