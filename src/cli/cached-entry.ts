@@ -23,6 +23,8 @@
  *   the run (so it holds every function the run compiled). A missing,
  *   unreadable, untrusted or rejected cache is ignored silently: the bundle
  *   is compiled from source as without one.
+ * - VIRT_PIN_CODE_CACHE=0 turns it off (README: the only files a plain run
+ *   writes are these caches).
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import Module from 'node:module';
@@ -121,7 +123,11 @@ function loadWithScriptCache(): Record<string, unknown> {
   return module.exports;
 }
 
+/** VIRT_PIN_CODE_CACHE=0 turns the cache off: nothing is read or written beside the bundle. */
+const cacheOff = process.env.VIRT_PIN_CODE_CACHE === '0';
+
 function load(): Record<string, unknown> {
+  if (cacheOff) return require(bodyPath) as Record<string, unknown>;
   const enable = (Module as unknown as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache;
   if (typeof enable === 'function') {
     try {

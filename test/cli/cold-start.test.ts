@@ -196,6 +196,16 @@ describe('the V8 code cache', () => {
     expect(caches(dir, 'cli-main.cjs')).toEqual([]); // no vm.Script cache beside it
   });
 
+  it('VIRT_PIN_CODE_CACHE=0: nothing is written beside the bundle, and the output is the same', () => {
+    const dir = install();
+    const plain = check(dir);
+    rmSync(join(dir, caches(dir, 'cli-main.cjs')[0]!));
+    const off = runNode(join(dir, 'cli.js'), ['check', '--format', 'json', one], { env: { ...process.env, VIRT_PIN_CODE_CACHE: '0' } });
+    expect(off.status).toBe(0);
+    expect(off.stdout).toBe(plain.stdout);
+    expect(caches(dir, 'cli-main.cjs')).toEqual([]);
+  });
+
   it('in a directory others can write, no cache is read or written', () => {
     const dir = install();
     chmodSync(dir, 0o777);
