@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { cliPath, runCli } from '../support/cli.js';
 import { copyPassthroughHost } from '../apply/support.js';
 import { gpuVm, NS } from '../plan/support.js';
+import { RUNTIME_FILES } from '../../src/cli/runtime-files.js';
 
 let work: string;
 beforeEach(() => {
@@ -29,7 +30,8 @@ describe('issue 14: the hook', () => {
   it('item 3: a CLI under a path with a space and a non-ASCII character installs a working hook and spawns a working late-IRQ waiter', async () => {
     const tree = join(work, 'my tools é', 'dist');
     mkdirSync(tree, { recursive: true });
-    copyFileSync(cliPath, join(tree, 'cli.js'));
+    // The CLI is several files since the code-cache entries (src/cli/runtime-files.ts): copy them all.
+    for (const f of RUNTIME_FILES) copyFileSync(join(cliPath, '..', f), join(tree, f));
     writeFileSync(join(tree, '..', 'package.json'), '{"type":"module"}');
     const fx = copyPassthroughHost();
     try {
