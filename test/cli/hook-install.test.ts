@@ -145,13 +145,15 @@ describe('hook install: a stable copy the wrapper runs', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('virt-pin hook: vm prepare/begin: refusing to start: 1 error(s)');
     // A copy whose code throws at load: Node exits 1, which must not read as a refusal at started begin.
+    // The wrapper runs hook.cjs (the hook-only entry), hook status probes cli.cjs: break both.
     writeFileSync(join(copyDir(), 'cli.cjs'), "throw new Error('broken copy');\n");
+    writeFileSync(join(copyDir(), 'hook.cjs'), "throw new Error('broken copy');\n");
     const crashed = callHook(['vm', 'started', 'begin', '-'], bad);
     expect(crashed.status).toBe(0);
     expect(crashed.stderr).toMatch(/virt-pin hook: vm started\/begin: the virt-pin CLI failed \(exit status 1\); leaving the domain alone\n$/);
     const status = runCli(['hook', 'status', '--dir', join(work, 'hooks')], { env: { VIRT_PIN_CONFIG: join(work, 'config.json') } });
     expect(status.status).toBe(1);
-    expect(status.stdout).toMatch(/copy: +error: .*cli\.cjs differs from what was installed/);
+    expect(status.stdout).toMatch(/copy: +error: .*(cli|hook)\.cjs differs from what was installed/);
     expect(status.stdout).toMatch(/probe: +error: does not run: exit status 1: .*broken copy/);
   });
 
@@ -190,7 +192,7 @@ describe('hook install: a stable copy the wrapper runs', () => {
     expect(call.stderr).toContain('virt-pin hook: vm prepare/begin: error VCPU_CPUSET_INVALID');
     const status = runCli(['hook', 'status', '--dir', join(work, 'hooks')], { env: { VIRT_PIN_CONFIG: join(work, 'config.json') }, cwd: work });
     expect(status.status, status.stdout).toBe(0);
-    expect(status.stdout).toContain(`runs:      ${process.execPath} ${join(lib, version, 'cli.cjs')} hook exec`);
+    expect(status.stdout).toContain(`runs:      ${process.execPath} ${join(lib, version, 'hook.cjs')} hook exec`);
     expect(existsSync(join(work, 'PWNED'))).toBe(false);
     expect(existsSync(join(work, 'PWNED2'))).toBe(false);
     // A path with a backslash: the copy's entry is CommonJS (cli.cjs), which Node loads from such a path (its ESM

@@ -73,11 +73,14 @@ if [ -z "$run" ]; then
 elif [ ! -f "$cli" ]; then
   why="the virt-pin CLI is missing ($cli; run virt-pin hook install again)"
 else
+  # hook.cjs beside the CLI carries only the hook's code (docs/cold-start.md).
+  entry=\${cli%/*}/hook.cjs
+  [ -f "$entry" ] || entry=$cli
   export VIRT_PIN_HOOK_WRAPPER=1 VIRT_PIN_HOOK_ENFORCE=$enforce VIRT_PIN_HOOK_BUDGET=$budget
   if command -v timeout >/dev/null 2>&1; then
-    timeout -s KILL "$budget" "$run" "$cli" hook exec "$@"
+    timeout -s KILL "$budget" "$run" "$entry" hook exec "$@"
   else
-    "$run" "$cli" hook exec "$@"
+    "$run" "$entry" hook exec "$@"
   fi
   status=$?
   case $status in

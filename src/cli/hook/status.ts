@@ -3,8 +3,8 @@
  * target exists and runs, and the configuration as the hook will read it
  * (validated: a typo is an error here, not a silent fallback).
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadHookConfig, type HookConfig } from './config.js';
 import { probeCopy, readManifest, verifyCopy } from './copy.js';
 import { HookInstallError, hookPath, readInstalledHook } from './install.js';
@@ -42,7 +42,9 @@ export function hookStatus(hooksDir: string): StatusReport {
     if (!w) bad(`hook:      error: ${installed.path} is virt-pin's but from an older version (no stable copy); run 'virt-pin hook install' again`);
     else {
       lines.push(`hook:      ${installed.path}`);
-      lines.push(`runs:      ${w.node} ${w.cli} hook exec NAME OPERATION SUB-OPERATION`);
+      // The wrapper runs hook.cjs beside the CLI when the copy has it (src/cli/hook/install.ts).
+      const entry = existsSync(join(dirname(w.cli), 'hook.cjs')) ? join(dirname(w.cli), 'hook.cjs') : w.cli;
+      lines.push(`runs:      ${w.node} ${entry} hook exec NAME OPERATION SUB-OPERATION`);
       const copyDir = dirname(w.cli);
       const manifest = readManifest(copyDir);
       if (!manifest) bad(`copy:      error: ${copyDir} is missing or not a virt-pin copy; the hook fails open (logs, exits 0${w.enforce ? ', refuses at prepare/begin' : ''}) until 'virt-pin hook install' runs again`);
