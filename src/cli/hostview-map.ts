@@ -8,6 +8,8 @@ import { CpuSet } from '../cpuset/index.js';
 import type { HostTopology } from '../host/index.js';
 import type { CrossFinding, DomainStatus, HostDomain } from '../hostview/index.js';
 import type { ResolvedThread } from '../resolve/index.js';
+import { esc, htmlPage } from './pinmap/render.js';
+import { printable } from './terminal-text.js';
 
 export interface HostMapLabel {
   domain: number;
@@ -147,7 +149,6 @@ const PALETTE = ['#2e7d32', '#1565c0', '#8e24aa', '#ef6c00', '#00838f', '#6d4c41
 const CONFLICT = '#c62828';
 
 /** Names come from libvirt and /proc: no control character of theirs reaches the terminal. */
-const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 export function renderHostMapText(map: HostMap, hostName: string, color: boolean): string {
   const ansi = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
@@ -183,7 +184,6 @@ export function renderHostMapText(map: HostMap, hostName: string, color: boolean
   return out.join('\n') + '\n';
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 export function renderHostMapSvg(map: HostMap, hostName: string): string {
   const lineH = 15;
@@ -255,28 +255,5 @@ export function renderHostMapHtml(map: HostMap, hostName: string, findings: read
   const rows = findings
     .map((f) => `<tr><td>${esc(f.code)}</td><td>${esc(f.severity)}</td><td>${esc(`${f.at.file}:${f.at.line}`)}</td><td>${esc(f.related.map((r) => `${r.file}:${r.line}`).join(', '))}</td><td>${esc(f.message)}</td></tr>`)
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${esc(hostName)} · virt-pin host map</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #212121; }
-table { border-collapse: collapse; margin-top: 1rem; }
-td, th { border: 1px solid #e0e0e0; padding: 0.25rem 0.6rem; text-align: left; font-family: monospace; }
-th { background: #f5f5f5; }
-</style>
-</head>
-<body>
-<h1>${esc(map.domains.join(', '))} on ${esc(hostName)}</h1>
-${renderHostMapSvg(map, hostName)}
-<table>
-<thead><tr><th>code</th><th>severity</th><th>at</th><th>also</th><th>finding</th></tr></thead>
-<tbody>
-${rows}
-</tbody>
-</table>
-</body>
-</html>
-`;
+  return htmlPage(`${hostName} · virt-pin host map`, `${map.domains.join(', ')} on ${hostName}`, renderHostMapSvg(map, hostName), ['code', 'severity', 'at', 'also', 'finding'], rows);
 }

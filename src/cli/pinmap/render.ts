@@ -60,7 +60,8 @@ export function renderPinMapText(map: PinMap, title: PinMapTitle, color: boolean
   return out.join('\n') + '\n';
 }
 
-const esc = (s: string): string =>
+/** Text and attribute values escaped for SVG/HTML. */
+export const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /** Outline colours of cores by L3 group (cycled). */
@@ -167,11 +168,16 @@ export function renderPinMapHtml(
   rows: ReadonlyArray<{ thread: string; cpus: string; why: string }>,
 ): string {
   const table = rows.map((r) => `<tr><td>${esc(r.thread)}</td><td>${esc(r.cpus)}</td><td>${esc(r.why)}</td></tr>`).join('\n');
+  return htmlPage(`${title.guest} · virt-pin pin map`, `${title.guest} on ${title.host}`, renderPinMapSvg(map, title), ['thread', 'host CPUs', 'why'], table);
+}
+
+/** The self-contained HTML page both maps use: a heading, the SVG, and a table. `rows` is already escaped markup. */
+export function htmlPage(title: string, heading: string, svg: string, columns: readonly string[], rows: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>${esc(title.guest)} · virt-pin pin map</title>
+<title>${esc(title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #212121; }
 table { border-collapse: collapse; margin-top: 1rem; }
@@ -180,12 +186,12 @@ th { background: #f5f5f5; }
 </style>
 </head>
 <body>
-<h1>${esc(title.guest)} on ${esc(title.host)}</h1>
-${renderPinMapSvg(map, title)}
+<h1>${esc(heading)}</h1>
+${svg}
 <table>
-<thead><tr><th>thread</th><th>host CPUs</th><th>why</th></tr></thead>
+<thead><tr>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
 <tbody>
-${table}
+${rows}
 </tbody>
 </table>
 </body>
