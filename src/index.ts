@@ -21,7 +21,7 @@ export { parseDocument, serializeDocument, elementSpec, DEFAULT_LIMITS } from '.
 export type * from './domain/types.js';
 export type * from './domain/definition.js';
 export { readDomain, readDomainText, definitionOf, type DefinitionOptions } from './domain/index.js';
-export { parseLibvirtVersion, formatLibvirtVersion, LIBVIRT_CHANGES, NEWEST_MODELLED, type LibvirtVersion, type LibvirtChange } from './domain/index.js';
+export { parseLibvirtVersion, formatLibvirtVersion, LIBVIRT_CHANGES, NEWEST_MODELLED, NEWEST_RELEASE_READ, OLDEST_MODELLED, type LibvirtVersion, type LibvirtChange } from './domain/index.js';
 
 // Host topology
 export type { HostCache, HostCacheType, HostCpu, HostNode, HostPciDevice, HostSource, HostTopology, PciAddress } from './host/index.js';

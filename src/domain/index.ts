@@ -12,7 +12,7 @@ export type * from './definition.js';
 export { readDomain, elementPath, formatPciAddress } from './read.js';
 export { prettyBytes, scaledBytes } from './grammar.js';
 export { definitionOf, type DefinitionOptions } from './post-parse.js';
-export { atLeast, formatLibvirtVersion, hasChange, LIBVIRT_CHANGES, NEWEST_MODELLED, parseLibvirtVersion, toLibvirtVersion, type LibvirtChange, type LibvirtVersion } from './libvirt-version.js';
+export { atLeast, formatLibvirtVersion, hasChange, LIBVIRT_CHANGES, NEWEST_MODELLED, NEWEST_RELEASE_READ, OLDEST_MODELLED, parseLibvirtVersion, toLibvirtVersion, type LibvirtChange, type LibvirtVersion } from './libvirt-version.js';
 
 /** parseDocument + readDomain. */
 export function readDomainText(text: string, options?: ParseOptions): DomainModel {

@@ -117,8 +117,12 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const id = ok(e.id);
     if (id === undefined || id === 0 || seenIds.has(id)) continue;
     seenIds.add(id);
-    const min = ok(e.threadPoolMin);
-    const max = ok(e.threadPoolMax);
+    const poolRead = hasChange(libvirtVersion, 'iothread-thread-pool');
+    if (!poolRead && (e.threadPoolMin || e.threadPoolMax)) {
+      change('IOTHREAD_THREAD_POOL_IGNORED', 8, `<iothread id='${id}'> thread_pool_min/thread_pool_max are not read by libvirt before 8.5 and disappear`, e);
+    }
+    const min = poolRead ? ok(e.threadPoolMin) : undefined;
+    const max = poolRead ? ok(e.threadPoolMax) : undefined;
     const t: IOThreadDef = { id, autofilled: false, threadPoolMin: min !== undefined && min >= 0 ? min : -1, threadPoolMax: max !== undefined && max >= 0 ? max : -1, from: refOf(e) };
     if (e.poll && !hasChange(libvirtVersion, 'iothread-poll')) {
       change('IOTHREAD_POLL_DROPPED', 8, `<iothread id='${id}'><poll> is not read by libvirt before 9.4 and disappears`, e.poll);
@@ -153,7 +157,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   }
 
   let defaultIOThread: DomainDefinition['defaultIOThread'];
-  if (model.defaultIOThread) {
+  if (model.defaultIOThread && !hasChange(libvirtVersion, 'iothread-thread-pool')) {
+    change('DEFAULTIOTHREAD_DROPPED', 9, '<defaultiothread> is not read by libvirt before 8.5 and disappears', model.defaultIOThread);
+  } else if (model.defaultIOThread) {
     const min = ok(model.defaultIOThread.threadPoolMin);
     const max = ok(model.defaultIOThread.threadPoolMax);
     if (min === undefined && max === undefined) change('DEFAULTIOTHREAD_DROPPED', 9, '<defaultiothread> without thread_pool_min/max says nothing and is dropped', model.defaultIOThread);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpuSet } from '../../src/cpuset/index.js';
-import { definitionOf, formatLibvirtVersion, LIBVIRT_CHANGES, parseLibvirtVersion, readDomain } from '../../src/domain/index.js';
+import { atLeast, definitionOf, formatLibvirtVersion, LIBVIRT_CHANGES, NEWEST_RELEASE_READ, OLDEST_MODELLED, parseLibvirtVersion, readDomain } from '../../src/domain/index.js';
 import { normalize } from '../../src/normalize/index.js';
 import { resolve } from '../../src/resolve/resolve.js';
 import { checkDocument } from '../../src/validate/index.js';
@@ -26,6 +26,60 @@ describe('libvirt versions', () => {
     expect(parseLibvirtVersion('libvirtd (libvirt) 9.0.0')).toEqual({ major: 9, minor: 0, micro: 0 });
     for (const bad of ['', 'nine', '9', '9.x', '9.0.0.1']) expect(() => parseLibvirtVersion(bad), bad).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_INVALID' }));
     expect(() => checkDocument(dom(''), { libvirtVersion: 'latest' })).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_INVALID' }));
+  });
+
+  it('refuses versions older than the oldest modelled (8.0) with LIBVIRT_VERSION_UNSUPPORTED, in every entry point; 8.0 and versions newer than any release read are accepted', () => {
+    const xml = dom('');
+    for (const old of ['7.10', '7.10.0', '1.0']) {
+      expect(() => checkDocument(xml, { libvirtVersion: old }), old).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_UNSUPPORTED' }));
+      expect(() => normalize(parseDocument(xml), { driver: 'qemu', libvirtVersion: old }), old).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_UNSUPPORTED' }));
+      expect(() => definitionOf(readDomain(parseDocument(xml)), { driver: 'qemu', libvirtVersion: old }), old).toThrow(expect.objectContaining({ code: 'LIBVIRT_VERSION_UNSUPPORTED' }));
+    }
+    expect(formatLibvirtVersion(OLDEST_MODELLED)).toBe('8.0.0');
+    expect(() => checkDocument(xml, { libvirtVersion: '8.0' })).not.toThrow();
+    expect(() => checkDocument(xml, { libvirtVersion: '99.0' })).not.toThrow();
+    // Every change lies between the oldest modelled and the newest release read, oldest first.
+    const since = LIBVIRT_CHANGES.map((c) => c.since);
+    for (const [i, s] of since.entries()) {
+      expect(atLeast(s, OLDEST_MODELLED)).toBe(true);
+      expect(atLeast(NEWEST_RELEASE_READ, s)).toBe(true);
+      if (i > 0) expect(atLeast(s, since[i - 1]!)).toBe(true);
+    }
+  });
+
+  it('iothread-thread-pool: before 8.5 thread_pool_min/max and <defaultiothread> are not read (not checked, dropped); 8.5+ checks and keeps them', () => {
+    const bad = dom("<iothreads>1</iothreads><iothreadids><iothread id='1' thread_pool_min='-1' thread_pool_max='0'/></iothreadids><defaultiothread thread_pool_min='5' thread_pool_max='2'/>");
+    expect(errors(bad, '8.4')).toEqual([]);
+    expect(errors(bad, '8.5')).toEqual(expect.arrayContaining(['IOTHREAD_ID_INVALID', 'IOTHREAD_POOL_INVALID']));
+    const good = dom("<iothreads>1</iothreads><iothreadids><iothread id='1' thread_pool_min='1' thread_pool_max='4'/></iothreadids><defaultiothread thread_pool_min='2' thread_pool_max='8'/>");
+    const model = readDomain(parseDocument(good));
+    expect(definitionOf(model, { driver: 'generic', libvirtVersion: '8.4' }).changes.map((c) => c.code)).toEqual(expect.arrayContaining(['IOTHREAD_THREAD_POOL_IGNORED', 'DEFAULTIOTHREAD_DROPPED']));
+    expect(definitionOf(model, { driver: 'generic', libvirtVersion: '8.5' }).changes.map((c) => c.code)).not.toEqual(expect.arrayContaining(['IOTHREAD_THREAD_POOL_IGNORED']));
+    const old = serializeDocument(normalize(parseDocument(good), { driver: 'generic', libvirtVersion: '8.4' }));
+    expect(old).not.toContain('thread_pool');
+    expect(old).not.toContain('<defaultiothread');
+    const now = serializeDocument(normalize(parseDocument(good), { driver: 'generic', libvirtVersion: '8.5' }));
+    expect(now).toContain("thread_pool_min='1'");
+    expect(now).toContain("<defaultiothread thread_pool_min='2' thread_pool_max='8'/>");
+  });
+
+  it("iommu-eim-added: (QEMU) >255 x86 vCPUs on q35 without an IOMMU are refused before 10.10, accepted from 10.10 (libvirt adds the EIM IOMMU); non-q35 and eim='off' stay refused", () => {
+    const big = (machine: string, devices: string): string =>
+      `<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>288</vcpu><os><type arch='x86_64' machine='${machine}'>hvm</type></os><features><ioapic driver='qemu'/></features><devices>${devices}</devices></domain>`;
+    const qemuErrors = (xml: string, version: string): string[] => checkDocument(xml, { driver: 'qemu', libvirtVersion: version }).filter((d) => d.severity === 'error').map((d) => d.code);
+    for (const [machine, devices, refusedFrom1010] of [
+      ['q35', '', false],
+      ['q35', "<iommu model='intel'><driver intremap='on'/></iommu>", false],
+      ['q35', "<iommu model='intel'><driver intremap='on' eim='off'/></iommu>", true],
+      ['pc-i440fx-9.0', '', true],
+    ] as const) {
+      const xml = big(machine, devices);
+      expect(qemuErrors(xml, '10.9'), `${machine} ${devices}`).toContain('QEMU_VCPU_TOPOLOGY');
+      expect(qemuErrors(xml, '10.10').includes('QEMU_VCPU_TOPOLOGY'), `${machine} ${devices}`).toBe(refusedFrom1010);
+      expect(qemuErrors(xml, '10.7').includes('QEMU_VCPU_TOPOLOGY'), 'the default (10.7) refuses').toBe(true);
+    }
+    const withEim = big('q35', "<iommu model='intel'><driver intremap='on' eim='on'/></iommu>");
+    expect(qemuErrors(withEim, '9.0')).not.toContain('QEMU_VCPU_TOPOLOGY');
   });
 
   it("shares-range: 9.0 refuses a non-zero <shares> outside 2..262144 ('Value of cputune 'shares' must be in range'); 9.1+ does not", () => {
@@ -57,11 +111,13 @@ describe('libvirt versions', () => {
     expect(old.notes.map((n) => n.code)).not.toContain('RESOLVE_ALL_EXCLUDES_ISOLATED');
   });
 
-  it('restrictive-memnode-under-other-mode: 9.0 accepts a restrictive memnode under interleave memory, 10.7 refuses; both refuse the reverse', () => {
+  it('restrictive-memnode-under-other-mode: 9.0 and 9.3 accept a restrictive memnode under interleave memory, 9.4 and 10.7 refuse; all refuse the reverse', () => {
     const cells = "<cpu><numa><cell id='0' cpus='0-1' memory='1024'/></numa></cpu>";
     const nodeR = dom(`<numatune><memory mode='interleave' nodeset='0'/><memnode cellid='0' mode='restrictive' nodeset='0'/></numatune>${cells}`);
     const memR = dom(`<numatune><memory mode='restrictive' nodeset='0'/><memnode cellid='0' mode='strict' nodeset='0'/></numatune>${cells}`);
     expect(errors(nodeR, '9.0')).toEqual([]);
+    expect(errors(nodeR, '9.3.0')).toEqual([]);
+    expect(errors(nodeR, '9.4')).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
     expect(errors(nodeR)).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
     expect(errors(memR, '9.0')).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);
     expect(errors(memR)).toEqual(['NUMATUNE_RESTRICTIVE_MIXED']);

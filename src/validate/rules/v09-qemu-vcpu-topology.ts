@@ -1,3 +1,4 @@
+import { hasChange } from '../../domain/index.js';
 import type { Rule } from '../types.js';
 
 /** V9 (QEMU): at least one online vCPU; topology product equals the maximum; >255 x86 vCPUs need q35 + an EIM IOMMU. */
@@ -32,7 +33,9 @@ export const qemuVcpuTopology: Rule = {
     }
     if ((arch === 'x86_64' || arch === 'i686') && d.maxVcpus > 255) {
       const q35 = /q35/.test(model.machine?.value ?? '');
-      const eim = model.iommu?.eim === 'on' && model.iommu.model === 'intel';
+      // From 10.10 define adds the IOMMU, or turns eim on in an intel one that leaves it out (LIBVIRT_CHANGES 'iommu-eim-added').
+      const added = q35 && hasChange(d.libvirtVersion, 'iommu-eim-added') && (!model.iommu || (model.iommu.model === 'intel' && model.iommu.eim === undefined));
+      const eim = added || (model.iommu?.eim === 'on' && model.iommu.model === 'intel');
       if (!q35 || !eim) {
         ctx.report(at, `${d.maxVcpus} vCPUs on x86 need a q35 machine and <iommu model='intel'><driver intremap='on' eim='on'/></iommu>`, { hint: 'use a q35 machine type and add the IOMMU with EIM' });
       }

@@ -1,3 +1,4 @@
+import { hasChange } from '../../domain/index.js';
 import { fieldRefused, missing } from '../helpers.js';
 import type { Rule } from '../types.js';
 
@@ -16,6 +17,8 @@ export const iothreadIds: Rule = {
         else if (seen.has(e.id.value!)) ctx.report(e.id.loc, `IOThread id ${e.id.value} is listed twice`, { hint: 'give each <iothread> its own id' });
         else seen.add(e.id.value!);
       }
+      // libvirt before 8.5 does not read the pool sizes at all (LIBVIRT_CHANGES 'iothread-thread-pool').
+      if (!hasChange(ctx.definition.libvirtVersion, 'iothread-thread-pool')) continue;
       for (const [f, name] of [[e.threadPoolMin, 'thread_pool_min'], [e.threadPoolMax, 'thread_pool_max']] as const) {
         if (fieldRefused(ctx, f, `<iothread ${name}>`)) continue;
         if (f?.value !== undefined && f.value < 0) ctx.report(f.loc, `${name}='${f.raw}' is negative`, { hint: 'use 0 or more' });

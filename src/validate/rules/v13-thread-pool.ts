@@ -1,3 +1,4 @@
+import { hasChange } from '../../domain/index.js';
 import type { Rule } from '../types.js';
 
 /** V13: thread_pool_max may not be 0 nor below thread_pool_min (an unset max counts as -1). */
@@ -7,6 +8,8 @@ export const threadPool: Rule = {
   spec: 'V13',
   summary: 'thread_pool_max = 0, or thread_pool_min > thread_pool_max (unset max = -1)',
   check(ctx) {
+    // libvirt before 8.5 does not read the pool sizes at all (LIBVIRT_CHANGES 'iothread-thread-pool').
+    if (!hasChange(ctx.definition.libvirtVersion, 'iothread-thread-pool')) return;
     const check = (min: number | undefined, max: number | undefined, at: { loc: import('../../domain/index.js').Loc }, what: string): void => {
       const lo = min ?? -1;
       const hi = max ?? -1;
