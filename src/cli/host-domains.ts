@@ -62,11 +62,11 @@ export interface HostInput {
 }
 
 /** Domains that parse; the others already have their XML error as a check diagnostic. */
-export function hostDomains(inputs: readonly HostInput[], host: HostTopology | undefined, memory: HostMemoryFacts | undefined): HostDomain[] {
+export function hostDomains(inputs: readonly HostInput[], host: HostTopology | undefined, memory: HostMemoryFacts | undefined, libvirtVersion?: string): HostDomain[] {
   const out: HostDomain[] = [];
   for (const input of inputs) {
     try {
-      out.push(hostDomainFromText(input.text, { fileName: input.file, ...(host ? { host } : {}), ...(memory?.defaultHugepageKiB ? { defaultHugepageKiB: memory.defaultHugepageKiB } : {}) }));
+      out.push(hostDomainFromText(input.text, { fileName: input.file, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}), ...(memory?.defaultHugepageKiB ? { defaultHugepageKiB: memory.defaultHugepageKiB } : {}) }));
     } catch (e) {
       if (!isVirtPinError(e)) throw e;
     }

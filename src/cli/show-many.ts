@@ -26,6 +26,8 @@ export interface ShowManyOptions {
   svg?: string;
   html?: string;
   color: boolean;
+  /** The libvirt release whose rules resolve the definitions (--libvirt). */
+  libvirtVersion?: string;
 }
 
 /** Several inputs, a directory, or libvirt: the multi-domain map applies. */
@@ -54,7 +56,7 @@ export async function showMany(positionals: readonly string[], o: ShowManyOption
   } else inputs = expandInputs(positionals).map(({ path }) => ({ file: path, text: readDomainInput(path).text }));
   const memory = loadHostMemory(o.host, host);
   // A file that is not domain XML stops the command with its parser error, as single-domain show does.
-  const domains = inputs.map((i) => withInputErrors(i.file, () => hostDomainFromText(i.text, { fileName: i.file, host, ...(memory?.defaultHugepageKiB ? { defaultHugepageKiB: memory.defaultHugepageKiB } : {}) })));
+  const domains = inputs.map((i) => withInputErrors(i.file, () => hostDomainFromText(i.text, { fileName: i.file, host, ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}), ...(memory?.defaultHugepageKiB ? { defaultHugepageKiB: memory.defaultHugepageKiB } : {}) })));
   const findings = crossDomainFindings(domains, memory ? { memory } : {});
   const map = buildHostMap(host, domains, findings);
   const hostName = describeHostSource(o.host);

@@ -4,7 +4,7 @@
  * and the host facts come from the caller.
  */
 import { tryParseCpuSet } from '../cpuset/index.js';
-import { definitionOf, readDomain, scaledBytes } from '../domain/index.js';
+import { definitionOf, readDomain, scaledBytes, type LibvirtVersion } from '../domain/index.js';
 import { planDocument } from '../plan/index.js';
 import { resolve, type HostFacts } from '../resolve/index.js';
 import type { PlanHost } from '../plan/index.js';
@@ -17,6 +17,8 @@ export interface HostDomainOptions {
   host?: HostFacts & Pick<PlanHost, 'pciDevices'>;
   /** The hugepage size `<hugepages/>` without `<page>` means; default 2048 KiB. */
   defaultHugepageKiB?: number;
+  /** The libvirt whose behaviour to resolve by (LIBVIRT_CHANGES); default the newest modelled. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** Domain XML text → what the host view needs of it (resolved threads, IRQ claims, strict memory). Throws VirtPinError (XML_*) when the text is not well-formed domain XML. */
@@ -24,7 +26,7 @@ export function hostDomainFromText(text: string, options: HostDomainOptions): Ho
   const file = options.fileName;
   const doc = parseDocument(text, { fileName: file });
   const model = readDomain(doc);
-  const definition = definitionOf(model, { driver: 'qemu' });
+  const definition = definitionOf(model, { driver: 'qemu', ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   const resolved = resolve(definition, options.host, { model, file });
   const name = model.name?.value?.trim() || file;
   const site = (at: { line: number; column: number; path?: string } | undefined): Site => ({

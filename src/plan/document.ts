@@ -2,7 +2,7 @@
  * Domain XML text → RuntimePlan: parse, resolve (src/resolve), read the
  * hostdevs and the IRQ policy in `<metadata>`, plan.
  */
-import { definitionOf, readDomain } from '../domain/index.js';
+import { definitionOf, readDomain, type LibvirtVersion } from '../domain/index.js';
 import { resolve, toJSON, type HostFacts } from '../resolve/index.js';
 import { parseDocument } from '../xml/index.js';
 import { readIrqPolicy } from './irq-policy.js';
@@ -15,13 +15,15 @@ export interface PlanDocumentOptions {
   host?: HostFacts & Pick<PlanHost, 'pciDevices'>;
   irqOverrides?: PlanOptions['irqOverrides'];
   threads?: boolean;
+  /** The libvirt whose behaviour to plan for (LIBVIRT_CHANGES: e.g. isolated CPUs in "all CPUs" from 10.4); default the newest modelled. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 /** Throws VirtPinError (XML_*) only when the text is not well-formed XML. */
 export function planDocument(text: string, options: PlanDocumentOptions = {}): RuntimePlan {
   const doc = parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined);
   const model = readDomain(doc);
-  const def = definitionOf(model, { driver: 'qemu' });
+  const def = definitionOf(model, { driver: 'qemu', ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   const resolved = toJSON(resolve(def, options.host, { model, ...(options.fileName !== undefined ? { file: options.fileName } : {}) }));
   const { policy, diagnostics: policyDiagnostics } = readIrqPolicy(doc);
   const hostdevs: PlanHostdev[] = [];

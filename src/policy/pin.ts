@@ -5,7 +5,7 @@
  * are this function plus file handling.
  */
 import { CpuSet } from '../cpuset/index.js';
-import { definitionOf, readDomain, type DomainModel } from '../domain/index.js';
+import { definitionOf, readDomain, toLibvirtVersion, type DomainModel, type LibvirtVersion } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
 import type { HostTopology } from '../host/index.js';
 import { resolve, type ResolvedModel } from '../resolve/index.js';
@@ -19,6 +19,8 @@ import { writePlacement } from './write.js';
 export interface PinDomainOptions {
   /** Names the input in error locations and in the diff header. Default `domain.xml`. */
   fileName?: string;
+  /** The libvirt whose rules judge the input and the result (LIBVIRT_CHANGES); default the newest modelled. */
+  libvirtVersion?: string | LibvirtVersion;
 }
 
 export interface PinDomainResult {
@@ -43,27 +45,29 @@ export interface PinDomainResult {
  */
 export function pinDomain(text: string, host: HostTopology, policy: PinPolicy = {}, options: PinDomainOptions = {}): PinDomainResult {
   const fileName = options.fileName ?? 'domain.xml';
+  const libvirtVersion = toLibvirtVersion(options.libvirtVersion);
+  const version = libvirtVersion ? { libvirtVersion } : {};
   const doc = parseDocument(text, { fileName });
-  const before = checkDocument(text, { fileName }).filter((d) => d.severity === 'error');
+  const before = checkDocument(text, { fileName, ...version }).filter((d) => d.severity === 'error');
   if (before.length) {
     throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error${before.length === 1 ? '' : 's'} libvirt would refuse; first: ${before[0]!.code} ${before[0]!.message}`, {
       location: { line: before[0]!.line, column: before[0]!.column, offset: 0 },
       hint: 'run virt-pin check and fix them first',
     });
   }
-  const placement = planPlacement(guestOf(doc), host, policy);
+  const placement = planPlacement(guestOf(doc, libvirtVersion), host, policy);
   writePlacement(doc, placement);
   const out = serializeDocument(doc);
   // The planner shares on purpose when asked, for real-time layouts, or when the guest took every CPU (--reserve none).
   const guestCpus = placement.vcpuPins.reduce((a, b) => a.union(b), CpuSet.empty());
-  const { model, resolved } = verify(out, placement, host, policy.realtime !== undefined || policy.emulator === 'share' || placement.emulator.isSubsetOf(guestCpus));
+  const { model, resolved } = verify(out, placement, host, policy.realtime !== undefined || policy.emulator === 'share' || placement.emulator.isSubsetOf(guestCpus), libvirtVersion);
   return { text: out, diff: unifiedDiff(text, out, fileName, `${fileName} (pinned)`), model, resolved, placement };
 }
 
 /** The guest shape the planner needs, from the domain as libvirt reads it. */
-export function guestOf(doc: XmlDocument): PlannerGuest {
+export function guestOf(doc: XmlDocument, libvirtVersion?: LibvirtVersion): PlannerGuest {
   const model = readDomain(doc);
-  const def = definitionOf(model, { driver: 'qemu' });
+  const def = definitionOf(model, { driver: 'qemu', ...(libvirtVersion ? { libvirtVersion } : {}) });
   const memText = doc.root.element('memory');
   const unit = memText?.attr('unit') ?? 'KiB';
   const scale: Record<string, number> = { KiB: 1, k: 1, KB: 1000 / 1024, MiB: 1024, M: 1024, MB: 1e6 / 1024, GiB: 1024 ** 2, G: 1024 ** 2, GB: 1e9 / 1024, b: 1 / 1024, bytes: 1 / 1024 };
@@ -79,14 +83,15 @@ export function guestOf(doc: XmlDocument): PlannerGuest {
 }
 
 /** Resolve the written XML back and insist it gives exactly the planned masks and no errors. */
-function verify(out: string, placement: PinPlacement, host: HostTopology, emulatorMayShare: boolean): { model: DomainModel; resolved: ResolvedModel } {
-  const diagnostics = checkDocument(out, { host });
+function verify(out: string, placement: PinPlacement, host: HostTopology, emulatorMayShare: boolean, libvirtVersion: LibvirtVersion | undefined): { model: DomainModel; resolved: ResolvedModel } {
+  const version = libvirtVersion ? { libvirtVersion } : {};
+  const diagnostics = checkDocument(out, { host, ...version });
   // Asked for: 'share' floats the emulator over the vCPUs' CPUs; realtime puts it beside vCPU 0 (kvm-realtime layout).
   const errors = diagnostics.filter((d) => d.severity === 'error' || d.code === 'PIN_SHARED_SINGLE_CPU' || (!emulatorMayShare && d.code === 'EMULATOR_ON_DEDICATED_CPU'));
   if (errors.length) throw new VirtPinError('PIN_RESULT_INVALID', `internal: the pinned domain fails check: ${errors[0]!.code} ${errors[0]!.message}`);
   const doc = parseDocument(out);
   const model = readDomain(doc);
-  const resolved = resolve(definitionOf(model, { driver: 'qemu' }), host, { model });
+  const resolved = resolve(definitionOf(model, { driver: 'qemu', ...version }), host, { model });
   resolved.vcpus.forEach((v, i) => {
     if (v.cpus.toString() !== placement.vcpuPins[i]!.toString()) throw new VirtPinError('PIN_RESULT_INVALID', `internal: vCPU ${i} resolves to ${v.cpus} instead of ${placement.vcpuPins[i]}`);
   });

@@ -117,7 +117,7 @@ function evaluateCpuMask(
     view.all,
     'all',
     undefined,
-    `${noPin} and <vcpu> has no cpuset, so libvirt allows all host CPUs (online minus isolated) and writes no cgroup cpuset.cpus`,
+    `${noPin} and <vcpu> has no cpuset, so libvirt allows all host CPUs (${hasChange(def.libvirtVersion, 'isolated-cpus-excluded') ? 'online minus isolated' : 'every online CPU, isolated ones too before libvirt 10.4'}) and writes no cgroup cpuset.cpus`,
   );
 }
 

@@ -9,7 +9,7 @@ import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type
 import { formatGitlab, formatJunit } from '../format-ci.js';
 import { formatSarif } from '../format-sarif.js';
 import { loadHost } from '../host-option.js';
-import { libvirtVersionOption } from '../libvirt-option.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { useColor } from '../color.js';
 import { expandInputs } from '../io.js';
 import { version } from '../version.js';
@@ -68,7 +68,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
 
   const color = useColor(values.color, process.stdout);
   const limits = limitsOf(values);
-  const libvirtVersion = libvirtVersionOption(values.libvirt);
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const allXml = values['all-xml'] === true;
   const host = loadHost(values.host);
   const fromLibvirt = connect === undefined ? undefined : await libvirtInputs(connect, values.all ? undefined : positionals);
@@ -103,7 +103,7 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
     };
     const inputs = domainResults.map((r) => ({ file: r.file, text: textOf(r) }));
     const memory = loadHostMemory(values.host, host);
-    const cross = crossDiagnostics(hostDomains(inputs, host, memory), {
+    const cross = crossDiagnostics(hostDomains(inputs, host, memory, libvirtVersion), {
       ...(memory ? { memory } : {}),
       ...(overcommit !== undefined ? { overcommitThreshold: overcommit } : {}),
     });

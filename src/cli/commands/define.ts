@@ -20,6 +20,7 @@ import type { PinPolicy } from '../../policy/types.js';
 import { checkDocument, type Diagnostic } from '../../validate/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { pinDomain } from '../../policy/pin.js';
 import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors, type DomainInput } from '../domain-input.js';
@@ -37,6 +38,7 @@ export const OPTIONS = {
   force: { type: 'boolean' },
   strict: { type: 'boolean' },
   driver: { type: 'string' },
+  libvirt: { type: 'string' },
   host: { type: 'string' },
   'dry-run': { type: 'boolean' },
   'print-xml': { type: 'boolean' },
@@ -60,6 +62,8 @@ export function run(argv: string[]): number {
     return EXIT_OK;
   }
   const driver = checkRequest(values, positionals);
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
+  const version = libvirtVersion ? { libvirtVersion } : {};
   const color = useColor(values.color, process.stderr);
   const policy = values.pin ? policyFrom(values) : undefined;
   const input = readDomainInput(positionals[0]!);
@@ -69,7 +73,7 @@ export function run(argv: string[]): number {
   if (policy && values.host === undefined && values['dry-run']) throw new UsageError('--pin with --dry-run needs --host: the layout depends on the host topology');
   // What libvirt refuses whatever the host is stops here, before virsh is needed at all.
   if (!policy && !values.force) {
-    const refused = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
+    const refused = checkDocument(input.text, { driver, fileName: input.name, ...version }).filter((d) => d.severity === 'error');
     if (refused.length) return notDefined(input.name, input.text, refused, values.quiet === true, color);
   }
   // Then the connection (unless --dry-run), and the host it runs on: a failure is one message.
@@ -77,12 +81,12 @@ export function run(argv: string[]): number {
   const host = values.host !== undefined ? loadHost(values.host) : uri !== undefined && isLocal(uri) ? hostOfConnection(uri, say) : undefined;
   if (policy && !host) throw new UsageError(`--pin needs --host: the host of ${uri} cannot be read from it`);
 
-  const prepared = policy && host ? pinFirst(input, host, policy, driver, values) : { xml: input.text, shownName: input.name };
+  const prepared = policy && host ? pinFirst(input, host, policy, driver, values, version) : { xml: input.text, shownName: input.name };
   if (typeof prepared === 'number') return prepared;
   const { xml, shownName } = prepared;
 
   // The gate: check's findings on exactly what would be defined.
-  const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName });
+  const diagnostics = checkDocument(xml, { driver, ...(host ? { host } : {}), fileName: shownName, ...version });
   const blocking = diagnostics.filter((d) => d.severity === 'error' || (values.strict === true && d.severity === 'warning'));
   if (blocking.length && !values.force) return notDefined(shownName, xml, values.quiet ? blocking : diagnostics, false, color, blocking);
   report(shownName, xml, values.quiet ? blocking : diagnostics, color);
@@ -103,7 +107,7 @@ export function run(argv: string[]): number {
   say(`virt-pin define: defined ${label(name)} on ${result.uri} (${result.command})`);
   if (result.dumpxml === undefined) say(`virt-pin define: warning DEFINE_NOT_READ_BACK cannot read back what libvirt stored${result.dumpxmlStderr ? `:\n${result.dumpxmlStderr.trimEnd()}` : ''}`);
   else {
-    const comparison = compareAffinity(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver);
+    const comparison = compareAffinity(xml, result.dumpxml, result.uri.startsWith('test:') ? 'generic' : driver, version);
     if (comparison.kind === 'unreadable') {
       // What virsh printed is not the XML libvirt stored: nothing can be said about what was defined.
       process.stderr.write(`virt-pin define: error DEFINE_READ_BACK_INVALID the XML read back from libvirt does not parse: ${comparison.reason}\n`);
@@ -137,14 +141,14 @@ function checkRequest(values: Values, positionals: string[]): Driver {
  * host-aware findings wait for the pinned result, since pinning replaces
  * the pins they are about. Returns the exit status when it stops.
  */
-function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, driver: Driver, values: Values): { xml: string; shownName: string } | number {
-  const errors = checkDocument(input.text, { driver, fileName: input.name }).filter((d) => d.severity === 'error');
+function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, driver: Driver, values: Values, version: { libvirtVersion?: string }): { xml: string; shownName: string } | number {
+  const errors = checkDocument(input.text, { driver, fileName: input.name, ...version }).filter((d) => d.severity === 'error');
   if (errors.length) {
     report(input.name, input.text, errors, useColor(values.color, process.stderr));
     process.stderr.write(`virt-pin define: cannot pin a domain with errors (${errors.length}); fix them first (--force does not pin)\n`);
     return EXIT_FINDINGS;
   }
-  const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name }));
+  const { text: out, diff, placement } = withInputErrors(input.name, () => pinDomain(input.text, host, policy, { fileName: input.name, ...version }));
   if (values.explain) for (const line of placement.explanation) process.stderr.write(`${line}\n`);
   if (!values.quiet) process.stderr.write(colorDiff(diff, useColor(values.color, process.stderr)) || `${input.name}: already pinned this way, nothing changed\n`);
   return { xml: out, shownName: `${input.name} (pinned)` };
@@ -188,7 +192,7 @@ function domainName(xml: string): string | undefined {
  */
 type Comparison = { kind: 'same' } | { kind: 'differs'; diff: string } | { kind: 'unreadable'; reason: string } | { kind: 'not-compared' };
 
-function compareAffinity(sent: string, stored: string, driver: Driver): Comparison {
+function compareAffinity(sent: string, stored: string, driver: Driver, version: { libvirtVersion?: string }): Comparison {
   let theirs: string;
   try {
     theirs = affinitySubtrees(parseDocument(stored));
@@ -197,7 +201,7 @@ function compareAffinity(sent: string, stored: string, driver: Driver): Comparis
   }
   let ours: string;
   try {
-    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver }))));
+    ours = affinitySubtrees(parseDocument(serializeDocument(normalize(parseDocument(sent), { driver, ...version }))));
   } catch {
     return { kind: 'not-compared' };
   }

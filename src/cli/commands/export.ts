@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toQemuPinningArgs, toVirshCommands, type PinnedThreads } from '../../policy/interop.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { resolveDocument } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
@@ -19,6 +20,7 @@ export const OPTIONS = {
   connect: { type: 'string', short: 'c' },
   name: { type: 'string' },
   host: { type: 'string' },
+  libvirt: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -33,10 +35,11 @@ export function run(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError('name one domain XML file (or - for standard input)');
   if (values.format !== 'qemu-pinning' && values.format !== 'virsh') throw new UsageError("--format takes qemu-pinning or virsh");
   if (values.format !== 'virsh' && (values.live || values.config || values.connect !== undefined)) throw new UsageError('--live, --config and --connect are for --format virsh');
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const lines = withInputErrors(input.name, () => {
-    const r = resolveDocument(input.text, { fileName: input.name, ...(host ? { host } : {}) });
+    const r = resolveDocument(input.text, { fileName: input.name, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
     // virsh: a thread nothing pins stays unpinned ('all'), even when the host makes the set concrete.
     const cpusOf = (t: { cpus: { toString(): string }; source: string }): string => (values.format === 'virsh' && t.source === 'all' ? 'all' : t.cpus.toString());
     const threads: PinnedThreads = {

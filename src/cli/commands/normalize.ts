@@ -9,6 +9,7 @@ import { unifiedDiff } from '../../policy/diff.js';
 import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { writeFileAtomic } from '../write-file.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 
@@ -16,6 +17,7 @@ import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
 export const OPTIONS = {
   diff: { type: 'boolean' },
   driver: { type: 'string' },
+  libvirt: { type: 'string' },
   output: { type: 'string', short: 'o' },
   color: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -33,8 +35,9 @@ export function run(argv: string[]): number {
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   if (values.diff && values.output !== undefined) throw new UsageError('--diff and --output cannot be combined');
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const input = readDomainInput(positionals[0]!);
-  const out = withInputErrors(input.name, () => serializeDocument(normalize(parseDocument(input.text, { fileName: input.name }), { driver })));
+  const out = withInputErrors(input.name, () => serializeDocument(normalize(parseDocument(input.text, { fileName: input.name }), { driver, ...(libvirtVersion ? { libvirtVersion } : {}) })));
   if (values.diff) {
     const diff = unifiedDiff(input.text, out, `${input.name}`, `${input.name} (as libvirt stores it)`);
     process.stdout.write(colorDiff(diff, useColor(values.color, process.stdout)));

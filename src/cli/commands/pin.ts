@@ -9,6 +9,7 @@ import { pinDomain } from '../../policy/pin.js';
 import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
 import { writeFileAtomic } from '../write-file.js';
 import { commandSpec, renderHelp } from '../command-table.js';
@@ -21,6 +22,7 @@ import { parseDocument } from '../../xml/index.js';
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
   host: { type: 'string' },
+  libvirt: { type: 'string' },
   ...POLICY_OPTIONS,
   output: { type: 'string', short: 'o' },
   'in-place': { type: 'boolean' },
@@ -44,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.host === undefined) throw new UsageError('pin needs --host: the layout depends on the host topology');
   if (values['in-place'] && (values.output !== undefined || positionals[0] === '-')) throw new UsageError('--in-place rewrites a named FILE; it cannot be combined with -o or -');
   const policy = policyFrom(values);
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const host = loadHost(values.host)!;
   const input = readDomainInput(positionals[0]!);
 
@@ -60,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { text: out, diff, placement } = withInputErrors(input.name, () => {
     try {
-      return pinDomain(input.text, planHost, policy, { fileName: input.name });
+      return pinDomain(input.text, planHost, policy, { fileName: input.name, ...(libvirtVersion ? { libvirtVersion } : {}) });
     } catch (e) {
       if (others && !others.taken.isEmpty() && isVirtPinError(e) && e.code === 'POLICY_DOES_NOT_FIT') {
         throw new VirtPinError(e.code, `${e.message}; CPUs ${others.taken} are dedicated to other domains: ${describeHolders(others)}`, e.hint ? { hint: e.hint } : {});

@@ -4,6 +4,7 @@
  * PCI devices, as JSON, a table or a shell script to read before running.
  */
 import { parseArgs } from 'node:util';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { planDocument, renderPlanJson, renderPlanShell, renderPlanTable } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
@@ -19,6 +20,7 @@ export const OPTIONS = {
   irq: { type: 'string', multiple: true },
   'irq-default': { type: 'string' },
   'no-threads': { type: 'boolean' },
+  libvirt: { type: 'string' },
   color: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -35,10 +37,11 @@ export function run(argv: string[]): number {
   const format = values.format ?? 'table';
   if (!['table', 'json', 'sh'].includes(format)) throw new UsageError(`--format takes table, json or sh, not '${format}'`);
   const color = useColor(values.color, process.stdout);
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const host = loadHost(values.host);
   const input = readDomainInput(positionals[0]!);
   const p = withInputErrors(input.name, () =>
-    planDocument(input.text, { fileName: input.name, ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']), threads: !values['no-threads'] }),
+    planDocument(input.text, { fileName: input.name, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']), threads: !values['no-threads'] }),
   );
   process.stdout.write(format === 'json' ? renderPlanJson(p) : format === 'sh' ? renderPlanShell(p) : colorPlanTable(printableLines(renderPlanTable(p)), color));
   const errColor = useColor(values.color, process.stderr);

@@ -15,11 +15,13 @@ import { isVirtPinError } from '../../errors.js';
 import { expandInputs, IoError } from '../io.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
 import { wantsManyDomains } from '../show-many.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
   host: { type: 'string' },
   driver: { type: 'string' },
+  libvirt: { type: 'string' },
   json: { type: 'boolean' },
   explain: { type: 'string' },
   connect: { type: 'string' },
@@ -43,11 +45,12 @@ export function run(argv: string[]): number | Promise<number> {
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   if (values.json && values.explain !== undefined) throw new UsageError('--json and --explain cannot be combined');
 
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
   const host = loadHost(values.host);
-  if (many) return resolveMany(positionals, values, driver, host, color);
+  if (many) return resolveMany(positionals, values, driver, host, color, libvirtVersion);
   const input = readDomainInput(positionals[0]!);
   const resolved = withInputErrors(input.name, () =>
-    resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) }),
+    resolveDocument(input.text, { fileName: input.name, driver, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) }),
   );
 
   if (values.explain !== undefined) {
@@ -76,6 +79,7 @@ async function resolveMany(
   driver: 'qemu' | 'generic',
   host: ReturnType<typeof loadHost>,
   color: boolean,
+  libvirtVersion: string | undefined,
 ): Promise<number> {
   let inputs: { name: string; text: string }[];
   if (values.connect !== undefined || values.all) {
@@ -88,7 +92,7 @@ async function resolveMany(
       throw e;
     }
   } else inputs = expandInputs(positionals).map((p) => readDomainInput(p.path));
-  const models = inputs.map((input) => ({ input, resolved: withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, ...(host ? { host } : {}) })) }));
+  const models = inputs.map((input) => ({ input, resolved: withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) })) }));
   if (values.explain !== undefined) {
     for (const { input, resolved } of models) process.stdout.write(`${printable(resolved.domain.name ?? input.name)}: ${printableLines(withInputErrors(input.name, () => explain(resolved, values.explain!)))}\n`);
   } else if (values.json) {

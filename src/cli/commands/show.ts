@@ -21,11 +21,13 @@ import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_OK, UsageError } from '../usage.js';
 import { threadRows } from './resolve.js';
 import { showMany, wantsManyDomains } from '../show-many.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
   host: { type: 'string' },
   driver: { type: 'string' },
+  libvirt: { type: 'string' },
   svg: { type: 'string' },
   html: { type: 'string' },
   connect: { type: 'string' },
@@ -46,21 +48,24 @@ export function run(argv: string[]): number | Promise<number> {
   if (wantsManyDomains(positionals, values.connect) || values.all || values.live) {
     if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
     const color = useColor(values.color, process.stdout);
-    return showMany(positionals, { host: values.host, color, ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.live ? { live: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
+    const libvirtVersion = values.live ? undefined : libvirtVersionArg(values.libvirt);
+    return showMany(positionals, { host: values.host, color, ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.live ? { live: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'show takes exactly one file');
   if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
   const driver = values.driver ?? 'qemu';
   if (driver !== 'qemu' && driver !== 'generic') throw new UsageError(`unknown --driver '${driver}' (qemu or generic)`);
   const color = useColor(values.color, process.stdout);
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
+  const version = libvirtVersion ? { libvirtVersion } : {};
 
   const host = loadHost(values.host)!;
   const input = readDomainInput(positionals[0]!);
-  const resolved = withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, host }));
-  const irqs = withInputErrors(input.name, () => planDocument(input.text, { fileName: input.name, host, threads: false }))
+  const resolved = withInputErrors(input.name, () => resolveDocument(input.text, { fileName: input.name, driver, host, ...version }));
+  const irqs = withInputErrors(input.name, () => planDocument(input.text, { fileName: input.name, host, threads: false, ...version }))
     .devices.filter((d) => d.cpus !== undefined)
     .map((d) => ({ kind: 'irq' as const, id: d.address, cpus: d.cpus! }));
-  const map = buildPinMap(host, [...pinMapThreads(resolved), ...irqs], findingsOf(input.text, input.name, driver, host));
+  const map = buildPinMap(host, [...pinMapThreads(resolved), ...irqs], findingsOf(input.text, input.name, driver, host, libvirtVersion));
   const title = { guest: resolved.domain.name ?? input.name, host: describeHostSource(values.host) };
   const shownTitle = { guest: printable(title.guest), host: printable(title.host) };
 
@@ -76,8 +81,8 @@ export function run(argv: string[]): number | Promise<number> {
 /** What check reports with this host, minus the two conflicts the map already draws in its cells. */
 const DRAWN_AS_CONFLICTS = new Set(['PIN_SHARED_SINGLE_CPU', 'EMULATOR_ON_DEDICATED_CPU']);
 
-function findingsOf(text: string, fileName: string, driver: 'qemu' | 'generic', host: HostTopology): PinMapFinding[] {
-  return checkDocument(text, { fileName, driver, host })
+function findingsOf(text: string, fileName: string, driver: 'qemu' | 'generic', host: HostTopology, libvirtVersion: string | undefined): PinMapFinding[] {
+  return checkDocument(text, { fileName, driver, host, ...(libvirtVersion ? { libvirtVersion } : {}) })
     .filter((d) => !DRAWN_AS_CONFLICTS.has(d.code))
     .map((d) => ({ code: d.code, severity: d.severity, message: `line ${d.line}: ${d.message}`, ...(d.hint ? { hint: d.hint } : {}) }));
 }
