@@ -41,7 +41,7 @@ export function atLeast(a: LibvirtVersion, b: LibvirtVersion): boolean {
 }
 
 export interface LibvirtChange {
-  id: 'iothread-thread-pool' | 'shares-range' | 'iothread-poll' | 'restrictive-memnode-under-other-mode' | 'isolated-cpus-excluded' | 'iommu-eim-added';
+  id: 'iothread-thread-pool' | 'shares-range' | 'iothread-poll' | 'restrictive-memnode-under-other-mode' | 'topology-clusters' | 'isolated-cpus-excluded' | 'iommu-eim-added';
   /** First release with the new behaviour (older releases behave the old way). */
   since: LibvirtVersion;
   before: string;
@@ -96,6 +96,14 @@ export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
     after: "refused in both directions (virDomainNumaDefValidate: \"'restrictive' mode is required in memory element when mode is 'restrictive' in memnode element\")",
     source:
       'libvirt NEWS.rst v9.4.0 (2023-06-01), Bug fixes: "numa: Deny other memory modes than `restrictive` if a memnode is `restrictive`"; the installed 9.0.0 lacks that message (libvirt.so.0 has only the other direction) and accepts it, measured here; the 10.7.0 test suite refuses it (qemuxmlconfdata/numatune-memnode-restrictive-mode-err-mixed)',
+  },
+  {
+    id: 'topology-clusters',
+    since: v(10, 1),
+    before: '`<cpu><topology clusters>` is not read: it disappears on define, any value is accepted, and (QEMU) sockets×dies×cores×threads alone must equal the vCPU count',
+    after: '`clusters` is read and counts: (QEMU) sockets×dies×clusters×cores×threads must equal the vCPU count',
+    source:
+      'libvirt NEWS.rst v10.1.0 (2024-03-01), New features: "qemu: Support clusters in CPU topology"; the installed 9.0.0 dropping `clusters=\'2\'` (and `clusters=\'x\'`) on define is measured here (test:///default dumpxml), and its libvirt.so.0 has no "clusters" string',
   },
   {
     id: 'isolated-cpus-excluded',

@@ -82,6 +82,18 @@ describe('libvirt versions', () => {
     expect(qemuErrors(withEim, '9.0')).not.toContain('QEMU_VCPU_TOPOLOGY');
   });
 
+  it('topology-clusters: before 10.1 clusters is not read, so (QEMU) the product without it must equal the vCPU count; from 10.1 it counts', () => {
+    const topo = (clusters: string, cores: number): string =>
+      `<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>4</vcpu><cpu><topology sockets='1' dies='1' clusters='${clusters}' cores='${cores}' threads='1'/></cpu><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`;
+    const qemuErrors = (xml: string, version: string): string[] => checkDocument(xml, { driver: 'qemu', libvirtVersion: version }).filter((d) => d.severity === 'error').map((d) => d.code);
+    expect(qemuErrors(topo('2', 2), '10.0')).toEqual(['QEMU_VCPU_TOPOLOGY']);
+    expect(qemuErrors(topo('2', 2), '10.1')).toEqual([]);
+    expect(qemuErrors(topo('2', 4), '10.0')).toEqual([]);
+    expect(qemuErrors(topo('2', 4), '10.1')).toEqual(['QEMU_VCPU_TOPOLOGY']);
+    expect(qemuErrors(topo('4294967295', 4), '9.0')).toEqual([]);
+    expect(qemuErrors(topo('4294967295', 4), '10.7')).toEqual(expect.arrayContaining(['TOPOLOGY_OVERFLOW']));
+  });
+
   it("shares-range: 9.0 refuses a non-zero <shares> outside 2..262144 ('Value of cputune 'shares' must be in range'); 9.1+ does not", () => {
     for (const [shares, refusedBy90] of [['1', true], ['300000', true], ['0', false], ['2', false], ['262144', false]] as const) {
       const xml = dom(`<cputune><shares>${shares}</shares></cputune>`);

@@ -16,7 +16,9 @@ export const qemuVcpuTopology: Rule = {
     }
     const t = model.cpu?.topology;
     if (t && d.maxVcpus > 0) {
-      const parts = [t.sockets, t.dies, t.clusters, t.cores, t.threads].map((f, i) => f?.value ?? (i === 1 || i === 2 ? 1 : undefined));
+      // libvirt before 10.1 does not read clusters at all (LIBVIRT_CHANGES 'topology-clusters').
+      const clusters = hasChange(d.libvirtVersion, 'topology-clusters') ? t.clusters : undefined;
+      const parts = [t.sockets, t.dies, clusters, t.cores, t.threads].map((f, i) => f?.value ?? (i === 1 || i === 2 ? 1 : undefined));
       if (parts.every((p) => p !== undefined && p > 0)) {
         const product = parts.reduce((a, b) => a! * b!, 1)!;
         if (product !== d.maxVcpus && product <= 0xffffffff) {

@@ -1,3 +1,4 @@
+import { hasChange } from '../../domain/index.js';
 import type { Rule } from '../types.js';
 
 /** V10: the topology product must fit in 32 bits. */
@@ -9,7 +10,9 @@ export const topologyOverflow: Rule = {
   check(ctx) {
     const t = ctx.model.cpu?.topology;
     if (!t) return;
-    const product = [t.sockets, t.dies, t.clusters, t.cores, t.threads].reduce((a, f) => a * (f?.value ?? 1), 1);
+    // libvirt before 10.1 does not read clusters at all (LIBVIRT_CHANGES 'topology-clusters').
+    const clusters = hasChange(ctx.definition.libvirtVersion, 'topology-clusters') ? t.clusters : undefined;
+    const product = [t.sockets, t.dies, clusters, t.cores, t.threads].reduce((a, f) => a * (f?.value ?? 1), 1);
     if (product > 0xffffffff) ctx.report(t, `sockets×dies×clusters×cores×threads = ${product} does not fit in 32 bits`, { hint: 'the product must equal the vCPU count' });
   },
 };
