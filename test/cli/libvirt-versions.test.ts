@@ -117,8 +117,17 @@ describe('--libvirt per command: identical where no modelled change applies', ()
 });
 
 describe('versions older than the oldest modelled (8.0)', () => {
-  it.each(['check', 'normalize', 'resolve', 'show', 'pin', 'define', 'plan', 'export'])('%s --libvirt 7.10 is a usage error naming LIBVIRT_VERSION_UNSUPPORTED', (command) => {
-    const extra = command === 'show' || command === 'pin' ? ['--host', plainHost] : command === 'export' ? ['--format', 'virsh'] : command === 'define' ? ['--dry-run'] : [];
+  it.each(['check', 'normalize', 'resolve', 'show', 'pin', 'define', 'plan', 'export', 'apply'])('%s --libvirt 7.10 is a usage error naming LIBVIRT_VERSION_UNSUPPORTED', (command) => {
+    const extra =
+      command === 'show' || command === 'pin'
+        ? ['--host', plainHost]
+        : command === 'export'
+          ? ['--format', 'virsh']
+          : command === 'define'
+            ? ['--dry-run']
+            : command === 'apply'
+              ? ['--pid', String(process.pid), '--dry-run']
+              : [];
     const r = runCli([command, '--libvirt', '7.10', ...extra, plain]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('older than the oldest libvirt virt-pin models (8.0.0)');

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { apply, applyDomain, watchPlan, withoutThreadAffinity, type ApplyOptions, type ApplyReport, type DomainApplyReport, type LiveApplyReport, type WatchOptions, type WatchReport, type WatchRound } from '../../apply/index.js';
 import { validate as validatePlanJson } from '../../generated/plan.validate.js';
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { parseJsonInput } from '../json-input.js';
@@ -41,7 +42,8 @@ export async function run(argv: string[]): Promise<number> {
       return json as RuntimePlan;
     }
     const host = loadHost(values.host);
-    return planDocument(input.text, { fileName: input.name, ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']) });
+    const libvirtVersion = libvirtVersionArg(values.libvirt);
+    return planDocument(input.text, { fileName: input.name, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']) });
   });
   const options: ApplyOptions = {
     ...(target.pid !== undefined ? { pid: target.pid } : {}),
@@ -230,6 +232,7 @@ function parse(argv: string[]) {
         host: { type: 'string' },
         irq: { type: 'string', multiple: true },
         'irq-default': { type: 'string' },
+  libvirt: { type: 'string' },
         'state-dir': { type: 'string' },
         strict: { type: 'boolean' },
         'shared-irqs': { type: 'boolean' },
