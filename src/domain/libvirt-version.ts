@@ -41,7 +41,16 @@ export function atLeast(a: LibvirtVersion, b: LibvirtVersion): boolean {
 }
 
 export interface LibvirtChange {
-  id: 'iothread-thread-pool' | 'shares-range' | 'iothread-poll' | 'restrictive-memnode-under-other-mode' | 'topology-clusters' | 'isolated-cpus-excluded' | 'iommu-eim-added';
+  id:
+    | 'iothread-thread-pool'
+    | 'shares-range'
+    | 'iothread-poll'
+    | 'restrictive-memnode-under-other-mode'
+    | 'disk-iothread-mapping'
+    | 'topology-clusters'
+    | 'isolated-cpus-excluded'
+    | 'iommu-eim-added'
+    | 'controller-iothread-mapping';
   /** First release with the new behaviour (older releases behave the old way). */
   since: LibvirtVersion;
   before: string;
@@ -98,6 +107,13 @@ export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
       'libvirt NEWS.rst v9.4.0 (2023-06-01), Bug fixes: "numa: Deny other memory modes than `restrictive` if a memnode is `restrictive`"; the installed 9.0.0 lacks that message (libvirt.so.0 has only the other direction) and accepts it, measured here; the 10.7.0 test suite refuses it (qemuxmlconfdata/numatune-memnode-restrictive-mode-err-mixed)',
   },
   {
+    id: 'disk-iothread-mapping',
+    since: v(10, 0),
+    before: '(QEMU) a disk\'s `<driver><iothreads><iothread id>` mapping is not read, so the IOThreads it names are not checked',
+    after: '(QEMU) every IOThread the mapping names must exist, and only virtio disks take one',
+    source: 'libvirt NEWS.rst v10.0.0 (2024-01-15), New features: "qemu: Add support for mapping iothreads to virtqueues of `virtio-blk` devices" (the `<iothreads>` subelement of the disk `<driver>`). Not measured here',
+  },
+  {
     id: 'topology-clusters',
     since: v(10, 1),
     before: '`<cpu><topology clusters>` is not read: it disappears on define, any value is accepted, and (QEMU) sockets×dies×cores×threads alone must equal the vCPU count',
@@ -120,6 +136,14 @@ export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
       '(QEMU) on q35, define adds `<iommu model=\'intel\'>` with intremap and eim on when there is none, and turns eim on in an intel IOMMU that leaves it out; still refused: non-q35 machines, `eim=\'off\'`, other IOMMU models (assumes a QEMU with intel-iommu eim, as every supported one has)',
     source:
       'libvirt NEWS.rst v10.10.0 (2024-12-02), Improvements: "qemu: Automatically add IOMMU when needed" (qemuDomainDefAddDefaultDevices, qemuDomainIOMMUDefPostParse); the 10.7.0 test suite refuses it (qemuValidateDomainDefCpu). Not measured here',
+  },
+  {
+    id: 'controller-iothread-mapping',
+    since: v(11, 2),
+    before: '(QEMU) a controller\'s `<driver><iothreads><iothread id>` mapping is not read, so the IOThreads it names are not checked',
+    after: '(QEMU) every IOThread the mapping names must exist, and only virtio-scsi controllers take one (as for `<driver iothread>`)',
+    source:
+      'libvirt NEWS.rst v11.2.0 (2025-04-01), New features: "qemu: Add support for multiple iothreads for `virtio-scsi` controller … similarly to the `virtio-blk` device". Not measured here; the checks are modelled on the disk mapping\'s',
   },
 ];
 

@@ -310,7 +310,7 @@ function readRoot(doc: XmlDocument): DomainModel {
       if (id) model.iothreadRefs.push({ ...ref(driver), device: 'disk', ...(bus ? { bus } : {}), id });
       for (const t of children(driver, 'iothreads').flatMap((b) => children(b, 'iothread'))) {
         const tid = attrField(t, 'id', unsignedInt);
-        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'disk', ...(bus ? { bus } : {}), id: tid });
+        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'disk', ...(bus ? { bus } : {}), id: tid, mapping: true });
       }
     }
     for (const c of children(devices, 'controller')) {
@@ -318,6 +318,10 @@ function readRoot(doc: XmlDocument): DomainModel {
       const id = driver ? attrField(driver, 'iothread', unsignedInt) : undefined;
       const model_ = c.attr('model');
       if (driver && id) model.iothreadRefs.push({ ...ref(driver), device: 'controller', ...(model_ ? { bus: model_ } : {}), id } satisfies IOThreadRef);
+      for (const t of driver ? children(driver, 'iothreads').flatMap((b) => children(b, 'iothread')) : []) {
+        const tid = attrField(t, 'id', unsignedInt);
+        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'controller', ...(model_ ? { bus: model_ } : {}), id: tid, mapping: true });
+      }
     }
     const iommu = child(devices, 'iommu');
     if (iommu) {

@@ -134,6 +134,8 @@ export interface IOThreadRef extends ElementRef {
   /** The device's bus/model when known (iothread support depends on it), e.g. `virtio`, `virtio-scsi`. */
   bus?: string;
   id: Field<number>;
+  /** Named in the device's `<driver><iothreads><iothread id>` mapping (libvirt reads it for disks from 10.0, for controllers from 11.2) rather than `<driver iothread>`. */
+  mapping?: true;
 }
 
 // ---------------------------------------------------------------- <cputune>

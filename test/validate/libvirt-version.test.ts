@@ -94,6 +94,19 @@ describe('libvirt versions', () => {
     expect(qemuErrors(topo('4294967295', 4), '10.7')).toEqual(expect.arrayContaining(['TOPOLOGY_OVERFLOW']));
   });
 
+  it('disk-iothread-mapping (10.0) and controller-iothread-mapping (11.2): (QEMU) the IOThreads a <driver><iothreads> mapping names are checked only from the release that reads it', () => {
+    const withDevice = (device: string): string =>
+      `<domain type='kvm'><name>t</name><memory>1048576</memory><vcpu>2</vcpu><iothreads>1</iothreads><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>${device}</devices></domain>`;
+    const disk = withDevice("<disk type='file' device='disk'><driver name='qemu' type='raw'><iothreads><iothread id='7'/></iothreads></driver><source file='/x.img'/><target dev='vda' bus='virtio'/></disk>");
+    const controller = withDevice("<controller type='scsi' index='0' model='virtio-scsi'><driver><iothreads><iothread id='7'/></iothreads></driver></controller>");
+    const refs = (xml: string, version: string): number => checkDocument(xml, { driver: 'qemu', libvirtVersion: version }).filter((d) => d.code === 'QEMU_IOTHREAD_REFERENCE').length;
+    expect([refs(disk, '9.10'), refs(disk, '10.0'), refs(disk, '10.7')]).toEqual([0, 1, 1]);
+    expect([refs(controller, '10.7'), refs(controller, '11.1'), refs(controller, '11.2'), refs(controller, '12.5')]).toEqual([0, 0, 1, 1]);
+    // The <driver iothread='N'> attribute is read by every modelled release.
+    const attr = withDevice("<controller type='scsi' index='0' model='virtio-scsi'><driver iothread='7'/></controller>");
+    expect([refs(attr, '8.0'), refs(attr, '12.5')]).toEqual([1, 1]);
+  });
+
   it("shares-range: 9.0 refuses a non-zero <shares> outside 2..262144 ('Value of cputune 'shares' must be in range'); 9.1+ does not", () => {
     for (const [shares, refusedBy90] of [['1', true], ['300000', true], ['0', false], ['2', false], ['262144', false]] as const) {
       const xml = dom(`<cputune><shares>${shares}</shares></cputune>`);

@@ -1,3 +1,4 @@
+import { hasChange } from '../../domain/index.js';
 import type { Rule } from '../types.js';
 
 /** V27 (QEMU): devices may only name existing IOThreads, and only virtio disks / virtio-scsi controllers take one. */
@@ -9,7 +10,10 @@ export const qemuIOThreadRefs: Rule = {
   summary: 'a disk/controller names an IOThread that does not exist, or a bus that cannot use one',
   check(ctx) {
     const ids = new Set(ctx.definition.iothreads.map((t) => t.id));
-    for (const r of ctx.model.iothreadRefs) {
+    // The <driver><iothreads> mappings are read by libvirt from 10.0 (disks) and 11.2 (controllers) only (LIBVIRT_CHANGES).
+    const read = (r: (typeof ctx.model.iothreadRefs)[number]): boolean =>
+      !r.mapping || hasChange(ctx.definition.libvirtVersion, r.device === 'controller' ? 'controller-iothread-mapping' : 'disk-iothread-mapping');
+    for (const r of ctx.model.iothreadRefs.filter(read)) {
       const id = r.id.value;
       if (id === undefined) {
         ctx.report(r.id.loc, `iothread='${r.id.raw}' is not an IOThread id`);
