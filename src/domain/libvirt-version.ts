@@ -119,7 +119,7 @@ export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
     before: '`<cpu><topology clusters>` is not read: it disappears on define, any value is accepted, and (QEMU) sockets×dies×cores×threads alone must equal the vCPU count',
     after: '`clusters` is read and counts: (QEMU) sockets×dies×clusters×cores×threads must equal the vCPU count',
     source:
-      'libvirt NEWS.rst v10.1.0 (2024-03-01), New features: "qemu: Support clusters in CPU topology"; the installed 9.0.0 dropping `clusters=\'2\'` (and `clusters=\'x\'`) on define is measured here (test:///default dumpxml), and its libvirt.so.0 has no "clusters" string',
+      'libvirt NEWS.rst v10.1.0 (2024-03-01), New features: "qemu: Support clusters in CPU topology"; measured here on the installed 9.0.0: test:///default drops `clusters=\'2\'` (and `clusters=\'x\'`) on define, and qemu:///system refuses sockets=1 dies=1 clusters=2 cores=2 threads=1 for 4 vCPUs ("CPU topology doesn\'t match maximum vcpu count") but accepts cores=4',
   },
   {
     id: 'isolated-cpus-excluded',
@@ -135,7 +135,7 @@ export const LIBVIRT_CHANGES: readonly LibvirtChange[] = [
     after:
       '(QEMU) on q35, define adds `<iommu model=\'intel\'>` with intremap and eim on when there is none, and turns eim on in an intel IOMMU that leaves it out; still refused: non-q35 machines, `eim=\'off\'`, other IOMMU models (assumes a QEMU with intel-iommu eim, as every supported one has)',
     source:
-      'libvirt NEWS.rst v10.10.0 (2024-12-02), Improvements: "qemu: Automatically add IOMMU when needed" (qemuDomainDefAddDefaultDevices, qemuDomainIOMMUDefPostParse); the 10.7.0 test suite refuses it (qemuValidateDomainDefCpu). Not measured here',
+      'libvirt NEWS.rst v10.10.0 (2024-12-02), Improvements: "qemu: Automatically add IOMMU when needed" (qemuDomainDefAddDefaultDevices, qemuDomainIOMMUDefPostParse); the 10.7.0 test suite refuses it (qemuValidateDomainDefCpu); the installed 9.0.0 (qemu:///system) refusing 288 vCPUs on q35 without an IOMMU is measured here',
   },
   {
     id: 'controller-iothread-mapping',

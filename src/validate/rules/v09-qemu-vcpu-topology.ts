@@ -22,7 +22,10 @@ export const qemuVcpuTopology: Rule = {
       if (parts.every((p) => p !== undefined && p > 0)) {
         const product = parts.reduce((a, b) => a! * b!, 1)!;
         if (product !== d.maxVcpus && product <= 0xffffffff) {
-          ctx.report(t, `the topology gives ${parts.join('×')} = ${product} vCPUs but <vcpu> says ${d.maxVcpus}`, { hint: `make sockets×dies×clusters×cores×threads equal ${d.maxVcpus}` });
+          const ignored = t.clusters && !clusters ? ' (libvirt before 10.1 does not read clusters)' : '';
+          ctx.report(t, `the topology gives ${parts.join('×')} = ${product} vCPUs but <vcpu> says ${d.maxVcpus}${ignored}`, {
+            hint: ignored ? `make sockets×dies×cores×threads equal ${d.maxVcpus}` : `make sockets×dies×clusters×cores×threads equal ${d.maxVcpus}`,
+          });
         }
       }
     }
