@@ -232,7 +232,7 @@ describe('hook status and the configuration', () => {
     expect(typo.stdout).toContain(`config:    error: ${join(work, 'config.json')}: unknown setting 'irqpolicy'`);
     for (const [op, sub] of [['prepare', 'begin'], ['started', 'begin'], ['stopped', 'end']]) {
       const r = callHook(['vm', op!, sub!, '-'], bad);
-      expect(r.stderr).toContain(`virt-pin hook: vm ${op}/${sub}: configuration error: ${join(work, 'config.json')}: unknown setting 'irqpolicy' (known: enforce, irqPolicy, stateDir, threads, waitIrqsSeconds); using the defaults with enforce on (as installed)`);
+      expect(r.stderr).toContain(`virt-pin hook: vm ${op}/${sub}: configuration error: ${join(work, 'config.json')}: unknown setting 'irqpolicy' (known: enforce, irqPolicy, libvirtVersion, stateDir, threads, waitIrqsSeconds); using the defaults with enforce on (as installed)`);
     }
     // With the configuration broken the enforce setting of the install holds: the bad domain is refused.
     expect(callHook(['vm', 'prepare', 'begin', '-'], bad).status).toBe(1);

@@ -4,7 +4,7 @@
  * 9.0 and 10.7 where a change of LIBVIRT_CHANGES applies, and identical
  * results otherwise; versions older than 8.0 are refused up front.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -144,5 +144,28 @@ describe('versions older than the oldest modelled (8.0)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('the local libvirt (virsh --version) is 7.0.0');
     expect(runCli(['normalize', '--libvirt', '8.0', plain], { env: { PATH: bin } }).status).toBe(0);
+  });
+});
+
+describe('the hook: libvirtVersion in its configuration', () => {
+  const config = (c: object): string => {
+    const p = join(work, `config-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(p, JSON.stringify(c));
+    return p;
+  };
+  const prepare = (c: object) => runCli(['hook', 'exec', 'restrictive', 'prepare', 'begin', '-'], { input: readFileSync(restrictive, 'utf8'), env: { VIRT_PIN_CONFIG: config(c) } });
+
+  it('judges the start as that release: with enforce, 9.0 lets the restrictive memnode under interleave start, the default (10.7) refuses it', () => {
+    expect(prepare({ enforce: true, libvirtVersion: '9.0' }).status).toBe(0);
+    const refused = prepare({ enforce: true });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('NUMATUNE_RESTRICTIVE_MIXED');
+  });
+
+  it('refuses a bad or unmodelled version as a configuration error, like any other bad setting', () => {
+    for (const bad of ['nine', '7.0', 9]) {
+      const r = prepare({ libvirtVersion: bad });
+      expect(r.stderr, String(bad)).toMatch(/'libvirtVersion'/);
+    }
   });
 });

@@ -246,7 +246,7 @@ function prepare(call: Call, xml: string, config: HookConfig, paths: HostPaths):
   } catch {
     host = undefined; // host-aware checks are a bonus; never fail a start over reading sysfs
   }
-  const diagnostics = checkDocument(xml, { fileName: name, ...(host ? { host } : {}) });
+  const diagnostics = checkDocument(xml, { fileName: name, ...(config.libvirtVersion ? { libvirtVersion: config.libvirtVersion } : {}), ...(host ? { host } : {}) });
   const errors = diagnostics.filter((d) => d.severity === 'error');
   for (const d of diagnostics.filter((x) => x.severity !== 'info')) call.log(d.severity === 'error' ? 'err' : 'warning', 'prepare/begin', `${d.severity} ${d.code} line ${d.line}: ${d.message}`);
   if (errors.length && config.enforce) {
@@ -260,7 +260,7 @@ async function started(call: Call, xml: string, config: HookConfig, paths: HostP
   const { name } = call;
   const host = hostFactsFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
   // 'native' is the plan's own default, so only a non-native configuration overrides the metadata's default.
-  const plan = planDocument(xml, { fileName: name, host, irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
+  const plan = planDocument(xml, { fileName: name, host, ...(config.libvirtVersion ? { libvirtVersion: config.libvirtVersion } : {}), irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
   const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
   if (!config.threads && irqActions.length === 0) return EXIT_OK; // nothing asked: leave the host alone
   // The wrapper kills this call at the budget; past half of it, do not start writing (a write cut short is

@@ -5,6 +5,8 @@
  * survives (it never blocks a guest start because of its own config unless
  * enforcement is on).
  */
+import { toLibvirtVersion } from '../../domain/libvirt-version.js';
+import { isVirtPinError } from '../../errors.js';
 import { readFileSync } from 'node:fs';
 
 export interface HookConfig {
@@ -18,6 +20,12 @@ export interface HookConfig {
   threads: boolean;
   /** Upper bound of the detached waiter for late MSI-X vectors, in seconds. */
   waitIrqsSeconds: number;
+  /**
+   * The libvirt release whose rules the hook judges and plans by (docs/fidelity.md), as
+   * MAJOR.MINOR[.MICRO]; unset: the newest modelled (10.7). Set it to the libvirtd the hook
+   * runs under (`libvirtd --version`): the hook itself never spawns a process to ask.
+   */
+  libvirtVersion?: string;
 }
 
 export const DEFAULT_CONFIG: Readonly<HookConfig> = {
@@ -70,6 +78,17 @@ export function checkConfig(raw: unknown, where: string): Partial<HookConfig> {
         if (typeof value !== 'string' || !value.startsWith('/')) throw new ConfigError(`${where}: 'stateDir' must be an absolute path`);
         out.stateDir = value;
         break;
+      case 'libvirtVersion': {
+        if (typeof value !== 'string') throw new ConfigError(`${where}: 'libvirtVersion' must be a libvirt version such as "9.0"`);
+        try {
+          toLibvirtVersion(value);
+        } catch (e) {
+          if (isVirtPinError(e)) throw new ConfigError(`${where}: 'libvirtVersion': ${e.message}`);
+          throw e;
+        }
+        out.libvirtVersion = value;
+        break;
+      }
       case 'waitIrqsSeconds':
         if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 600) {
           throw new ConfigError(`${where}: 'waitIrqsSeconds' must be a number of seconds from 0 to 600`);
@@ -77,7 +96,7 @@ export function checkConfig(raw: unknown, where: string): Partial<HookConfig> {
         out.waitIrqsSeconds = value;
         break;
       default:
-        throw new ConfigError(`${where}: unknown setting '${key}' (known: enforce, irqPolicy, stateDir, threads, waitIrqsSeconds)`);
+        throw new ConfigError(`${where}: unknown setting '${key}' (known: enforce, irqPolicy, libvirtVersion, stateDir, threads, waitIrqsSeconds)`);
     }
   }
   return out;
