@@ -79,7 +79,7 @@ async function showLive(names: readonly string[], o: ShowManyOptions, host: Retu
   const statuses: DomainStatus[] = [];
   try {
     const sources = await sourcesFromLibvirt(uri, names.length ? names : undefined, 10_000);
-    for (const s of sources) statuses.push(domainStatus((await observeDomain(s, { paths: { ...LIVE_PATHS }, host, uri, stateDir: join(LIVE_PATHS.run, 'virt-pin'), timeoutMs: 10_000 })).input));
+    for (const s of sources) statuses.push(domainStatus((await observeDomain(s, { paths: { ...LIVE_PATHS }, host, uri, ...(o.libvirtVersion ? { libvirtVersion: o.libvirtVersion } : {}), stateDir: join(LIVE_PATHS.run, 'virt-pin'), timeoutMs: 10_000 })).input));
   } catch (e) {
     if (isVirtPinError(e)) throw new IoError(`${e.code} ${e.message}${e.hint ? ` (${e.hint})` : ''}`);
     throw e;

@@ -117,7 +117,7 @@ describe('--libvirt per command: identical where no modelled change applies', ()
 });
 
 describe('versions older than the oldest modelled (8.0)', () => {
-  it.each(['check', 'normalize', 'resolve', 'show', 'pin', 'define', 'plan', 'export', 'apply'])('%s --libvirt 7.10 is a usage error naming LIBVIRT_VERSION_UNSUPPORTED', (command) => {
+  it.each(['check', 'normalize', 'resolve', 'show', 'pin', 'define', 'plan', 'export', 'apply', 'status'])('%s --libvirt 7.10 is a usage error naming LIBVIRT_VERSION_UNSUPPORTED', (command) => {
     const extra =
       command === 'show' || command === 'pin'
         ? ['--host', plainHost]
@@ -127,7 +127,9 @@ describe('versions older than the oldest modelled (8.0)', () => {
             ? ['--dry-run']
             : command === 'apply'
               ? ['--pid', String(process.pid), '--dry-run']
-              : [];
+              : command === 'status'
+                ? ['--xml']
+                : [];
     const r = runCli([command, '--libvirt', '7.10', ...extra, plain]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('older than the oldest libvirt virt-pin models (8.0.0)');

@@ -48,7 +48,7 @@ export function run(argv: string[]): number | Promise<number> {
   if (wantsManyDomains(positionals, values.connect) || values.all || values.live) {
     if (values.host === undefined) throw new UsageError('show needs --host: the map is drawn over the host CPUs');
     const color = useColor(values.color, process.stdout);
-    const libvirtVersion = values.live ? undefined : libvirtVersionArg(values.libvirt);
+    const libvirtVersion = libvirtVersionArg(values.libvirt);
     return showMany(positionals, { host: values.host, color, ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.connect !== undefined ? { connect: values.connect } : {}), ...(values.all ? { all: true } : {}), ...(values.live ? { live: true } : {}), ...(values.svg !== undefined ? { svg: values.svg } : {}), ...(values.html !== undefined ? { html: values.html } : {}) });
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name one domain XML file (or - for standard input)' : 'show takes exactly one file');

@@ -4,6 +4,7 @@
  * device IRQ against the IRQ policy, and drift with its likely cause.
  * Read-only; every virsh run is bounded in time (docs/host-view.md).
  */
+import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ export const OPTIONS = {
   root: { type: 'string' },
   'state-dir': { type: 'string' },
   timeout: { type: 'string' },
+  libvirt: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const paths: HostPaths = values.root !== undefined ? pathsUnder(values.root) : { ...LIVE_PATHS };
   const stateDir = values['state-dir'] ?? join(paths.run, 'virt-pin');
   const uri = xmlFiles.length ? undefined : values.connect ?? defaultLibvirtUri();
+  const libvirtVersion = libvirtVersionArg(values.libvirt);
 
   const once = async (): Promise<StatusReport> => {
     let host;
@@ -81,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     const observed: Observation[] = [];
     for (const s of sources) {
       try {
-        observed.push(await observeDomain(s, { paths, host, ...(uri !== undefined ? { uri } : {}), stateDir, timeoutMs }));
+        observed.push(await observeDomain(s, { paths, host, ...(uri !== undefined ? { uri } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), stateDir, timeoutMs }));
       } catch (e) {
         if (!isVirtPinError(e)) throw e;
         errors.push({ domain: s.name, code: e.code, message: e.message });

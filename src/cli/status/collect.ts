@@ -38,6 +38,8 @@ export interface CollectOptions {
   uri?: string;
   stateDir: string;
   timeoutMs: number;
+  /** The libvirt release whose rules give the expected affinity (--libvirt); default the newest modelled. */
+  libvirtVersion?: string;
 }
 
 /** Definitions and live XML from libvirt, for NAMEs or every running domain. */
@@ -126,13 +128,14 @@ const IOTHREAD_ID = /^iothread(\d{1,9})$/;
 
 export async function observeDomain(source: DomainSource, options: CollectOptions): Promise<Observation> {
   const { paths, host } = options;
-  const hostDomain = hostDomainFromText(source.definition, { fileName: source.file, host });
+  const version = options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {};
+  const hostDomain = hostDomainFromText(source.definition, { fileName: source.file, host, ...version });
   const intended = hostDomain.resolved;
   let liveOnline: Set<number> | undefined;
   let live: ResolvedModel | undefined;
   try {
     const liveModel = readDomain(parseDocument(source.live, { fileName: `${source.file} (live)` }));
-    const liveResolved = resolve(definitionOf(liveModel, { driver: 'qemu' }), host, { model: liveModel });
+    const liveResolved = resolve(definitionOf(liveModel, { driver: 'qemu', ...version }), host, { model: liveModel });
     liveOnline = new Set(liveResolved.vcpus.filter((v) => v.online).map((v) => v.id));
     // Only libvirt's live XML carries live pins; a file is the definition itself.
     if (source.live !== source.definition) live = liveResolved;
