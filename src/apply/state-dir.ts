@@ -58,7 +58,7 @@ export function checkStateDir(dir: string): boolean {
   let parent = dirname(abs);
   for (;;) {
     try {
-      parent = realpathSync(parent);
+      parent = realpathSync.native(parent);
       break;
     } catch {
       if (dirname(parent) === parent) return self !== undefined;
@@ -79,9 +79,11 @@ export type SafeRead = { text: string; id: string } | { missing: true };
  * Read a state, lock or plan file without following a symlink, without
  * blocking on a FIFO, and not beyond `maxBytes`. Missing: `{ missing }`.
  * Anything else that is not a regular file owned by root or the running
- * user: APPLY_STATE_UNSAFE.
+ * user: APPLY_STATE_UNSAFE. `ownOnly` (a per-user cache such as
+ * src/cli/libvirt-option.ts's): owned by the running user itself, and not
+ * writable by its group or others.
  */
-export function readStateFileSafely(path: string, maxBytes = STATE_FILE_MAX_BYTES): SafeRead {
+export function readStateFileSafely(path: string, maxBytes = STATE_FILE_MAX_BYTES, options: { ownOnly?: boolean } = {}): SafeRead {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -96,6 +98,8 @@ export function readStateFileSafely(path: string, maxBytes = STATE_FILE_MAX_BYTE
     if (!st.isFile()) throw notRegular(path, 'is not a regular file');
     const uid = euid();
     if (st.uid !== 0 && st.uid !== uid) throw notRegular(path, `is owned by uid ${st.uid}`);
+    if (options.ownOnly && st.uid !== uid) throw notRegular(path, `is owned by uid ${st.uid}, not by uid ${uid}`);
+    if (options.ownOnly && (st.mode & 0o022) !== 0) throw notRegular(path, `is writable by ${(st.mode & 0o020) !== 0 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8)})`);
     if (st.size > maxBytes) throw notRegular(path, `is ${st.size} bytes, more than the ${maxBytes} a virt-pin file can have`);
     const buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(st.size + 1, 4096)));
     let n = 0;
