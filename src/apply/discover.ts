@@ -54,7 +54,7 @@ export function readLibvirtPid(paths: HostPaths, domain: string): number {
   if (!dir) throw new VirtPinError('APPLY_NO_PIDFILE', `no ${paths.run}/libvirt/qemu directory`, { hint: 'is libvirtd running the domain? or pass --pid' });
   let text: string;
   try {
-    const file = realpathSync(`${dir}/${name}.pid`);
+    const file = realpathSync.native(`${dir}/${name}.pid`);
     if (!file.startsWith(dir + '/')) throw new VirtPinError('APPLY_PATH_ESCAPE', `${dir}/${name}.pid leads outside ${dir}`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
@@ -186,10 +186,20 @@ export function readInterrupts(paths: HostPaths): Map<number, InterruptLine> {
   return out;
 }
 
+/** Whether `text` names the address as a token: `(0000:01:00.0)` in vfio names, `-0000:01:00.0` in PCI-MSI chip names. */
 function mentions(text: string, address: string): boolean {
-  // The full address as a token: `(0000:01:00.0)` in vfio names, `-0000:01:00.0` in PCI-MSI chip names.
-  const esc = address.replace(/[.]/g, '\\.');
-  return new RegExp(`(^|[^0-9a-f:])${esc}($|[^0-9a-f.])`).test(text);
+  return mentionPattern(address).test(text);
+}
+
+/** The token pattern of one (checked) address, compiled once per address: discovery asks it for every IRQ line. */
+const mentionPatterns = new Map<string, RegExp>();
+function mentionPattern(address: string): RegExp {
+  let re = mentionPatterns.get(address);
+  if (re === undefined) {
+    re = new RegExp(`(^|[^0-9a-f:])${address.replace(/[.]/g, '\\.')}($|[^0-9a-f.])`);
+    if (mentionPatterns.size < 4096) mentionPatterns.set(address, re); // bounded: addresses come from plans and state files
+  }
+  return re;
 }
 
 export interface DeviceIrq {
@@ -234,7 +244,7 @@ export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts
     return out;
   }
   out.present = true;
-  const driver = driverOf(sys, addr);
+  const driver = driverOf(dev);
   if (driver !== undefined) out.driver = driver;
   const numa = sys.resolve(['bus', 'pci', 'devices', addr, 'numa_node']);
   if (numa) {
@@ -288,11 +298,9 @@ export function discoverDeviceIrqs(paths: HostPaths, address: string, interrupts
   return out;
 }
 
-/** The driver a PCI device is bound to: the last component of its `driver` link (confined to the sysfs root). */
-function driverOf(sys: Confined, addr: string): string | undefined {
+/** The driver a PCI device is bound to: the last component of its `driver` link (`dir`: the device's real path, inside the sysfs root). */
+function driverOf(dir: string): string | undefined {
   try {
-    const dir = sys.resolve(['bus', 'pci', 'devices', addr]);
-    if (!dir) return undefined;
     const link = readlinkSync(join(dir, 'driver'));
     const name = basename(link);
     return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;

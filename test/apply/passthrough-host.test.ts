@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostFromSysfs } from '../../src/host/index.js';
 import { apply, AffinityWriteError, bindPlan, discoverDeviceIrqs, discoverThreads, irqAffinityIo, pathsUnder, readLibvirtPid, readStateFile, restore, type AffinityIo, type HostPaths } from '../../src/apply/index.js';
+import { Confined } from '../../src/apply/paths.js';
 import { planDocument, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, gpuVm, NS, PASSTHROUGH_ROOT } from '../plan/support.js';
 import { copyPassthroughHost, snapshotTree } from './support.js';
@@ -168,7 +169,6 @@ describe('applying IRQ affinity on the captured host', () => {
     // IRQ 121 is freed by the GPU and given to another device.
     const ints = readFileSync(join(fx.root, 'proc/interrupts'), 'utf8').replace('vfio-msix[1](0000:0a:00.0)', 'xhci_hcd');
     writeFileSync(join(fx.root, 'proc/interrupts'), ints);
-    const { rmSync } = await import('node:fs');
     rmSync(join(fx.root, 'sys/devices/pci0000:00/0000:00:01.1/0000:0a:00.0/msi_irqs/121'));
     const back = await restore('gpu-vm', { paths, stateDir });
     expect(back.results.find((x) => x.key === 'irq:121')).toMatchObject({ status: 'reused' });
@@ -211,5 +211,28 @@ describe('hostile input never reaches outside the roots', () => {
     await expect(apply({ kind: 'x' } as unknown as RuntimePlan, { paths })).rejects.toMatchObject({ code: 'APPLY_NOT_A_PLAN' });
     writeFileSync(join(fx.dir, 'bad.json'), '{"kind":"virt-pin-state","schemaVersion":1,"name":"x","pid":1,"entries":[{"kind":"irq","irq":"1/../..","device":"x","before":"0"}]}');
     expect(() => readStateFile(join(fx.dir, 'bad.json'))).toThrow(expect.objectContaining({ code: 'APPLY_STATE_INVALID' }));
+  });
+
+  it('Confined keeps a resolved parent directory, yet every last component is checked afresh: a symlink there leading outside is refused', () => {
+    const sys = new Confined(paths.sys);
+    const dev = ['bus', 'pci', 'devices', '0000:0a:00.0'];
+    const msi = sys.resolve([...dev, 'msi_irqs', '120']);
+    expect(msi).toBe(join(realpathSync(fx.root), 'sys/devices/pci0000:00/0000:00:01.1/0000:0a:00.0/msi_irqs/120'));
+    // After the parent (msi_irqs) was resolved and kept: a sibling that is a symlink out of the root, and one to a file inside.
+    const real = join(realpathSync(fx.root), 'sys/devices/pci0000:00/0000:00:01.1/0000:0a:00.0/msi_irqs');
+    mkdirSync(join(fx.dir, 'outside-sys'), { recursive: true });
+    writeFileSync(join(fx.dir, 'outside-sys', '999'), 'msix\n');
+    symlinkSync(join(fx.dir, 'outside-sys', '999'), join(real, '999'));
+    symlinkSync('120', join(real, '998'));
+    expect(() => sys.resolve([...dev, 'msi_irqs', '999'])).toThrow(expect.objectContaining({ code: 'APPLY_PATH_ESCAPE' }));
+    expect(sys.resolve([...dev, 'msi_irqs', '998'])).toBe(msi);
+    // A component that vanished after its parent was kept is missing, not a stale answer.
+    rmSync(join(real, '120'));
+    expect(sys.resolve([...dev, 'msi_irqs', '120'])).toBeUndefined();
+    // The kept parent is never a path's own answer: a device whose link now leads outside is refused.
+    expect(sys.resolve(dev)).toBe(join(realpathSync(fx.root), 'sys/devices/pci0000:00/0000:00:01.1/0000:0a:00.0'));
+    rmSync(join(fx.root, 'sys/bus/pci/devices/0000:0a:00.0'));
+    symlinkSync(join(fx.dir, 'outside-sys'), join(fx.root, 'sys/bus/pci/devices/0000:0a:00.0'));
+    expect(() => sys.resolve(dev)).toThrow(expect.objectContaining({ code: 'APPLY_PATH_ESCAPE' }));
   });
 });
