@@ -12,5 +12,5 @@ export type {
   PciAddress,
 } from './types.js';
 export { hostFromCapabilities, pciNumaFromNodedev, type HostXmlOptions } from './capabilities.js';
-export { hostFactsFromSysfs, hostFromSysfs, pciDeviceNuma, type SysfsHostFacts } from './sysfs.js';
+export { hostFactsFromSysfs, hostFactsFromSysfsOnDemand, hostFromSysfs, pciDeviceNuma, type SysfsHostFacts, type SysfsHostFactsOnDemand } from './sysfs.js';
 export { describeHost, hostCounts, type HostCounts } from './describe.js';

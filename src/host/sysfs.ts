@@ -225,8 +225,30 @@ export function hostFactsFromSysfs(root: string): SysfsHostFacts {
   return readFacts(new SysfsTree(root), root).facts;
 }
 
+/** The same facts with PCI devices read one at a time, when asked (src/plan's `pciDevice`). */
+export type SysfsHostFactsOnDemand = Omit<SysfsHostFacts, 'pciDevices'> & { pciDevice(address: string): HostPciDevice | undefined };
+
+/**
+ * hostFactsFromSysfs without the walk over every PCI device: a device is
+ * read when `pciDevice(address)` asks for it (undefined when it is not
+ * there). The hook plans one domain, which names a few devices; a server
+ * has hundreds (two files each).
+ */
+export function hostFactsFromSysfsOnDemand(root: string): SysfsHostFactsOnDemand {
+  const tree = new SysfsTree(root);
+  const { facts } = readFacts(tree, root, { pci: false });
+  const { pciDevices: _none, ...rest } = facts;
+  return {
+    ...rest,
+    pciDevice(address: string) {
+      const a = address.toLowerCase();
+      return PCI_ADDRESS.test(a) && tree.exists(`${PCI_DIR}/${a}`) ? readPciDevice(tree, a) : undefined;
+    },
+  };
+}
+
 /** `nodeIds`: the nodes sysfs lists (none on a kernel without NUMA, where `facts.nodes` is one node 0 with every online CPU). */
-function readFacts(tree: SysfsTree, root: string): { facts: SysfsHostFacts; nodeIds: number[] } {
+function readFacts(tree: SysfsTree, root: string, options: { pci?: boolean } = {}): { facts: SysfsHostFacts; nodeIds: number[] } {
   const onlineCpus = tree.cpuList(`${CPU_DIR}/online`) ?? onlineFromCpuDirs(tree);
   if (onlineCpus === undefined) {
     throw new VirtPinError('HOST_SYSFS_MISSING', `${tree.show(`${CPU_DIR}/online`)} does not exist: '${root}' is not a sysfs tree`, {
@@ -259,7 +281,7 @@ function readFacts(tree: SysfsTree, root: string): { facts: SysfsHostFacts; node
     return node;
   });
   if (nodes.length === 0) nodes.push({ id: 0, cpus: onlineCpus });
-  const pciDevices = tree
+  const pciDevices = options.pci === false ? [] : tree
     .list(PCI_DIR)
     .filter((name) => PCI_ADDRESS.test(name))
     .map((address) => readPciDevice(tree, address));

@@ -12,7 +12,7 @@ import type { PlanDiagnostic, PlanHost, PlanHostdev, PlanOptions, RuntimePlan } 
 export interface PlanDocumentOptions {
   fileName?: string;
   /** Host facts; a `HostTopology` from src/host gives the PCI NUMA nodes `auto` needs. */
-  host?: HostFacts & Pick<PlanHost, 'pciDevices'>;
+  host?: HostFacts & Pick<PlanHost, 'pciDevices' | 'pciDevice'>;
   irqOverrides?: PlanOptions['irqOverrides'];
   threads?: boolean;
   /** The libvirt whose behaviour to plan for (LIBVIRT_CHANGES: e.g. isolated CPUs in "all CPUs" from 10.4); default the newest modelled. */

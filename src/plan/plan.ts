@@ -192,7 +192,7 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
       setting = 'native';
       source = 'builtin-default';
     }
-    const hostDevice = host?.pciDevices?.find((d) => d.address.toLowerCase() === address);
+    const hostDevice = host?.pciDevice ? host.pciDevice(address) : host?.pciDevices?.find((d) => d.address.toLowerCase() === address);
     const numaNode = hostDevice?.numaNode !== undefined && hostDevice.numaNode >= 0 ? hostDevice.numaNode : undefined;
     const device: PlanDevice = { address, via: h.via, policy: 'native', policySource: source, ...(numaNode !== undefined ? { numaNode } : {}) };
     devices.push(device);

@@ -132,6 +132,8 @@ export interface PlanHost {
   isolatedCpus?: { toString(): string } | string;
   nodes?: { id: number; cpus: { toString(): string } | string }[];
   pciDevices?: { address: string; numaNode?: number; localCpus?: { toString(): string } | string }[];
+  /** One device by address, read when asked (preferred over `pciDevices`; src/host's hostFactsFromSysfsOnDemand). */
+  pciDevice?(address: string): { address: string; numaNode?: number; localCpus?: { toString(): string } | string } | undefined;
 }
 
 /** A PCI device the domain passes through. */

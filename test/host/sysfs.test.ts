@@ -313,3 +313,27 @@ describe('path safety', () => {
     expect(hostFromSysfs(link).pciDevices).toHaveLength(4);
   });
 });
+
+describe('hostFactsFromSysfsOnDemand (the hook: PCI devices read when the plan asks)', () => {
+  it('plans exactly as with every PCI device read up front, reading only the domain’s devices', async () => {
+    const { hostFactsFromSysfs, hostFactsFromSysfsOnDemand } = await import('../../src/host/index.js');
+    const { planDocument } = await import('../../src/plan/index.js');
+    const { gpuVm, NS, PASSTHROUGH_ROOT } = await import('../plan/support.js');
+    const xml = gpuVm(`    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`);
+    const full = hostFactsFromSysfs(PASSTHROUGH_ROOT);
+    const asked: string[] = [];
+    const lazy = hostFactsFromSysfsOnDemand(PASSTHROUGH_ROOT);
+    const spy = { ...lazy, pciDevice: (a: string) => (asked.push(a), lazy.pciDevice(a)) };
+    expect(planDocument(xml, { host: spy, irqOverrides: {}, threads: false })).toEqual(planDocument(xml, { host: full, irqOverrides: {}, threads: false }));
+    const domainDevices = ['0000:0a:00.0', '0000:0a:00.1', '0000:41:00.0', '0000:03:00.0', '0000:81:02.1'];
+    expect(asked.sort()).toEqual([...domainDevices].sort());
+    expect(full.pciDevices.length).toBeGreaterThan(domainDevices.length);
+    // Same device facts, any case; nothing for an absent device or a string that is not an address.
+    expect(lazy.pciDevice('0000:0A:00.0')).toEqual(full.pciDevices.find((d) => d.address === '0000:0a:00.0'));
+    expect(lazy.pciDevice('0000:ff:1f.7')).toBeUndefined();
+    expect(lazy.pciDevice('0000:0a:00.0/../../..')).toBeUndefined();
+    const { pciDevices: _all, ...rest } = full;
+    const { pciDevice: _one, ...lazyRest } = lazy;
+    expect(lazyRest).toEqual(rest);
+  });
+});

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { apply, latePlanPath, latePlanPresent, pathsUnder, readLatePlan, restore, threadMethod, watchPlan, withdrawLatePlan, withdrawnError, writeLatePlan, LIVE_PATHS, type HostPaths } from '../../apply/index.js';
 import { isVirtPinError } from '../../errors.js';
-import { hostFactsFromSysfs } from '../../host/index.js';
+import { hostFactsFromSysfs, hostFactsFromSysfsOnDemand } from '../../host/index.js';
 import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { checkDocument } from '../../validate/index.js';
 import { ConfigError, DEFAULT_CONFIG, DEFAULT_CONFIG_PATH, loadHookConfig, type HookConfig } from '../hook/config.js';
@@ -258,7 +258,8 @@ function prepare(call: Call, xml: string, config: HookConfig, paths: HostPaths):
 
 async function started(call: Call, xml: string, config: HookConfig, paths: HostPaths, selfUrl: URL): Promise<number> {
   const { name } = call;
-  const host = hostFactsFromSysfs(paths.sys.replace(/\/sys$/, '') || '/');
+  // PCI devices are read when the plan asks for one (the domain's own), not all of the host's.
+  const host = hostFactsFromSysfsOnDemand(paths.sys.replace(/\/sys$/, '') || '/');
   // 'native' is the plan's own default, so only a non-native configuration overrides the metadata's default.
   const plan = planDocument(xml, { fileName: name, host, ...(config.libvirtVersion ? { libvirtVersion: config.libvirtVersion } : {}), irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
   const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
