@@ -9,7 +9,7 @@
  * taken over: it is renamed away first and checked to be the stale one, so
  * two processes taking over at once cannot both win.
  */
-import { linkSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { processAlive, processStartTime } from './discover.js';
@@ -217,6 +217,8 @@ function removeFile(path: string): void {
   try {
     unlinkSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // A read-only file system answers EROFS even for a name that does not exist: missing is missing.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || lstatSync(path, { throwIfNoEntry: false }) === undefined) return;
+    throw e;
   }
 }
