@@ -1,16 +1,16 @@
-// Hook latency: wall time from invocation to exit of `virt-pin hook exec`
-// as libvirt runs it (argv, domain XML on stdin, environment), for the
-// passthrough fixture domain on a copy of fixtures/passthrough-host (8 IRQs
-// over 5 devices, IRQ policy `auto` from the domain's metadata). Each round
-// runs `node -e 0` (the floor), `--version` (bundle load only) and the three
-// phases in libvirt's order, so every `started begin` makes real changes
-// and every `release end` puts them back.
+// Hook latency: `hook.cjs exec` as libvirt's wrapper runs it (argv, domain
+// XML on stdin, environment), for the passthrough fixture domain on a copy
+// of fixtures/passthrough-host (8 IRQs over 5 devices, IRQ policy `auto`
+// from the domain's metadata), interleaved with `node -e 0`, with CPU and
+// wall time per run and a verdict against issue 15's ≤ 1.3× (hookLatency,
+// hookTable below). Run alone: `node bench/hook-latency.mjs [ROUNDS]`
+// (after `npm run build`); `npm run bench` runs it too.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stats, verdict } from './interleave.mjs';
 
 /** The fixture host's domain (as test/plan/support.ts gpuVm): vCPUs on CPUs 2,3 (node 0) and 10,11 (node 1), five PCI devices. */
 export const HOOK_DOMAIN = `<domain type='kvm'>
@@ -56,29 +56,51 @@ export const PHASES = [
   { key: 'release', args: ['release', 'end', '-'], what: '`release end` (put them back)' },
 ];
 
+/** The target of issue 15: `started begin` within 1.3× the CPU time of `node -e 0`. */
+export const HOOK_RATIO_TARGET = 1.3;
+
 /**
- * Medians (ms) over `runs` interleaved rounds: floor (`node -e 0`),
- * version (`virt-pin --version`) and each phase; also how many IRQs the
- * last `started begin` changed, read from its log line.
+ * The hook as libvirt's wrapper runs it: `dist/hook.cjs exec NAME OP SUB -`
+ * (the hook-only entry with its code cache, src/cli/hook-entry.ts), next to
+ * `node -e 0` (the floor), `virt-pin --version` (`cli`: load the CLI, run no
+ * command) and `reconnect begin` (load the hook, read stdin and the
+ * configuration, do nothing). Every child runs with bench/cpu-report.cjs
+ * preloaded (the floor too, so its cost cancels), which reports the child's
+ * own CPU time (user + system) next to the wall time measured here.
+ *
+ * Rounds are interleaved as bench/interleave.mjs does for functions: every
+ * round runs every case once, and the order rotates between the floor,
+ * `--version`, `reconnect` and the block of the three phases (which keep
+ * libvirt's order, so every `started begin` changes the IRQs and every
+ * `release end` puts them back). Returns, per case, `{ wall, cpu, samples }`
+ * as interleave() does (so verdict() applies), `changed` (IRQs the last
+ * `started begin` changed) and `rounds`.
  */
-export function hookLatency({ root, cli, runs = 15 }) {
+export function hookLatency({ root, cli, hook = join(root, 'dist', 'hook.cjs'), runs = 21 }) {
   const { env, cleanup } = fixtureHost(root);
-  try {
-    const times = { floor: [], version: [], prepare: [], started: [], release: [] };
-    let changed = -1;
-    const run = (key, args, input) => {
-      const s = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, args, { input: input ?? '', env, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
-      times[key].push(Number(process.hrtime.bigint() - s) / 1e6);
-      if (r.error) throw r.error;
-      if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-      return r;
-    };
-    for (let i = 0; i < runs; i++) {
-      run('floor', ['-e', '0']);
-      run('version', [cli, '--version']);
+  const cpuFile = join(env.VIRT_PIN_BENCH_WORK, 'cpu');
+  const reporter = join(root, 'bench', 'cpu-report.cjs');
+  const samples = Object.fromEntries(['floor', 'version', 'reconnect', ...PHASES.map((p) => p.key)].map((k) => [k, { wall: [], cpu: [] }]));
+  let changed = -1;
+  const run = (key, args, input, keep) => {
+    const s = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ['-r', reporter, ...args], { input: input ?? '', env: { ...env, VIRT_PIN_BENCH_CPU_FILE: cpuFile }, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
+    const wall = Number(process.hrtime.bigint() - s) / 1e6;
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    if (keep) {
+      samples[key].wall.push(wall);
+      samples[key].cpu.push(Number(readFileSync(cpuFile, 'utf8')) / 1000);
+    }
+    return r;
+  };
+  const units = [
+    (keep) => run('floor', ['-e', '0'], '', keep),
+    (keep) => run('version', [cli, '--version'], '', keep),
+    (keep) => run('reconnect', [hook, 'exec', 'gpu-vm', 'reconnect', 'begin', '-'], HOOK_DOMAIN, keep),
+    (keep) => {
       for (const p of PHASES) {
-        const r = run(p.key, [cli, 'hook', 'exec', 'gpu-vm', ...p.args], HOOK_DOMAIN);
+        const r = run(p.key, [hook, 'exec', 'gpu-vm', ...p.args], HOOK_DOMAIN, keep);
         if (p.key === 'started') {
           const m = /applied: (\d+) target\(s\) changed/.exec(r.stderr);
           if (!m) throw new Error(`started begin applied nothing: ${r.stderr}`);
@@ -86,11 +108,54 @@ export function hookLatency({ root, cli, runs = 15 }) {
         }
         if (p.key === 'release' && !/restored: \d+ target/.test(r.stderr)) throw new Error(`release end restored nothing: ${r.stderr}`);
       }
-    }
-    return { runs, changed, ms: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) };
+    },
+  ];
+  try {
+    // One warm-up round (page cache, the code caches written by a first run), then `runs` kept rounds.
+    for (let r = -1; r < runs; r++) for (let i = 0; i < units.length; i++) units[(i + Math.max(0, r)) % units.length](r >= 0);
   } finally {
     cleanup();
   }
+  const out = { rounds: runs, changed };
+  for (const [k, v] of Object.entries(samples)) out[k] = { wall: stats(v.wall), cpu: stats(v.cpu), samples: v };
+  return out;
+}
+
+/** More rounds into an earlier result (for a verdict still undecided). */
+export function addRounds(into, more) {
+  for (const k of Object.keys(into)) {
+    if (!into[k]?.samples) continue;
+    for (const key of ['wall', 'cpu']) {
+      into[k].samples[key].push(...more[k].samples[key]);
+      into[k][key] = stats(into[k].samples[key]);
+    }
+  }
+  into.rounds += more.rounds;
+  return into;
+}
+
+/**
+ * The hook rows as a table: CPU and wall medians (min–max), ratios of the
+ * medians to `node -e 0`, and for `started begin` the verdicts against ≤ 1.3×
+ * (per-round ratios, bench/interleave.mjs verdict()) and the < `targetMs` ms
+ * wall-clock statement.
+ */
+export function hookTable(hook, { targetMs = 150 } = {}) {
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const spread = (s) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+  const ratio = (k, key) => `${(hook[k][key].median / hook.floor[key].median).toFixed(2)}×`;
+  const said = (v) => `${v.state} (per-round ${v.ratio.min.toFixed(2)}–${v.ratio.max.toFixed(2)}, median ${v.ratio.median.toFixed(2)}, ${Math.round(v.meeting * 100)} % of rounds ≤ ${HOOK_RATIO_TARGET}×)`;
+  const cpuV = verdict(hook.started, hook.floor, HOOK_RATIO_TARGET, 'cpu');
+  const wallV = verdict(hook.started, hook.floor, HOOK_RATIO_TARGET, 'wall');
+  const rows = [
+    ['`node -e 0` (the floor: starting Node)', 'floor', ''],
+    ['`virt-pin --version` (load the CLI, run no command)', 'version', ''],
+    ['`hook.cjs exec … reconnect begin` (load the hook, read stdin and the configuration)', 'reconnect', ''],
+    ...PHASES.map((p) => [`\`hook.cjs exec\` ${p.what}`, p.key, p.key === 'started' ? `≤ ${HOOK_RATIO_TARGET}× CPU: **${cpuV.state}**; wall: ${wallV.state}; < ${targetMs} ms wall: ${hook.started.wall.median < targetMs ? 'met' : 'not met'}` : '']),
+  ];
+  const lines = ['| invocation | CPU ms | wall ms | CPU ratio | wall ratio | target |', '|---|---|---|---|---|---|'];
+  for (const [what, k, target] of rows) lines.push(`| ${what} | ${spread(hook[k].cpu)} | ${spread(hook[k].wall)} | ${k === 'floor' ? '-' : ratio(k, 'cpu')} | ${k === 'floor' ? '-' : ratio(k, 'wall')} | ${target} |`);
+  return { table: lines.join('\n'), cpu: cpuV, wall: wallV, said };
 }
 
 /** The stderr of one `started begin` on a fresh fixture copy, with extra environment (e.g. NODE_DEBUG=module). */
@@ -115,5 +180,16 @@ function fixtureHost(root) {
   const config = join(dir, 'config.json');
   // State on tmpfs, as /run/virt-pin is; no late-IRQ waiter (it would outlive the measurement).
   writeFileSync(config, JSON.stringify({ stateDir: join(dir, 'state'), waitIrqsSeconds: 0 }));
-  return { env: { ...process.env, VIRT_PIN_HOST_ROOT: hostRoot, VIRT_PIN_CONFIG: config }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { env: { ...process.env, VIRT_PIN_HOST_ROOT: hostRoot, VIRT_PIN_CONFIG: config, VIRT_PIN_BENCH_WORK: dir }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// `node bench/hook-latency.mjs [ROUNDS]`: the hook rows alone, with more rounds while the verdict is undecided.
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolvePath(process.argv[1])) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const cli = join(root, 'dist', 'cli.cjs');
+  const rounds = Number(process.argv[2] ?? 21);
+  const hook = hookLatency({ root, cli, runs: rounds });
+  for (let more = 0; more < 2 && verdict(hook.started, hook.floor, HOOK_RATIO_TARGET).state === 'undecided'; more++) addRounds(hook, hookLatency({ root, cli, runs: rounds }));
+  const t = hookTable(hook);
+  process.stdout.write(`${hook.rounds} interleaved rounds, Node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${hook.changed} IRQs changed per started begin\n\n${t.table}\n\nstarted begin vs node -e 0, CPU: ${t.said(t.cpu)}; wall: ${t.said(t.wall)}\n`);
 }
