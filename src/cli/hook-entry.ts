@@ -11,7 +11,6 @@
  * `hook`: `hook.cjs exec NAME OPERATION SUB-OPERATION [EXTRA]`. The
  * late-IRQ waiter re-runs this file as `hook.cjs hook late-irqs …`.
  */
-import { pathToFileURL } from 'node:url';
 import { execHook, lateIrqs, usage } from './commands/hook.js';
 import { InputError } from './domain-input.js';
 import { IoError } from './io.js';
@@ -21,7 +20,7 @@ import { EXIT_USAGE, UsageError } from './usage.js';
 export async function runHookEntry(argv: readonly string[], selfPath: string): Promise<number> {
   const [first, ...rest] = argv[0] === 'hook' ? argv.slice(1) : argv;
   try {
-    if (first === 'exec') return await execHook(rest, pathToFileURL(selfPath));
+    if (first === 'exec') return await execHook(rest, selfPath);
     if (first === 'late-irqs') return await lateIrqs(rest);
     throw new UsageError(first === undefined ? 'no subcommand' : `this entry runs only 'exec' and 'late-irqs', not '${first}'; use virt-pin hook ${first}`);
   } catch (e) {

@@ -162,7 +162,8 @@ interface Call {
 }
 
 /** `hook exec`: also the body of the hook's own entry (dist/hook.cjs, see src/cli/hook-entry.ts). */
-export async function execHook(argv: string[], selfUrl: URL): Promise<number> {
+/** `self`: the file the late-IRQ waiter re-runs, as a URL (the CLI) or a path (the hook's own entry, which skips building a URL). */
+export async function execHook(argv: string[], self: URL | string): Promise<number> {
   const [name, op, subop] = argv;
   if (!name || !op || !subop) throw new UsageError('exec takes NAME OPERATION SUB-OPERATION [EXTRA], as libvirt passes them');
   const wrapped = process.env.VIRT_PIN_HOOK_WRAPPER === '1';
@@ -175,13 +176,13 @@ export async function execHook(argv: string[], selfUrl: URL): Promise<number> {
     budgetSeconds: wrapped && budget > 0 ? budget : DEFAULT_BUDGET_SECONDS,
   };
   try {
-    return await execPhase(call, op, subop, selfUrl);
+    return await execPhase(call, op, subop, self);
   } finally {
     hookLog.close();
   }
 }
 
-async function execPhase(call: Call, op: string, subop: string, selfUrl: URL): Promise<number> {
+async function execPhase(call: Call, op: string, subop: string, self: URL | string): Promise<number> {
   const { name } = call;
   if (PASS_THROUGH.has(op)) {
     // libvirt reads the (possibly changed) XML back: copy it through, byte for byte, whatever its size.
@@ -230,7 +231,7 @@ async function execPhase(call: Call, op: string, subop: string, selfUrl: URL): P
   const paths = hostPaths();
   try {
     if (phase === 'prepare/begin') return prepare(call, stdin, config, paths);
-    return await started(call, stdin, config, paths, selfUrl);
+    return await started(call, stdin, config, paths, self);
   } catch (e) {
     // After prepare, a hook failure must not take the guest down: log and go on.
     call.log('err', phase, isVirtPinError(e) ? `${e.code} ${e.message}` : (e as Error).message);
@@ -256,7 +257,7 @@ function prepare(call: Call, xml: string, config: HookConfig, paths: HostPaths):
   return EXIT_OK;
 }
 
-async function started(call: Call, xml: string, config: HookConfig, paths: HostPaths, selfUrl: URL): Promise<number> {
+async function started(call: Call, xml: string, config: HookConfig, paths: HostPaths, self: URL | string): Promise<number> {
   const { name } = call;
   // PCI devices are read when the plan asks for one (the domain's own), not all of the host's.
   const host = hostFactsFromSysfsOnDemand(paths.sys.replace(/\/sys$/, '') || '/');
@@ -273,7 +274,7 @@ async function started(call: Call, xml: string, config: HookConfig, paths: HostP
   }
   const report = await apply(plan, { domain: name, paths, stateDir: config.stateDir });
   call.log(report.ok ? 'notice' : 'err', 'started/begin', report.ok ? `applied: ${report.changed} target(s) changed` : `failed and rolled back: ${report.error?.code} ${report.error?.message}`);
-  if (report.ok && irqActions.length && config.waitIrqsSeconds > 0) spawnLateIrqWaiter(name, plan, config, selfUrl);
+  if (report.ok && irqActions.length && config.waitIrqsSeconds > 0) spawnLateIrqWaiter(name, plan, config, self);
   return EXIT_OK;
 }
 
@@ -285,10 +286,10 @@ async function started(call: Call, xml: string, config: HookConfig, paths: HostP
 const STOP_LOCK_WAIT_MS = 5000;
 
 /** A detached, bounded process that re-applies the plan as MSI-X vectors appear; libvirt does not wait for it. */
-function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig, selfUrl: URL): void {
+function spawnLateIrqWaiter(name: string, plan: RuntimePlan, config: HookConfig, self: URL | string): void {
   // Written like a state file (O_EXCL temp, 0600, rename) under the same directory checks; the waiter re-checks it against the schema.
   const planFile = writeLatePlan(config.stateDir, name, { ...plan, domain: { ...plan.domain, name } });
-  const child = spawn(process.execPath, [fileURLToPath(selfUrl), 'hook', 'late-irqs', name, planFile, String(config.waitIrqsSeconds), config.stateDir], {
+  const child = spawn(process.execPath, [typeof self === 'string' ? self : fileURLToPath(self), 'hook', 'late-irqs', name, planFile, String(config.waitIrqsSeconds), config.stateDir], {
     detached: true,
     stdio: 'ignore',
     env: process.env,
