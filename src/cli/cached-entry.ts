@@ -48,6 +48,10 @@ function cacheVariant(argv: readonly string[]): string {
     if (args[0] !== 'exec') return args[0] === 'late-irqs' ? 'late-irqs' : 'other';
     return `exec-${HOOK_PHASES.has(args[2] ?? '') ? args[2] : 'other'}`;
   }
+  // `check --help` must not write the `check` cache: holding only the help's functions, it would leave
+  // every later `check` compiling most of its code (measured: 1.44x instead of 1.31x node -e 0).
+  const end = argv.indexOf('--');
+  if (argv.slice(0, end < 0 ? argv.length : end).some((a) => a === '--help' || a === '-h')) return 'help';
   return /^[a-z][a-z-]{0,19}$/.test(argv[0] ?? '') ? argv[0]! : 'other';
 }
 

@@ -146,6 +146,15 @@ describe('the V8 code cache', () => {
     expect(caches(dir, 'cli-main.cjs')).toHaveLength(2);
   });
 
+  it("a command's --help writes the help cache, never the command's own (which would then lack the command's code)", () => {
+    const dir = install();
+    expect(runNode(join(dir, 'cli.js'), ['check', '--help']).status).toBe(0);
+    expect(runNode(join(dir, 'cli.js'), ['resolve', '-h']).status).toBe(0);
+    expect(caches(dir, 'cli-main.cjs').map((f) => f.split('.').at(-2))).toEqual(['help']);
+    expect(check(dir).status).toBe(0);
+    expect(caches(dir, 'cli-main.cjs').map((f) => f.split('.').at(-2)).sort()).toEqual(['check', 'help']);
+  });
+
   it('a corrupt, truncated or foreign cache is ignored silently: same output, then replaced by a good one', () => {
     const dir = install();
     const reference = check(dir);
