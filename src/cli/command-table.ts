@@ -46,7 +46,7 @@ export interface CommandSpec {
 const HOST: OptionSpec = { long: 'host', value: 'SRC', complete: 'file', help: 'host facts: a capabilities XML file (virsh capabilities),\nsysfs[:ROOT], or local' };
 const DRIVER: OptionSpec = { long: 'driver', value: 'DRV', choices: ['qemu', 'generic'], help: 'qemu (default) or generic: which driver\'s checks apply' };
 /** `--libvirt VER` (src/cli/libvirt-version-arg.ts): every command whose answer depends on the libvirt release (docs/fidelity.md). */
-const LIBVIRT: OptionSpec = { long: 'libvirt', value: 'VER', help: "judge as this libvirt release does, e.g. 9.0 (default:\nthe local libvirt's version from virsh/libvirtd, else\n10.7; 8.0 is the oldest modelled)" };
+const LIBVIRT: OptionSpec = { long: 'libvirt', value: 'VER', help: "judge as this libvirt release does, e.g. 9.0 (default:\nthe local libvirt's version from virsh/libvirtd, kept\nper binary in ~/.cache/virt-pin, else 10.7; 8.0 is the\noldest modelled)" };
 const COLOR: OptionSpec = { long: 'color', value: 'WHEN', choices: ['auto', 'always', 'never'], help: 'colour: auto (default: when writing to a terminal and\nNO_COLOR is unset), always or never' };
 const HELP: OptionSpec = { long: 'help', short: 'h', help: 'print this help and exit' };
 
