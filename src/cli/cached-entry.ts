@@ -30,6 +30,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rm
 import Module from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+import { isPartialRun } from './code-cache-mark.js';
 import { usePlainStdio } from './plain-stdio.js';
 
 declare const VIRT_PIN_CACHED_BODY: string;
@@ -56,6 +57,7 @@ function cacheVariant(argv: readonly string[]): string {
 }
 
 type Entry = (argv: readonly string[], selfPath: string) => Promise<number>;
+
 
 /** Cache files larger than this are not read (a real one is a few hundred kB). */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
@@ -108,15 +110,24 @@ function loadWithScriptCache(): Record<string, unknown> {
   // compiling nearly all of its code. Only runs that end with status 0 or 1 write one, so a
   // mistyped command (status 2) leaves no file behind.
   const command = cacheVariant(process.argv.slice(2));
-  const cachePath = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.${command}.v8cache`);
-  const cachedData = asBuilt ? readTrustedCache(cachePath) : undefined;
+  const base = join(dir, `${VIRT_PIN_CACHED_BODY}.${VIRT_PIN_CACHED_SHA256.slice(0, 32)}-${process.version}-${process.arch}.${command}`);
+  // A run that stopped short of the command's usual work (a hook call with nothing to apply) marks itself
+  // partial (src/cli/code-cache-mark.ts): its cache is kept apart and used only until a full run writes the full one.
+  const fullPath = `${base}.v8cache`;
+  const partialPath = `${base}.partial.v8cache`;
+  let cachedData = asBuilt ? readTrustedCache(fullPath) : undefined;
+  const loadedFull = cachedData !== undefined;
+  if (asBuilt && !loadedFull) cachedData = readTrustedCache(partialPath);
   const script = new Script(Module.wrap(source.toString('utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });
-  if (asBuilt && (cachedData === undefined || script.cachedDataRejected === true)) {
+  if (asBuilt) {
+    const usable = cachedData !== undefined && script.cachedDataRejected !== true;
     // Written at exit so that the cache holds everything this run compiled.
     process.once('exit', (code) => {
       if (code !== 0 && code !== 1) return;
+      const partial = isPartialRun();
+      if (partial ? usable : usable && loadedFull) return;
       try {
-        writeCache(cachePath, script.createCachedData());
+        writeCache(partial ? partialPath : fullPath, script.createCachedData());
       } catch {
         // no cache this time
       }

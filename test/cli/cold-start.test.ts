@@ -94,7 +94,7 @@ describe('modules loaded by a short run', () => {
       const back = runNode(join(dist, 'hook.cjs'), ['hook', 'exec', 'gpu-vm', 'release', 'end', '-'], { input: xml, env });
       expect(back.stderr).toBe('virt-pin hook: gpu-vm release/end: restored: 8 target(s)\n');
       // One code cache per phase, named by the phase, never by the domain.
-      const phases = readdirSync(dist).filter((f) => f.startsWith('hook-main.cjs.') && f.endsWith('.v8cache')).map((f) => f.split('.').at(-2));
+      const phases = readdirSync(dist).filter((f) => f.startsWith('hook-main.cjs.') && f.endsWith('.v8cache')).map((f) => f.replace(/(\.partial)?\.v8cache$/, '').split('.').at(-1));
       expect(phases).toEqual(expect.arrayContaining(['exec-started', 'exec-release']));
       expect(phases.every((p) => /^(exec-(prepare|started|stopped|release|reconnect|other)|late-irqs|other)$/.test(p!))).toBe(true);
     } finally {
@@ -144,6 +144,31 @@ describe('the V8 code cache', () => {
     // A mistyped command (exit status 2) leaves no cache behind.
     expect(runNode(join(dir, 'cli.js'), ['chekc']).status).toBe(2);
     expect(caches(dir, 'cli-main.cjs')).toHaveLength(2);
+  });
+
+  it('a hook call that had nothing to apply writes a partial cache, which the first call that applies replaces by the full one', () => {
+    const dir = install();
+    const fx = copyPassthroughHost();
+    try {
+      writeFileSync(join(work, 'config.json'), JSON.stringify({ stateDir: join(work, 'state'), waitIrqsSeconds: 0 }));
+      const env = { VIRT_PIN_HOST_ROOT: fx.root, VIRT_PIN_CONFIG: join(work, 'config.json'), VIRT_PIN_SYSLOG: '0' };
+      const started = (metadata: string) => runNode(join(dir, 'hook.cjs'), ['exec', 'gpu-vm', 'started', 'begin', '-'], { input: gpuVm(metadata), env });
+      const kinds = () => caches(dir, 'hook-main.cjs').map((f) => `${f.replace(/(\.partial)?\.v8cache$/, '').split('.').at(-1)}:${f.endsWith('.partial.v8cache') ? 'partial' : 'full'}`).sort();
+      // No IRQ policy: nothing to apply, the run ends after planning.
+      expect(started('').stderr).toBe('');
+      expect(kinds()).toEqual(['exec-started:partial']);
+      expect(started(`    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`).stderr).toBe('virt-pin hook: gpu-vm started/begin: applied: 8 target(s) changed\n');
+      expect(kinds()).toEqual(['exec-started:full', 'exec-started:partial']);
+      const full = caches(dir, 'hook-main.cjs').find((f) => !f.includes('.partial.'))!;
+      const inode = statSync(join(dir, full)).ino;
+      // Later calls of either kind use the full cache and write nothing.
+      expect(started('').status).toBe(0);
+      expect(started(`    <vp:irq xmlns:vp='${NS}' affinity='auto'/>`).status).toBe(0);
+      expect(statSync(join(dir, full)).ino).toBe(inode);
+      expect(caches(dir, 'hook-main.cjs')).toHaveLength(2);
+    } finally {
+      fx.cleanup();
+    }
   });
 
   it("a command's --help writes the help cache, never the command's own (which would then lack the command's code)", () => {

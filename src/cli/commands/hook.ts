@@ -33,6 +33,7 @@ import { checkDocument } from '../../validate/index.js';
 import { ConfigError, DEFAULT_CONFIG, DEFAULT_CONFIG_PATH, loadHookConfig, type HookConfig } from '../hook/config.js';
 import { CopyError, DEFAULT_LIB_DIR, installCopy, readManifest, removeCopy } from '../hook/copy.js';
 import { DEFAULT_BUDGET_SECONDS, HookInstallError, installHook, readInstalledHook, uninstallHook, WRAPPED_REFUSAL_STATUS } from '../hook/install.js';
+import { markCodeCachePartial } from '../code-cache-mark.js';
 import { HookLog, type LogLevel } from '../hook/log.js';
 import { hookStatus } from '../hook/status.js';
 import { IoError, readInput } from '../io.js';
@@ -206,6 +207,7 @@ async function execPhase(call: Call, op: string, subop: string, self: URL | stri
       const r = await restore(name, { paths: hostPaths(), stateDir: config.stateDir, ...(waiter ? { lockWaitMs: STOP_LOCK_WAIT_MS } : {}) });
       // Threads 'gone' are the normal case at stop (QEMU exited); what is 'reused' (no longer what was recorded) is worth a word.
       const reused = r.results.filter((x) => x.status === 'reused');
+      if (!r.found) markCodeCachePartial(); // nothing recorded, nothing restored: not this phase's usual run
       if (r.found) {
         const left = reused.length ? `, ${reused.length} left alone (${reused.map((x) => `${x.key}: ${x.message ?? x.status}`).slice(0, 8).join('; ')})` : '';
         call.log(r.ok ? 'notice' : 'err', phase, `${r.ok ? 'restored' : 'restore incomplete'}: ${r.results.length} target(s)${left}`);
@@ -264,7 +266,10 @@ async function started(call: Call, xml: string, config: HookConfig, paths: HostP
   // 'native' is the plan's own default, so only a non-native configuration overrides the metadata's default.
   const plan = planDocument(xml, { fileName: name, host, ...(config.libvirtVersion ? { libvirtVersion: config.libvirtVersion } : {}), irqOverrides: config.irqPolicy === 'native' ? {} : { default: config.irqPolicy }, threads: config.threads });
   const irqActions = plan.actions.filter((a) => a.kind === 'irq-affinity');
-  if (!config.threads && irqActions.length === 0) return EXIT_OK; // nothing asked: leave the host alone
+  if (!config.threads && irqActions.length === 0) {
+    markCodeCachePartial(); // this run never reached apply: its code cache must not stand for started begin's
+    return EXIT_OK; // nothing asked: leave the host alone
+  }
   // The wrapper kills this call at the budget; past half of it, do not start writing (a write cut short is
   // rolled back only at stop). Planning itself is bounded by the input limits.
   const spent = process.uptime();
