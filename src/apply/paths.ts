@@ -79,6 +79,14 @@ const COMPONENT = /^[A-Za-z0-9_:+@-][A-Za-z0-9_.:+@-]{0,254}$/;
  */
 const CGROUP_COMPONENT = /^[^/\0\n]{1,255}$/;
 
+/**
+ * How long a Confined keeps the real paths of directories it resolved. A
+ * hook call resolves everything within milliseconds; a long-lived root (the
+ * late-IRQ waiter's, for up to its deadline) walks every path from the root
+ * again after this, so a directory replaced meanwhile is checked afresh.
+ */
+const KEEP_DIRS_MS = 1000;
+
 /** A root directory and safe joins under it. */
 export class Confined {
   readonly root: string;
@@ -119,9 +127,9 @@ export class Confined {
    * The real path of an existing file, or undefined when it does not exist;
    * APPLY_PATH_ESCAPE when it resolves outside the root.
    *
-   * The parent directory's real path is kept per instance (a device's
-   * `msi_irqs/*`, every `irq/N` under one /proc): the last component then
-   * costs one lstat — a name that passed the component pattern and is not a
+   * The parent directory's real path is kept per instance for up to a
+   * second (a device's `msi_irqs/*`, every `irq/N` under one /proc): the
+   * last component then costs one lstat — a name that passed the component pattern and is not a
    * symlink, under a directory whose real path is inside the root, is itself
    * a real path inside the root. A symlink there is resolved and checked in
    * full. Resolving every path from the root instead cost ~20 readlink calls
@@ -130,6 +138,11 @@ export class Confined {
   resolve(parts: readonly string[]): string | undefined {
     const lexical = this.lexical(parts);
     if (parts.length === 0) return this.checked(lexical, this.realOrMissing(lexical));
+    const now = Date.now();
+    if (now - this.keptSince > KEEP_DIRS_MS) {
+      this.realDirs.clear();
+      this.keptSince = now;
+    }
     const parentKey = parts.slice(0, -1).join('/');
     let parent = this.realDirs.get(parentKey);
     if (parent === undefined) {
@@ -153,8 +166,9 @@ export class Confined {
     return real;
   }
 
-  /** Real paths of directories resolved so far (keys: the components joined by '/'). */
+  /** Real paths of directories resolved so far (keys: the components joined by '/'), for at most KEEP_DIRS_MS. */
   private readonly realDirs = new Map<string, string>();
+  private keptSince = 0;
 
   /** realpath(3) of a path, or undefined when it (or a component) does not exist. */
   private realOrMissing(path: string): string | undefined {

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hostFromSysfs } from '../../src/host/index.js';
 import { apply, AffinityWriteError, bindPlan, discoverDeviceIrqs, discoverThreads, irqAffinityIo, pathsUnder, readLibvirtPid, readStateFile, restore, type AffinityIo, type HostPaths } from '../../src/apply/index.js';
 import { Confined } from '../../src/apply/paths.js';
@@ -234,5 +234,23 @@ describe('hostile input never reaches outside the roots', () => {
     rmSync(join(fx.root, 'sys/bus/pci/devices/0000:0a:00.0'));
     symlinkSync(join(fx.dir, 'outside-sys'), join(fx.root, 'sys/bus/pci/devices/0000:0a:00.0'));
     expect(() => sys.resolve(dev)).toThrow(expect.objectContaining({ code: 'APPLY_PATH_ESCAPE' }));
+  });
+
+  it('Confined keeps resolved directories for at most a second: a long-lived root (the late-IRQ waiter) walks a replaced directory afresh', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const proc = new Confined(paths.proc);
+      expect(proc.resolve(['irq', '120', 'smp_affinity_list'])).toBeDefined(); // keeps irq/120
+      // irq/120 becomes a link to a directory outside the root.
+      const outside = join(fx.dir, 'outside-irq-120');
+      mkdirSync(outside);
+      writeFileSync(join(outside, 'smp_affinity_list'), '0-15\n');
+      rmSync(join(fx.root, 'proc/irq/120'), { recursive: true });
+      symlinkSync(outside, join(fx.root, 'proc/irq/120'));
+      vi.setSystemTime(Date.now() + 1001);
+      expect(() => proc.resolve(['irq', '120', 'smp_affinity_list'])).toThrow(expect.objectContaining({ code: 'APPLY_PATH_ESCAPE' }));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
