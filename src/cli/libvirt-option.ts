@@ -180,7 +180,11 @@ function readCache(path: string): CacheFile | undefined {
 
 function writeCache(path: string, cache: CacheFile): void {
   try {
-    writeJsonAtomically(path, cache); // creates the directory (0700) when its parents pass checkStateDir
+    // Only below a HOME that exists (a HOME of /nonexistent, as service accounts have, is never created: running as
+    // root would make it), or an XDG_CACHE_HOME whose parent exists (the XDG spec lets a program create that one).
+    const anchor = dirname(dirname(dirname(path)));
+    if (!statSync(anchor, { throwIfNoEntry: false })?.isDirectory()) return;
+    writeJsonAtomically(path, cache); // creates .cache/virt-pin or virt-pin (0700) when the parents pass checkStateDir
   } catch {
     // no cache: the next run asks again
   }

@@ -167,6 +167,13 @@ describe('check without --libvirt: the remembered local version (docs/cold-start
     }
     expect(f.calls()).toBe(3);
     expect(existsSync(join(work, 'relative'))).toBe(false);
+    // A HOME that does not exist is not created (service accounts have HOME=/nonexistent), nor an XDG_CACHE_HOME
+    // whose parent does not exist.
+    for (const env of [{ HOME: join(work, 'no-such-home'), XDG_CACHE_HOME: '' }, { XDG_CACHE_HOME: join(work, 'no-such-dir', 'cache') }]) {
+      expect(runCli(['check', file], { env: { ...f.env, ...env } }).status).toBe(0);
+    }
+    expect(f.calls()).toBe(5);
+    expect([existsSync(join(work, 'no-such-home')), existsSync(join(work, 'no-such-dir'))]).toEqual([false, false]);
   });
 });
 
