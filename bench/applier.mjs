@@ -26,12 +26,19 @@ function scratchDir(prefix) {
 
 const VCPUS = 64;
 
-/** Start QEMU and wait until all its vCPU threads are named; `stop` always kills it. */
-async function startQemu(dir) {
+/**
+ * Start QEMU and wait until all its vCPU threads are named; `stop` always
+ * kills it. Default: TCG on the `pc` machine with 64 vCPUs. QEMU 7.2's TCG
+ * refuses APIC ids above 254 ("requires kernel irqchip and X2APIC API
+ * support") and `pc` allows at most 255 vCPUs, so 256 vCPUs need
+ * `{ machine: 'q35', accel: 'kvm' }`; paused (-S), the vCPUs run no guest
+ * code under either accelerator.
+ */
+export async function startQemu(dir, { vcpus: count = VCPUS, machine = 'pc', accel = 'tcg' } = {}) {
   const bin = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) => existsSync(p));
   if (!bin) throw new Error('qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)');
   const qmp = join(dir, 'qmp.sock');
-  const proc = spawn(bin, ['-accel', 'tcg', '-smp', String(VCPUS), '-m', '256', '-name', 'bench-vm,debug-threads=on', '-display', 'none', '-nodefaults', '-S', '-qmp', `unix:${qmp},server=on,wait=off`], {
+  const proc = spawn(bin, ['-machine', machine, '-accel', accel, '-smp', String(count), '-m', '256', '-name', 'bench-vm,debug-threads=on', '-display', 'none', '-nodefaults', '-S', '-qmp', `unix:${qmp},server=on,wait=off`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -54,8 +61,8 @@ async function startQemu(dir) {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`qemu exited: ${stderr.trim()}`);
       const vcpus = vcpuThreads(proc.pid);
-      if (vcpus.length === VCPUS && existsSync(qmp)) return { pid: proc.pid, stop, vcpus };
-      if (now() > deadline) throw new Error(`qemu named ${vcpus.length} of ${VCPUS} vCPU threads in 60 s: ${stderr.trim()}`);
+      if (vcpus.length === count && existsSync(qmp)) return { pid: proc.pid, stop, vcpus, qmp };
+      if (now() > deadline) throw new Error(`qemu named ${vcpus.length} of ${count} vCPU threads in 60 s: ${stderr.trim()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {
@@ -64,7 +71,7 @@ async function startQemu(dir) {
   }
 }
 
-/** vCPU thread ids in vCPU order (`CPU n/TCG`). */
+/** vCPU thread ids in vCPU order (`CPU n/TCG`, `CPU n/KVM`). */
 function vcpuThreads(pid) {
   const out = [];
   let tids = [];
@@ -84,13 +91,13 @@ function vcpuThreads(pid) {
   return out.filter((t) => t !== undefined);
 }
 
-/** 64 vCPUs alternating between the first two host CPUs, the emulator on the first: every write is a change from QEMU's inherited 0-N mask. */
-function manyVcpuDomain(cpuA, cpuB) {
-  const pins = Array.from({ length: VCPUS }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${i % 2 ? cpuB : cpuA}'/>`).join('\n');
-  return `<domain type='kvm'>\n  <name>bench-vm</name>\n  <memory unit='MiB'>256</memory>\n  <vcpu placement='static'>${VCPUS}</vcpu>\n  <cputune>\n${pins}\n    <emulatorpin cpuset='${cpuA}'/>\n  </cputune>\n  <os><type arch='x86_64'>hvm</type></os>\n</domain>\n`;
+/** N vCPUs alternating between the first two host CPUs, the emulator on the first: every write is a change from QEMU's inherited 0-N mask. */
+export function manyVcpuDomain(cpuA, cpuB, count = VCPUS) {
+  const pins = Array.from({ length: count }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${i % 2 ? cpuB : cpuA}'/>`).join('\n');
+  return `<domain type='kvm'>\n  <name>bench-vm</name>\n  <memory unit='MiB'>256</memory>\n  <vcpu placement='static'>${count}</vcpu>\n  <cputune>\n${pins}\n    <emulatorpin cpuset='${cpuA}'/>\n  </cputune>\n  <os><type arch='x86_64'>hvm</type></os>\n</domain>\n`;
 }
 
-function cpusAllowed(pid, tid) {
+export function cpusAllowed(pid, tid) {
   return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))?.[1];
 }
 

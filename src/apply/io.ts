@@ -81,11 +81,38 @@ interface Libc {
 const MASK_BYTES = 2048;
 let libcCache: Libc | null | undefined;
 
+/** The parts of koffi this file calls (the native module exports them as the package does). */
+interface KoffiApi {
+  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  errno(): number;
+  version?: string;
+}
+
+/**
+ * koffi's native module, loaded from the package's own build directory when
+ * it is there: koffi's JavaScript entry loads crypto, https and zlib (its
+ * installer's helpers) before it looks for the native module, ~8 ms of every
+ * apply and restore. The same file, checked against the package's version as
+ * koffi checks it; any other layout goes through require('koffi').
+ */
+function requireKoffi(): KoffiApi {
+  const req = createRequire(import.meta.url);
+  try {
+    const pkgFile = req.resolve('koffi/package.json');
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version?: string };
+    const native = req(`${pkgFile.slice(0, -'package.json'.length)}build/koffi/${process.platform}_${process.arch}/koffi.node`) as KoffiApi;
+    if (typeof native.load === 'function' && typeof native.errno === 'function' && native.version === pkg.version) return native;
+  } catch {
+    // not the layout koffi ships on this platform: its entry finds the module
+  }
+  return req('koffi') as KoffiApi;
+}
+
 function loadLibc(): Libc | null {
   if (libcCache !== undefined) return libcCache;
   try {
     // A runtime require keeps the native package out of the esbuild bundle.
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const koffi = requireKoffi();
     const lib = koffi.load('libc.so.6');
     const set = lib.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
     const get = lib.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
@@ -110,19 +137,48 @@ function loadLibc(): Libc | null {
   return libcCache;
 }
 
-function maskOf(cpus: CpuSet): Buffer {
-  const b = Buffer.alloc(MASK_BYTES);
-  for (const id of cpus.ids()) b[id >> 3] = (b[id >> 3] ?? 0) | (1 << (id & 7));
+let kernelMask: number | undefined;
+
+/**
+ * Bytes of the kernel's CPU mask (nr_cpu_ids rounded up to a long), found
+ * once per process: sched_getaffinity refuses a smaller buffer (EINVAL), and
+ * scanning a 2 KiB buffer per read cost ~0.1 ms per thread on a 2-CPU host.
+ */
+function kernelMaskBytes(libc: Libc): number {
+  if (kernelMask !== undefined) return kernelMask;
+  for (let n = 8; n < MASK_BYTES; n *= 2) {
+    if (libc.getaffinity(0, n, Buffer.alloc(n)) >= 0) return (kernelMask = n);
+    if (libc.errno() !== osConstants.errno.EINVAL) break;
+  }
+  return (kernelMask = MASK_BYTES);
+}
+
+/**
+ * A mask covering the kernel's CPUs and every id in `cpus`: a mask longer
+ * than the kernel's is cut to its length by the kernel (as the fixed
+ * 2 KiB mask was), so ids above nr_cpu_ids are ignored either way.
+ */
+function maskOf(cpus: CpuSet, minBytes: number): Buffer {
+  const top = cpus.max() ?? 0;
+  const b = Buffer.alloc(Math.min(MASK_BYTES, Math.max(minBytes, ((top >> 6) + 1) * 8)));
+  for (const [first, last] of cpus.ranges()) for (let id = first; id <= last; id++) b[id >> 3] = (b[id >> 3] ?? 0) | (1 << (id & 7));
   return b;
 }
 
 function setOfMask(b: Buffer): CpuSet {
-  const ids: number[] = [];
+  const ranges: [number, number][] = [];
   for (let i = 0; i < b.length; i++) {
     const byte = b[i] ?? 0;
-    if (byte) for (let bit = 0; bit < 8; bit++) if (byte & (1 << bit)) ids.push(i * 8 + bit);
+    if (!byte) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      if (!(byte & (1 << bit))) continue;
+      const id = i * 8 + bit;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === id - 1) last[1] = id;
+      else ranges.push([id, id]);
+    }
   }
-  return CpuSet.fromIds(ids);
+  return CpuSet.fromSortedRanges(ranges);
 }
 
 export type ThreadMethod = 'ffi' | 'taskset';
@@ -158,8 +214,9 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
       checkTaskId(tid);
       const libc = libcFor();
       if (libc) {
-        const b = Buffer.alloc(MASK_BYTES);
-        if (libc.getaffinity(tid, MASK_BYTES, b) < 0) {
+        const bytes = kernelMaskBytes(libc);
+        const b = Buffer.alloc(bytes);
+        if (libc.getaffinity(tid, bytes, b) < 0) {
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
           throw new AffinityWriteError(code, `sched_getaffinity(${tid}): ${code}`);
         }
@@ -179,7 +236,8 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
       checkTaskId(tid);
       const libc = libcFor();
       if (libc) {
-        if (libc.setaffinity(tid, MASK_BYTES, maskOf(cpus)) < 0) {
+        const mask = maskOf(cpus, kernelMaskBytes(libc));
+        if (libc.setaffinity(tid, mask.length, mask) < 0) {
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
           throw new AffinityWriteError(code, `sched_setaffinity(${tid}, ${cpus.toString()}): ${code}`);
         }
