@@ -13,7 +13,10 @@
 //   then one `sh` setting every thread back to what it had (all online
 //   CPUs). It neither records nor reads back anything.
 //
-// One round runs both pairs in rotating order; each run is checked
+// The floor: two `node -e 0` processes, run the same way in the same rounds
+// (no Node program can take less).
+//
+// One round runs the three pairs in rotating order; each run is checked
 // afterwards (vCPU 1's Cpus_allowed_list), outside the timing. CPU time is
 // the children's (getrusage(RUSAGE_CHILDREN) around each spawnSync, so the
 // tasksets count in the baseline), wall time as seen by the caller.
@@ -99,6 +102,12 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           expect('virt-pin restore', all);
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
+        // The floor of any two Node processes: what virt-pin's pair costs before it does anything.
+        floor: () => {
+          const a = run(process.execPath, ['-e', '0'], 'node -e 0');
+          const b = run(process.execPath, ['-e', '0'], 'node -e 0');
+          return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
+        },
         shell: () => {
           const a = run('sh', [setScript], 'sh set.sh');
           expect('the taskset script', String(cpuB));
@@ -108,7 +117,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
         },
       };
       expect('QEMU started', all);
-      const samples = { virtPin: { wall: [], cpu: [] }, shell: { wall: [], cpu: [] } };
+      const samples = { virtPin: { wall: [], cpu: [] }, floor: { wall: [], cpu: [] }, shell: { wall: [], cpu: [] } };
       const names = Object.keys(candidates);
       const roundsOf = (n, warm) => {
         for (let r = warm ? -1 : 0; r < n; r++) {
@@ -128,7 +137,18 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
       for (let more = 0; more < 2 && target !== undefined && verdict(summary('virtPin'), summary('shell'), target).state === 'undecided'; more++) roundsOf(rounds, false);
       const runs = summary('virtPin');
       const baseRuns = summary('shell');
-      out.push({ vcpus: count, threads: bound.targets.length, machine: `${machine.accel}, ${machine.machine}`, runs, baseRuns, target, verdict: target === undefined ? undefined : verdict(runs, baseRuns, target) });
+      const floorRuns = summary('floor');
+      out.push({
+        vcpus: count,
+        threads: bound.targets.length,
+        machine: `${machine.accel}, ${machine.machine}`,
+        runs,
+        baseRuns,
+        floorRuns,
+        target,
+        verdict: target === undefined ? undefined : verdict(runs, baseRuns, target),
+        floorVerdict: target === undefined ? undefined : verdict(floorRuns, baseRuns, target),
+      });
     } finally {
       await qemu.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -144,7 +164,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     const f = (s) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
     console.log(
       `${r.vcpus} vCPUs (${r.threads} threads, ${r.machine}): virt-pin CPU ${f(r.runs.cpu)} wall ${f(r.runs.wall)} ms; sh+taskset CPU ${f(r.baseRuns.cpu)} wall ${f(r.baseRuns.wall)} ms; ` +
-        `ratio CPU ${(r.runs.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× wall ${(r.runs.wall.median / r.baseRuns.wall.median).toFixed(2)}×; target ≤ ${r.target}×: ${r.verdict?.state} (per-round ${r.verdict?.ratio.min.toFixed(2)}–${r.verdict?.ratio.max.toFixed(2)})`,
+        `ratio CPU ${(r.runs.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× wall ${(r.runs.wall.median / r.baseRuns.wall.median).toFixed(2)}×; target ≤ ${r.target}×: ${r.verdict?.state} (per-round ${r.verdict?.ratio.min.toFixed(2)}–${r.verdict?.ratio.max.toFixed(2)}); ` +
+        `two node -e 0: CPU ${f(r.floorRuns.cpu)} wall ${f(r.floorRuns.wall)} ms = ${(r.floorRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU`,
     );
   }
 }

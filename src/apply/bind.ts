@@ -136,9 +136,16 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
     }
   }
   const leave = new Set(options.leaveKinds ?? DEFAULT_LEAVE_KINDS);
+  // Threads by vCPU index and by IOThread id, in tid order: one lookup per action (a scan per action was quadratic in the vCPUs).
+  const byVcpu = new Map<number, QemuThread[]>();
+  const byIothread = new Map<string, QemuThread[]>();
+  for (const x of binding.threads) {
+    if (x.kind === 'vcpu' && x.vcpu !== undefined) byVcpu.set(x.vcpu, [...(byVcpu.get(x.vcpu) ?? []), x]);
+    else if (x.kind === 'iothread' && x.iothread !== undefined) byIothread.set(x.iothread, [...(byIothread.get(x.iothread) ?? []), x]);
+  }
   const namedThreads = (t: Exclude<ThreadTarget, { thread: 'emulator' }>): QemuThread[] => {
     const wanted = t.thread === 'iothread' ? (options.iothreadNames?.[t.id] ?? `iothread${t.id}`) : undefined;
-    const found = binding.threads.filter((x) => (t.thread === 'vcpu' ? x.kind === 'vcpu' && x.vcpu === t.id : x.kind === 'iothread' && x.iothread === wanted));
+    const found = (t.thread === 'vcpu' ? byVcpu.get(t.id) : byIothread.get(wanted as string)) ?? [];
     if (!found.length) {
       throw new VirtPinError('APPLY_THREAD_NOT_FOUND', `${t.thread === 'vcpu' ? `vCPU ${t.id}` : `IOThread ${wanted}`} has no thread in process ${pid}`, {
         hint: t.thread === 'vcpu' ? 'is the vCPU online (virsh setvcpus)? re-plan from the live XML' : 'pass iothreadNames when QEMU ids differ from libvirt’s iothreadN',
