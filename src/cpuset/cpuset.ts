@@ -142,7 +142,13 @@ export class CpuSet implements Iterable<number> {
   union(other: CpuSet): CpuSet {
     if (other.isEmpty()) return this;
     if (this.isEmpty()) return other;
-    const all = [...this.#ranges, ...other.#ranges].sort((x, y) => x[0] - y[0]);
+    // Both lists are sorted: merge them in one pass instead of sorting their concatenation.
+    const a = this.#ranges;
+    const b = other.#ranges;
+    const all: CpuRange[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) all.push(j >= b.length || (i < a.length && a[i]![0] <= b[j]![0]) ? a[i++]! : b[j++]!);
     return new CpuSet(mergeSorted(all));
   }
 

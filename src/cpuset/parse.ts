@@ -44,6 +44,17 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 /** Like parseCpuSet but returns the error instead of throwing. */
 export function tryParseCpuSet(text: string): CpuSetParseResult {
   const n = text.length;
+  // One plain id (`vcpupin cpuset='7'`): the common case, without the item list below.
+  if (n > 0 && n <= 5 && (n === 1 || text.charCodeAt(0) !== 48)) {
+    let id = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const d = text.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) break;
+      id = id * 10 + d;
+    }
+    if (k === n && id <= MAX_CPUSET_ID) return { ok: true, set: CpuSet.range(id, id) };
+  }
   let i = 0;
   const fail = (code: CpuSetErrorCode, message: string, position: number): CpuSetParseResult => ({
     ok: false,

@@ -42,12 +42,28 @@ export function unsignedError(raw: string, allowMinus: boolean): FieldError | un
   return undefined;
 }
 
+/** The value of 1–9 decimal digits with no leading zero (or '0'), else undefined. */
+export function plainDecimal(raw: string): number | undefined {
+  const n = raw.length;
+  if (n === 0 || n > 9 || (n > 1 && raw.charCodeAt(0) === 48)) return undefined;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = raw.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 /**
  * virStrToLong_uip (base 10), the grammar of virXMLPropUInt and
  * virXPathUInt: strtoul's leading whitespace and '+' are accepted, a '-'
  * anywhere is refused, nothing may follow the digits (not even whitespace).
  */
 export function unsignedInt(raw: string, loc: Loc, max = UINT_MAX): Field<number> {
+  // Plain digits without a leading zero, at most 9 of them (below 2^32): the common case, without the regular expressions below.
+  const plain = plainDecimal(raw);
+  if (plain !== undefined && plain <= max) return { raw, value: plain, loc };
   const e = unsignedError(raw, false);
   if (e) return field<number>(raw, loc, undefined, e);
   const digits = raw.trimStart().replace(/^\+/, '').replace(/^0+(?=\d)/, '');

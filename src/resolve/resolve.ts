@@ -125,7 +125,7 @@ function thread(cpus: CpuMask, rule: CpuRule, element: ElementPointer | undefine
   return {
     cpus,
     source: rule,
-    provenance: { rule, ...(element ? { element } : {}), because },
+    provenance: element ? { rule, element, because } : { rule, because },
     cgroupCpus: rule !== 'all',
   };
 }
@@ -283,13 +283,13 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
   const vcpus: ResolvedVcpu[] = def.vcpus.map((v) => {
     const who = `vCPU ${v.id}`;
     const t = evaluateCpuMask(def, view, who, { pin: v.pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
-    const out: ResolvedVcpu = {
-      id: v.id,
-      online: v.online,
-      hotpluggable: v.hotpluggable,
-      ...(v.order !== 0 ? { order: v.order } : {}),
-      ...t,
-    };
+    // Field by field, in the order of the JSON output: no spread temporaries per vCPU.
+    const out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable } as ResolvedVcpu;
+    if (v.order !== 0) out.order = v.order;
+    out.cpus = t.cpus;
+    out.source = t.source;
+    out.provenance = t.provenance;
+    out.cgroupCpus = t.cgroupCpus;
     const cellid = cellOf.get(v.id);
     let memoryNodes = mem.base;
     if (cellid !== undefined) {
@@ -318,7 +318,7 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     const b = bandwidth(def.bandwidth.period, def.bandwidth.quota, 'vcpu-bandwidth', 'every vCPU thread gets <cputune><period>/<quota>');
     if (b) out.bandwidth = b;
     // A memorytune that joined a cachetune's group is one allocation with both sides: show each side.
-    const groups: ResolvedResctrl[] = def.resctrl
+    const groups: ResolvedResctrl[] = (def.resctrl.length === 0 ? [] : def.resctrl)
       .filter((g) => g.vcpus.has(v.id))
       .flatMap((g) => [{ kind: g.kind, vcpus: g.vcpus, from: g.from }, ...(g.memorytune ? [{ kind: 'memorytune' as const, vcpus: g.vcpus, from: g.memorytune }] : [])])
       .map((side) => {

@@ -43,18 +43,14 @@ export function validate(model: DomainModel, definition: DomainDefinition, optio
       report(at, message, extra = {}) {
         const loc: Loc = 'loc' in at ? at.loc : at;
         const path = 'path' in at && typeof at.path === 'string' ? at.path : undefined;
-        out.push({
-          code: extra.code ?? rule.code,
-          severity: extra.severity ?? rule.severity,
-          message,
-          line: loc.line,
-          column: loc.column,
-          ...(extra.hint ? { hint: extra.hint } : {}),
-          ...(rule.driver ? { driver: rule.driver } : {}),
-          spec: extra.spec ?? rule.spec,
-          rule: rule.code,
-          ...(path ? { path } : {}),
-        });
+        // Built field by field in the order the JSON output has (no spread temporaries: a large domain reports thousands).
+        const d: Diagnostic = { code: extra.code ?? rule.code, severity: extra.severity ?? rule.severity, message, line: loc.line, column: loc.column };
+        if (extra.hint) d.hint = extra.hint;
+        if (rule.driver) d.driver = rule.driver;
+        d.spec = extra.spec ?? rule.spec;
+        d.rule = rule.code;
+        if (path) d.path = path;
+        out.push(d);
       },
     };
     rule.check(ctx);

@@ -1,4 +1,4 @@
-import { CpuSet } from '../../cpuset/index.js';
+import { CpuBitmap } from '../../cpuset/cpuset.js';
 import type { Rule } from '../types.js';
 
 /** More vCPUs than host CPUs they may run on: they take turns (fine for idle guests, not for latency). */
@@ -11,11 +11,13 @@ export const cpuOvercommit: Rule = {
   check(ctx) {
     const r = ctx.resolved();
     const online = r.vcpus.filter((v) => v.online);
-    let cpus = CpuSet.empty();
+    // A bitmap, not a union per vCPU: those re-sorted every range so far for each of thousands of vCPUs.
+    const all = new CpuBitmap();
     for (const v of online) {
       if (typeof v.cpus === 'string') return;
-      cpus = cpus.union(v.cpus);
+      all.add(v.cpus);
     }
+    const cpus = all.toSet();
     if (cpus.isEmpty() || online.length <= cpus.size) return;
     const per = Math.round((online.length / cpus.size) * 10) / 10;
     ctx.report(ctx.model.vcpu ?? ctx.model.root, `${online.length} online vCPUs may run only on ${cpus.size} host CPU${cpus.size === 1 ? '' : 's'} (${cpus}): ${per} vCPUs per CPU take turns`, {

@@ -13,7 +13,9 @@ export const emulatorOnDedicated: Rule = {
     for (const v of r.vcpus) {
       if (typeof v.cpus === 'string' || v.cpus.size !== 1 || v.source !== 'vcpupin') continue;
       const cpu = v.cpus.min()!;
-      dedicated.set(cpu, [...(dedicated.get(cpu) ?? []), v.id]);
+      const owners = dedicated.get(cpu);
+      if (owners) owners.push(v.id);
+      else dedicated.set(cpu, [v.id]);
     }
     if (!dedicated.size) return;
     const threads = [{ name: 'the emulator', t: r.emulator }, ...r.iothreads.map((t) => ({ name: `IOThread ${t.id}`, t }))];

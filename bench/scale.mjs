@@ -1,0 +1,83 @@
+// Scale: N vCPUs with a <vcpupin> each and N/16 IOThreads with an
+// <iothreadpin> each, checked (checkDocument) and checked + resolved
+// (checkDocument then resolveDocument, each parsing) against a 512-CPU host,
+// in one process. Every size runs in the same rounds as the others
+// (bench/interleave.mjs: rotating order, a GC before each sample, CPU and
+// wall time), after warm-up rounds, so the 4096/1024 factor is taken per
+// round from samples that shared the machine's load. Used by bench/run.mjs;
+// `node --expose-gc bench/scale.mjs [ROUNDS]` prints the rows alone.
+import { pathToFileURL } from 'node:url';
+import { interleave, stats, verdict } from './interleave.mjs';
+
+export const SCALE_SIZES = [256, 1024, 4096, 16384];
+/** Issue 15: 4096 vCPUs take at most 4.2× the time of 1024, and check takes at most 12 µs per vCPU. */
+export const SCALE_FACTOR_TARGET = 4.2;
+export const CHECK_US_TARGET = 12;
+
+export function syntheticDomain(n) {
+  const pins = Array.from({ length: n }, (_, i) => `    <vcpupin vcpu='${i}' cpuset='${i % 512}'/>`).join('\n');
+  const io = Math.max(1, n / 16);
+  const iopins = Array.from({ length: io }, (_, i) => `    <iothreadpin iothread='${i + 1}' cpuset='${i % 512}'/>`).join('\n');
+  return `<domain type='kvm'>\n  <name>big</name>\n  <memory>1048576</memory>\n  <vcpu placement='static'>${n}</vcpu>\n  <iothreads>${io}</iothreads>\n  <cputune>\n${pins}\n${iopins}\n  </cputune>\n</domain>\n`;
+}
+
+/** A list of samples all equal to `x`: the baseline of a per-round verdict against a fixed budget. */
+const constant = (x, n) => ({ samples: { cpu: Array(n).fill(x), wall: Array(n).fill(x) } });
+
+/**
+ * Returns { rounds, sizes: [{ n, check, both, heapMb }], factor: { check, both }, perVcpu }:
+ * check/both are interleave() results (ms); factor.* are per-round
+ * verdicts of 4096 against 1024 (target SCALE_FACTOR_TARGET); perVcpu is
+ * the verdict of check at 4096 against CHECK_US_TARGET µs per vCPU.
+ */
+export function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
+  const host = { onlineCpus: lib.CpuSet.range(0, 511), nodes: [{ id: 0, cpus: lib.CpuSet.range(0, 255) }, { id: 1, cpus: lib.CpuSet.range(256, 511) }] };
+  const xml = Object.fromEntries(sizes.map((n) => [n, syntheticDomain(n)]));
+  const fns = {};
+  for (const n of sizes) {
+    fns[`check${n}`] = () => lib.checkDocument(xml[n], { host });
+    fns[`both${n}`] = () => {
+      lib.checkDocument(xml[n], { host });
+      lib.resolveDocument(xml[n], { host });
+    };
+  }
+  // Warm-up beyond interleave()'s one round: the JIT settles on the large sizes' shapes too.
+  for (let i = 0; i < 2; i++) for (const f of Object.values(fns)) f();
+  const runs = interleave(fns, rounds);
+  // Heap: what one check + resolve leaves allocated before a collection (its garbage) and after one (what it keeps).
+  const heap = (n) => {
+    globalThis.gc?.();
+    const h0 = process.memoryUsage().heapUsed;
+    const kept = [lib.checkDocument(xml[n], { host }), lib.resolveDocument(xml[n], { host })];
+    const grown = process.memoryUsage().heapUsed - h0;
+    globalThis.gc?.();
+    const retained = process.memoryUsage().heapUsed - h0;
+    kept.length = 0;
+    return { grownMb: grown / 1e6, retainedMb: retained / 1e6 };
+  };
+  const out = { rounds, sizes: sizes.map((n) => ({ n, check: runs[`check${n}`], both: runs[`both${n}`], ...heap(n) })) };
+  if (sizes.includes(1024) && sizes.includes(4096)) {
+    out.factor = {
+      check: verdict(runs.check4096, runs.check1024, SCALE_FACTOR_TARGET),
+      both: verdict(runs.both4096, runs.both1024, SCALE_FACTOR_TARGET),
+    };
+    out.perVcpu = {
+      at4096: verdict(runs.check4096, constant((4096 * CHECK_US_TARGET) / 1000, rounds), 1),
+      at1024: verdict(runs.check1024, constant((1024 * CHECK_US_TARGET) / 1000, rounds), 1),
+    };
+  }
+  return out;
+}
+
+export { stats };
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const lib = await import(new URL('../dist/index.js', import.meta.url).href);
+  const r = scaleRows(lib, { rounds: Number(process.argv[2] ?? 9) });
+  const f = (s) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
+  for (const s of r.sizes) {
+    console.log(`${String(s.n).padStart(5)}: check CPU ${f(s.check.cpu)} ms = ${((s.check.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU; check+resolve CPU ${f(s.both.cpu)} ms = ${((s.both.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU; heap +${s.grownMb.toFixed(1)} MB (kept ${s.retainedMb.toFixed(1)})`);
+  }
+  const v = (x) => `${x.state} (per-round ${x.ratio.min.toFixed(2)}–${x.ratio.max.toFixed(2)}, median ${x.ratio.median.toFixed(2)})`;
+  console.log(`4096/1024 check: ${v(r.factor.check)}; check+resolve: ${v(r.factor.both)}; check ≤ ${CHECK_US_TARGET} µs/vCPU at 4096: ${v(r.perVcpu.at4096)}; at 1024: ${v(r.perVcpu.at1024)}`);
+}
