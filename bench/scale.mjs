@@ -1,13 +1,18 @@
 // Scale: N vCPUs with a <vcpupin> each and N/16 IOThreads with an
 // <iothreadpin> each, checked (checkDocument) and checked + resolved
 // (checkDocument then resolveDocument, each parsing) against a 512-CPU host,
-// in one process. Every size runs in the same rounds as the others
-// (bench/interleave.mjs: rotating order, a GC before each sample, CPU and
-// wall time), after warm-up rounds, so the 4096/1024 factor is taken per
-// round from samples that shared the machine's load. Used by bench/run.mjs;
-// `node --expose-gc bench/scale.mjs [ROUNDS]` prints the rows alone.
+// in one process. Every size runs in every round (rotating order), so the
+// 4096/1024 factor is taken per round from samples that shared the
+// machine's load. A sample repeats the call until ~8,000 vCPUs were
+// processed (one call from 4,096 vCPUs up) and reports CPU and wall time
+// per call. No GC is forced between samples: a forced full collection
+// leaves concurrent sweeping on V8's helper threads that the next sample
+// pays for (a 1-vCPU check went from 0.09 to 1.3 ms of CPU that way); the
+// collections the work itself causes are part of its time. Used by
+// bench/run.mjs; `node --expose-gc bench/scale.mjs [ROUNDS]` prints the
+// rows alone.
 import { pathToFileURL } from 'node:url';
-import { interleave, stats, verdict } from './interleave.mjs';
+import { stats, verdict } from './interleave.mjs';
 
 export const SCALE_SIZES = [256, 1024, 4096, 16384];
 /** Issue 15: 4096 vCPUs take at most 4.2× the time of 1024, and check takes at most 12 µs per vCPU. */
@@ -41,9 +46,29 @@ export function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
       lib.resolveDocument(xml[n], { host });
     };
   }
-  // Warm-up beyond interleave()'s one round: the JIT settles on the large sizes' shapes too.
-  for (let i = 0; i < 2; i++) for (const f of Object.values(fns)) f();
-  const runs = interleave(fns, rounds);
+  const reps = (n) => Math.max(1, Math.round(8192 / n));
+  const sample = (n, fn) => {
+    const k = reps(n);
+    const c0 = process.cpuUsage();
+    const w0 = process.hrtime.bigint();
+    for (let i = 0; i < k; i++) fn();
+    const wall = Number(process.hrtime.bigint() - w0) / 1e6 / k;
+    const c = process.cpuUsage(c0);
+    return { wall, cpu: (c.user + c.system) / 1000 / k };
+  };
+  const names = Object.keys(fns);
+  const got = Object.fromEntries(names.map((k) => [k, { wall: [], cpu: [] }]));
+  // Two warm-up rounds, then `rounds` measured ones.
+  for (let r = -2; r < rounds; r++) {
+    for (const k of names.map((_, i) => names[(i + Math.max(0, r)) % names.length])) {
+      const x = sample(Number(/\d+$/.exec(k)[0]), fns[k]);
+      if (r >= 0) {
+        got[k].wall.push(x.wall);
+        got[k].cpu.push(x.cpu);
+      }
+    }
+  }
+  const runs = Object.fromEntries(names.map((k) => [k, { wall: stats(got[k].wall), cpu: stats(got[k].cpu), samples: got[k] }]));
   // Heap: what one check + resolve leaves allocated before a collection (its garbage) and after one (what it keeps).
   const heap = (n) => {
     globalThis.gc?.();

@@ -53,7 +53,8 @@ export function elementPath(e: XmlElement): string {
  */
 class PathCache {
   readonly #paths = new Map<XmlElement, string>();
-  readonly #positions = new Map<XmlElement, Map<XmlElement, { position: number; count: number }>>();
+  /** Per parent: each element child's 1-based position among same-name siblings, and how many siblings have each name. */
+  readonly #positions = new Map<XmlElement, { position: Map<XmlElement, number>; count: Map<string, number> }>();
 
   path(e: XmlElement): string {
     const known = this.#paths.get(e);
@@ -62,28 +63,30 @@ class PathCache {
     let out: string;
     if (!parent) out = `/${e.name}`;
     else {
-      const { position, count } = this.#position(parent, e);
-      out = `${this.path(parent)}/${count > 1 ? `${e.name}[${position}]` : e.name}`;
+      const index = this.#index(parent);
+      const count = index.count.get(e.name) ?? 1;
+      out = `${this.path(parent)}/${count > 1 ? `${e.name}[${index.position.get(e) ?? 1}]` : e.name}`;
     }
     this.#paths.set(e, out);
     return out;
   }
 
-  #position(parent: XmlElement, child: XmlElement): { position: number; count: number } {
+  #index(parent: XmlElement): { position: Map<XmlElement, number>; count: Map<string, number> } {
     let index = this.#positions.get(parent);
     if (!index) {
-      index = new Map();
-      const counts = new Map<string, { n: number }>();
+      // Numbers only, no object per child: a <cputune> may hold tens of thousands of pins.
+      const position = new Map<XmlElement, number>();
+      const count = new Map<string, number>();
       for (const k of parent.children) {
         if (k.kind !== 'element') continue;
-        let c = counts.get(k.name);
-        if (!c) counts.set(k.name, (c = { n: 0 }));
-        index.set(k, { position: ++c.n, count: 0 });
+        const n = (count.get(k.name) ?? 0) + 1;
+        count.set(k.name, n);
+        position.set(k, n);
       }
-      for (const [k, entry] of index) entry.count = counts.get(k.name)!.n;
+      index = { position, count };
       this.#positions.set(parent, index);
     }
-    return index.get(child) ?? { position: 1, count: 1 };
+    return index;
   }
 }
 
