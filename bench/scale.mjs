@@ -11,6 +11,7 @@
 // collections the work itself causes are part of its time. Used by
 // bench/run.mjs; `node --expose-gc bench/scale.mjs [ROUNDS]` prints the
 // rows alone.
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { stats, verdict } from './interleave.mjs';
 
@@ -30,12 +31,12 @@ export function syntheticDomain(n) {
 const constant = (x, n) => ({ samples: { cpu: Array(n).fill(x), wall: Array(n).fill(x) } });
 
 /**
- * Returns { rounds, sizes: [{ n, check, both, heapMb }], factor: { check, both }, perVcpu }:
- * check/both are interleave() results (ms); factor.* are per-round
+ * Returns { rounds, sizes: [{ n, check, both, grownMb, retainedMb }], factor: { check, both }, perVcpu }:
+ * check/both are { wall, cpu, gc, samples } per call (ms; gc: main-thread GC pauses); factor.* are per-round
  * verdicts of 4096 against 1024 (target SCALE_FACTOR_TARGET); perVcpu is
  * the verdict of check at 4096 against CHECK_US_TARGET µs per vCPU.
  */
-export function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
+export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
   const host = { onlineCpus: lib.CpuSet.range(0, 511), nodes: [{ id: 0, cpus: lib.CpuSet.range(0, 255) }, { id: 1, cpus: lib.CpuSet.range(256, 511) }] };
   const xml = Object.fromEntries(sizes.map((n) => [n, syntheticDomain(n)]));
   const fns = {};
@@ -47,28 +48,38 @@ export function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     };
   }
   const reps = (n) => Math.max(1, Math.round(8192 / n));
-  const sample = (n, fn) => {
+  // Main-thread GC pauses (perf_hooks 'gc' entries, delivered after the synchronous rounds), attributed to the sample they fell in.
+  const pauses = [];
+  const observer = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  const windows = [];
+  const sample = (n, fn, name, measured) => {
     const k = reps(n);
     const c0 = process.cpuUsage();
-    const w0 = process.hrtime.bigint();
+    const p0 = performance.now();
     for (let i = 0; i < k; i++) fn();
-    const wall = Number(process.hrtime.bigint() - w0) / 1e6 / k;
+    const p1 = performance.now();
     const c = process.cpuUsage(c0);
-    return { wall, cpu: (c.user + c.system) / 1000 / k };
+    if (measured) windows.push({ name, from: p0, to: p1, k });
+    return { wall: (p1 - p0) / k, cpu: (c.user + c.system) / 1000 / k };
   };
   const names = Object.keys(fns);
   const got = Object.fromEntries(names.map((k) => [k, { wall: [], cpu: [] }]));
   // Two warm-up rounds, then `rounds` measured ones.
   for (let r = -2; r < rounds; r++) {
     for (const k of names.map((_, i) => names[(i + Math.max(0, r)) % names.length])) {
-      const x = sample(Number(/\d+$/.exec(k)[0]), fns[k]);
+      const x = sample(Number(/\d+$/.exec(k)[0]), fns[k], k, r >= 0);
       if (r >= 0) {
         got[k].wall.push(x.wall);
         got[k].cpu.push(x.cpu);
       }
     }
   }
-  const runs = Object.fromEntries(names.map((k) => [k, { wall: stats(got[k].wall), cpu: stats(got[k].cpu), samples: got[k] }]));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
+  const gcMs = Object.fromEntries(names.map((k) => [k, []]));
+  for (const w of windows) gcMs[w.name].push(pauses.filter((p) => p.startTime >= w.from && p.startTime < w.to).reduce((a, p) => a + p.duration, 0) / w.k);
+  const runs = Object.fromEntries(names.map((k) => [k, { wall: stats(got[k].wall), cpu: stats(got[k].cpu), gc: stats(gcMs[k]), samples: got[k] }]));
   // Heap: what one check + resolve leaves allocated before a collection (its garbage) and after one (what it keeps).
   const heap = (n) => {
     globalThis.gc?.();
@@ -98,10 +109,10 @@ export { stats };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const lib = await import(new URL('../dist/index.js', import.meta.url).href);
-  const r = scaleRows(lib, { rounds: Number(process.argv[2] ?? 9) });
+  const r = await scaleRows(lib, { rounds: Number(process.argv[2] ?? 9) });
   const f = (s) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   for (const s of r.sizes) {
-    console.log(`${String(s.n).padStart(5)}: check CPU ${f(s.check.cpu)} ms = ${((s.check.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU; check+resolve CPU ${f(s.both.cpu)} ms = ${((s.both.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU; heap +${s.grownMb.toFixed(1)} MB (kept ${s.retainedMb.toFixed(1)})`);
+    console.log(`${String(s.n).padStart(5)}: check CPU ${f(s.check.cpu)} ms = ${((s.check.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU (GC pauses ${s.check.gc.median.toFixed(1)} ms = ${((100 * s.check.gc.median) / s.check.wall.median).toFixed(0)} % of wall); check+resolve CPU ${f(s.both.cpu)} ms = ${((s.both.cpu.median / s.n) * 1000).toFixed(1)} µs/vCPU; heap +${s.grownMb.toFixed(1)} MB (kept ${s.retainedMb.toFixed(1)})`);
   }
   const v = (x) => `${x.state} (per-round ${x.ratio.min.toFixed(2)}–${x.ratio.max.toFixed(2)}, median ${x.ratio.median.toFixed(2)})`;
   console.log(`4096/1024 check: ${v(r.factor.check)}; check+resolve: ${v(r.factor.both)}; check ≤ ${CHECK_US_TARGET} µs/vCPU at 4096: ${v(r.perVcpu.at4096)}; at 1024: ${v(r.perVcpu.at1024)}`);
