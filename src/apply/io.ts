@@ -105,7 +105,8 @@ function requireKoffi(): KoffiApi {
   } catch {
     // not the layout koffi ships on this platform: its entry finds the module
   }
-  return req('koffi') as KoffiApi;
+  // The one bare-name require of the bundle (test/cli/hook-install.test.ts looks for it in this form).
+  return createRequire(import.meta.url)('koffi') as KoffiApi;
 }
 
 function loadLibc(): Libc | null {
