@@ -13,7 +13,8 @@
 //   then one `sh` setting every thread back to what it had (all online
 //   CPUs). It neither records nor reads back anything.
 //
-// The floor: two `node -e 0` processes, run the same way in the same rounds
+// Also: the same pair with `apply --libvirt VERSION` (no `virsh --version`
+// probe). The floor: two `node -e 0` processes, run the same way in the same rounds
 // (no Node program can take less).
 //
 // One round runs the three pairs in rotating order; each run is checked
@@ -59,6 +60,9 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
   const [cpuA, cpuB] = online;
   const all = host.onlineCpus.toString();
   const cli = join(root, 'dist', 'cli.cjs');
+  // The version the probe would find (else the newest modelled), for the --libvirt variant.
+  const probed = spawnSync('virsh', ['--version'], { encoding: 'utf8' });
+  const libvirtVersion = probed.status === 0 && /^\d+\.\d+/.test(probed.stdout.trim()) ? probed.stdout.trim() : '10.7.0';
   const out = [];
   for (const count of counts) {
     // QEMU 7.2's TCG stops at 255 vCPUs (bench/applier.mjs startQemu); 256 need KVM and q35.
@@ -102,6 +106,14 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           expect('virt-pin restore', all);
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
+        // The same with --libvirt given: without it, apply asks `virsh --version` which libvirt to plan for (src/cli/libvirt-option.ts).
+        virtPinGiven: () => {
+          const a = run(cli, ['apply', '--libvirt', libvirtVersion, '--pid', String(qemu.pid), '--qmp', qemu.qmp, '--state-dir', stateDir, xmlFile], 'virt-pin apply --libvirt');
+          expect('virt-pin apply --libvirt', String(cpuB));
+          const b = run(cli, ['restore', '--state-dir', stateDir, 'bench-vm'], 'virt-pin restore');
+          expect('virt-pin restore', all);
+          return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
+        },
         // The floor of any two Node processes: what virt-pin's pair costs before it does anything.
         floor: () => {
           const a = run(process.execPath, ['-e', '0'], 'node -e 0');
@@ -117,7 +129,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
         },
       };
       expect('QEMU started', all);
-      const samples = { virtPin: { wall: [], cpu: [] }, floor: { wall: [], cpu: [] }, shell: { wall: [], cpu: [] } };
+      const samples = Object.fromEntries(Object.keys(candidates).map((k) => [k, { wall: [], cpu: [] }]));
       const names = Object.keys(candidates);
       const roundsOf = (n, warm) => {
         for (let r = warm ? -1 : 0; r < n; r++) {
@@ -138,6 +150,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
       const runs = summary('virtPin');
       const baseRuns = summary('shell');
       const floorRuns = summary('floor');
+      const givenRuns = summary('virtPinGiven');
       out.push({
         vcpus: count,
         threads: bound.targets.length,
@@ -145,6 +158,8 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
         runs,
         baseRuns,
         floorRuns,
+        givenRuns,
+        libvirtVersion,
         target,
         verdict: target === undefined ? undefined : verdict(runs, baseRuns, target),
         floorVerdict: target === undefined ? undefined : verdict(floorRuns, baseRuns, target),
@@ -165,7 +180,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.log(
       `${r.vcpus} vCPUs (${r.threads} threads, ${r.machine}): virt-pin CPU ${f(r.runs.cpu)} wall ${f(r.runs.wall)} ms; sh+taskset CPU ${f(r.baseRuns.cpu)} wall ${f(r.baseRuns.wall)} ms; ` +
         `ratio CPU ${(r.runs.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× wall ${(r.runs.wall.median / r.baseRuns.wall.median).toFixed(2)}×; target ≤ ${r.target}×: ${r.verdict?.state} (per-round ${r.verdict?.ratio.min.toFixed(2)}–${r.verdict?.ratio.max.toFixed(2)}); ` +
-        `two node -e 0: CPU ${f(r.floorRuns.cpu)} wall ${f(r.floorRuns.wall)} ms = ${(r.floorRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU`,
+        `two node -e 0: CPU ${f(r.floorRuns.cpu)} wall ${f(r.floorRuns.wall)} ms = ${(r.floorRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU; ` +
+        `with --libvirt ${r.libvirtVersion}: CPU ${f(r.givenRuns.cpu)} wall ${f(r.givenRuns.wall)} ms = ${(r.givenRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU`,
     );
   }
 }
