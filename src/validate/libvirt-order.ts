@@ -13,9 +13,12 @@
  *
  * One table, LIBVIRT_ORDER: the stages in libvirt's order, each with the
  * diagnostic codes it can refuse for, in the order libvirt checks them
- * inside that stage. A code's stage is the first stage that lists it; a rule
- * names a later stage when one of its findings belongs there (e.g. a vCPU
- * count of 0 is refused only by the NUMA check after all of <cputune>).
+ * inside that stage. A code's default stage is the first stage that lists
+ * it in `codes`; a rule names a later stage when one of its findings
+ * belongs there (e.g. a vCPU count of 0 is refused only by the NUMA check
+ * after all of <cputune>), or an earlier one that lists the code in `named`
+ * (libvirt before 10.7 checked 'restrictive' memnodes while parsing them,
+ * 10.7 when validating).
  * Stages that libvirt runs element by element (`walk: 'element'`) finish one
  * element before the next: their findings sort by the element they belong
  * to (the rule gives it as the anchor), then by code. Ties keep document
@@ -29,10 +32,14 @@ export interface LibvirtStage {
   id: string;
   /** Where libvirt makes these checks (function names of libvirt 10.7). */
   where: string;
-  /** The codes refused at this stage, in the order libvirt checks them. */
+  /** The codes refused at this stage, in the order libvirt checks them. A code's default stage is the first that lists it. */
   codes: readonly DiagnosticCode[];
+  /** Codes that land here only when the rule names this stage, although a later stage is their default. */
+  named?: readonly DiagnosticCode[];
   /** 'element': libvirt finishes each element (cachetune, NUMA cell) before the next one. */
   walk?: 'element';
+  /** Inside an element: 'position' when libvirt checks attribute by attribute rather than code by code. */
+  within?: 'position';
 }
 
 /** libvirt's order of checks, from the first to the last (docs/validation.md, "Which error libvirt reports"). */
@@ -72,7 +79,15 @@ export const LIBVIRT_ORDER = [
     where: 'virDomainDefParseXML after the cells: vCPUs in <numa> against the <vcpu> count (also what refuses <vcpu>0</vcpu>)',
     codes: ['GUEST_NUMA_INVALID', 'VCPU_COUNT_INVALID'],
   },
-  { id: 'parse-numatune', where: 'virDomainNumatuneParseXML: <memory>, then virDomainNumatuneNodeParseXML', codes: ['NUMATUNE_INVALID', 'MEMNODE_INVALID'] },
+  { id: 'parse-numatune', where: 'virDomainNumatuneParseXML: one <numatune>, its <memory>', codes: ['NUMATUNE_INVALID'] },
+  {
+    id: 'parse-memnodes',
+    where: "virDomainNumatuneNodeParseXML, per <memnode>: cellid, mode (before 10.7 also 'restrictive' against <memory>), nodeset",
+    codes: ['MEMNODE_INVALID'],
+    named: ['NUMATUNE_RESTRICTIVE_MIXED'],
+    walk: 'element',
+    within: 'position',
+  },
   { id: 'parse-hostdev', where: 'virDomainHostdevDefParseXML (PCI address)', codes: ['HOSTDEV_INVALID'] },
   { id: 'postparse-qemu', where: "the QEMU driver's post-parse callback (qemuDomainDefVcpusPostParse)", codes: ['QEMU_VCPUS_LAYOUT'] },
   { id: 'postparse', where: 'virDomainDefPostParseCommon (virDomainVcpuDefPostParse)', codes: ['VCPU_OFFLINE_NOT_HOTPLUGGABLE'] },
@@ -102,15 +117,16 @@ LIBVIRT_ORDER.forEach((s, i) => {
   for (const c of s.codes) if (!FIRST_STAGE.has(c)) FIRST_STAGE.set(c, i);
 });
 
-/** A sort key: stage, element (element walks), code within the stage, then position. Unknown codes come first (an unreadable document). */
+/** A sort key: stage, element (element walks), code within the stage, then position (or position, then code). Unknown codes come first (an unreadable document). */
 export type OrderKey = readonly [number, number, number, number, number, number];
 
 export function orderKey(code: DiagnosticCode, at: { line: number; column: number }, hint: OrderHint = {}): OrderKey {
   const index = hint.stage !== undefined ? STAGE_INDEX.get(hint.stage)! : FIRST_STAGE.get(code);
   if (index === undefined) return [-1, 0, 0, 0, at.line, at.column];
   const stage: LibvirtStage = LIBVIRT_ORDER[index]!;
-  const sub = Math.max(0, stage.codes.indexOf(code));
+  const sub = Math.max(0, [...stage.codes, ...(stage.named ?? [])].indexOf(code));
   const anchor = stage.walk === 'element' ? (hint.anchor ?? at) : undefined;
+  if (stage.within === 'position') return [index, anchor?.line ?? 0, anchor?.column ?? 0, at.line, at.column, sub];
   return [index, anchor?.line ?? 0, anchor?.column ?? 0, sub, at.line, at.column];
 }
 

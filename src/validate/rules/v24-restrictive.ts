@@ -18,7 +18,13 @@ export const restrictive: Rule = {
     const nodesR = nt.memnodes.map((n) => n.mode?.value === 'restrictive');
     const bothWays = hasChange(ctx.definition.libvirtVersion, 'restrictive-memnode-under-other-mode');
     if (globalR ? nodesR.some((r) => !r) : bothWays && nodesR.some((r) => r)) {
-      ctx.report(nt.memory ?? nt.memnodes[0]!, "mode='restrictive' must be used on <memory> and on every <memnode>, or on none", { hint: 'make the modes agree' });
+      const message = "mode='restrictive' must be used on <memory> and on every <memnode>, or on none";
+      if (bothWays) ctx.report(nt.memory ?? nt.memnodes[0]!, message, { hint: 'make the modes agree' });
+      else {
+        // Before 10.7 libvirt checks each <memnode>'s mode while parsing it (LIBVIRT_ORDER parse-memnodes).
+        const n = nt.memnodes[nodesR.indexOf(false)]!;
+        ctx.report(n.mode?.loc ?? n.loc, message, { hint: 'make the modes agree', order: { stage: 'parse-memnodes', anchor: n.loc } });
+      }
     }
   },
 };

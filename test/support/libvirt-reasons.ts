@@ -1,0 +1,79 @@
+/**
+ * libvirt's error messages (as `virsh define` prints them, libvirt 9.0 and
+ * 10.7) → the diagnostic code(s) that state the same reason. The oracle
+ * uses it to ask whether virt-pin's first error (firstError, libvirt's
+ * order) is the one libvirt reported. Messages libvirt uses for several
+ * elements (a bitmap that does not parse, a unit it does not know) quote the
+ * offending value; for those `quoted` asks that virt-pin's message quote the
+ * same value, so the element is pinned down too.
+ */
+import type { DiagnosticCode } from '../../src/codes.js';
+
+export interface LibvirtReason {
+  pattern: RegExp;
+  codes: readonly DiagnosticCode[];
+  /** The quoted value in libvirt's message must appear, quoted, in virt-pin's. */
+  quoted?: true;
+}
+
+export const LIBVIRT_REASONS: readonly LibvirtReason[] = [
+  { pattern: /missing name information/, codes: ['DOMAIN_NAME_MISSING'] },
+  { pattern: /maximum vcpus count must be an integer/, codes: ['VCPU_COUNT_INVALID'] },
+  { pattern: /Invalid value for attribute '(current|placement)' in element 'vcpu'/, codes: ['VCPU_ATTRIBUTE_INVALID'] },
+  {
+    pattern: /Failed to parse bitmap '/,
+    codes: ['VCPU_CPUSET_INVALID', 'VCPUPIN_INVALID', 'EMULATORPIN_INVALID', 'IOTHREADPIN_INVALID', 'SCHED_INVALID', 'RESCTRL_INVALID', 'RESCTRL_MONITOR_INVALID', 'GUEST_NUMA_INVALID', 'NUMATUNE_INVALID', 'MEMNODE_INVALID'],
+    quoted: true,
+  },
+  { pattern: /Invalid value of 'cpuset'/, codes: ['VCPU_CPUSET_INVALID', 'VCPUPIN_INVALID', 'EMULATORPIN_INVALID', 'IOTHREADPIN_INVALID'] },
+  { pattern: /Invalid value of 'nodeset'/, codes: ['NUMATUNE_INVALID', 'MEMNODE_INVALID'] },
+  { pattern: /maximum vCPU count must not be less than current vCPU count/, codes: ['VCPU_CURRENT_ABOVE_MAXIMUM'] },
+  { pattern: /vcpu id '\d+' is out of range of maximum vcpu count/, codes: ['VCPUS_ENTRY_INVALID'] },
+  { pattern: /vcpu '\d+' is both offline and not hotpluggable/, codes: ['VCPU_OFFLINE_NOT_HOTPLUGGABLE'] },
+  { pattern: /invalid iothreads count/, codes: ['IOTHREADS_COUNT_INVALID'] },
+  { pattern: /duplicate iothread id '\d+' found/, codes: ['IOTHREAD_ID_INVALID'] },
+  { pattern: /thread_pool_min must be smaller or equal to thread_pool_max|thread_pool_max must be/, codes: ['IOTHREAD_POOL_INVALID'] },
+  { pattern: /can't parse cputune [\w ]+ value/, codes: ['CPUTUNE_VALUE_INVALID'] },
+  { pattern: /Value of cputune '\w+' must be in range/, codes: ['CPUTUNE_VALUE_OUT_OF_RANGE'] },
+  { pattern: /duplicate vcpupin for vcpu '\d+'/, codes: ['VCPUPIN_INVALID'] },
+  { pattern: /only one emulatorpin is supported/, codes: ['EMULATORPIN_INVALID'] },
+  // iothreadpin and iothreadsched share this message.
+  { pattern: /Cannot find 'iothread' : \d+/, codes: ['IOTHREADPIN_INVALID', 'SCHED_INVALID'] },
+  { pattern: /Invalid value for attribute 'scheduler'|'(vcpusched|iothreadsched)' attributes '\w+' must not overlap|only one emulatorsched is supported|vCPU '\d+' is not present in domain definition/, codes: ['SCHED_INVALID'] },
+  { pattern: /unknown suffix '/, codes: ['RESCTRL_INVALID', 'GUEST_NUMA_MEMORY_INVALID'], quoted: true },
+  { pattern: /Colliding cache allocations|Overlapping vcpus in resctrls|Identical vcpus in cachetunes found/, codes: ['RESCTRL_INVALID'] },
+  { pattern: /Memory Bandwidth value exceeding 100|Missing required attribute '(id|bandwidth)' in element 'node'|Memory Bandwidth already defined for node/, codes: ['MEMORYTUNE_NODE_INVALID'] },
+  {
+    pattern: /Missing required attribute 'level' in element 'monitor'|Invalid monitor cache level|Monitor vcpus conflicts with allocation|vcpus is empty|Identical vcpus found in same type monitors|vcpus overlaps in resctrl groups/,
+    codes: ['RESCTRL_MONITOR_INVALID'],
+  },
+  { pattern: /missing element or attribute '\.\/@memory'/, codes: ['GUEST_NUMA_MEMORY_INVALID'] },
+  { pattern: /Exactly one 'cell' element per guest NUMA cell allowed|Duplicate NUMA cell info|NUMA cells \d+ and \d+ have overlapping vCPU ids|Number of CPUs in <numa> exceeds/, codes: ['GUEST_NUMA_INVALID'] },
+  // Also what refuses <vcpu>0</vcpu>.
+  { pattern: /CPU IDs in <numa> exceed the <vcpu> count/, codes: ['GUEST_NUMA_INVALID', 'VCPU_COUNT_INVALID'] },
+  { pattern: /Unsupported NUMA memory (tuning|placement) mode|nodeset for NUMA memory tuning must be set|only one numatune is supported/, codes: ['NUMATUNE_INVALID'] },
+  {
+    pattern: /Argument 'cellid' in memnode element must correspond|Multiple memnode elements with cellid|Element 'memnode' is invalid without any guest NUMA cells|Per-node binding is not compatible/,
+    codes: ['MEMNODE_INVALID'],
+  },
+  { pattern: /'restrictive' mode is required in/, codes: ['NUMATUNE_RESTRICTIVE_MIXED'] },
+  { pattern: /name .* cannot contain '\/'|invalid char in name/, codes: ['DOMAIN_NAME_INVALID'] },
+  { pattern: /Invalid PCI address|Hostdev already exists in the domain configuration|Only one vgpu device can have 'ramfb' enabled/, codes: ['HOSTDEV_INVALID'] },
+  { pattern: /cpu topology results in more than/, codes: ['TOPOLOGY_OVERFLOW'] },
+];
+
+/** The table row for libvirt's message, or undefined when no row knows it. */
+export function reasonOf(message: string): LibvirtReason | undefined {
+  return LIBVIRT_REASONS.find((r) => r.pattern.test(message));
+}
+
+/**
+ * Does a virt-pin error state libvirt's reason? Its code is one the row
+ * allows and, for a row that quotes a value, its message quotes that value.
+ */
+export function statesReason(reason: LibvirtReason, libvirtMessage: string, code: DiagnosticCode, message: string): boolean {
+  if (!reason.codes.includes(code)) return false;
+  if (!reason.quoted) return true;
+  const value = /'([^']*)'/.exec(libvirtMessage)?.[1];
+  return value !== undefined && message.includes(`'${value}'`);
+}
