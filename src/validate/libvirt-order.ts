@@ -100,6 +100,7 @@ export const LIBVIRT_ORDER = [
     codes: ['HOSTDEV_INVALID', 'TOPOLOGY_OVERFLOW', 'CPUTUNE_VALUE_OUT_OF_RANGE', 'NUMATUNE_RESTRICTIVE_MIXED', 'IOTHREAD_POOL_INVALID'],
   },
   { id: 'define', where: "the driver's define (virXMLCheckIllegalChars: a newline in the name)", codes: ['DOMAIN_NAME_INVALID'] },
+  { id: 'start', where: "the driver's start, after define (cgroup writes refused, host NUMA nodes missing; host-aware, --host)", codes: ['HOST_CPU_NOT_ONLINE', 'HOST_NODE_MISSING'] },
   { id: 'virt-pin', where: "virt-pin's own bounds, which libvirt does not have", codes: ['THREAD_COUNT_LIMIT'] },
 ] as const satisfies readonly LibvirtStage[];
 
