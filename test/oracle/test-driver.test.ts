@@ -12,13 +12,13 @@ import { CpuSet } from '../../src/cpuset/index.js';
 import { definitionOf, readDomain } from '../../src/domain/index.js';
 import { affinitySubtrees, normalize } from '../../src/normalize/index.js';
 import { resolve } from '../../src/resolve/index.js';
-import { checkDocument, firstError } from '../../src/validate/index.js';
+import { checkDocument } from '../../src/validate/index.js';
 import { parseDocument, serializeDocument } from '../../src/xml/index.js';
 import { corpusDir, corpusXmlFiles } from '../support/corpus.js';
 import { generateDomains, type GeneratedDomain } from '../support/gen-domain.js';
 import { requireVirsh, runVirshBatch, type VirshResult } from '../support/oracle-virsh.js';
 import { domainWith, FAULTS, generateMultiErrorDomains } from '../support/gen-multi-error.js';
-import { reasonOf, statesReason } from '../support/libvirt-reasons.js';
+import { judgeFirstError, reasonOf } from '../support/libvirt-reasons.js';
 import { describeWith } from '../support/components.js';
 
 const SEED = Number(process.env.VIRT_PIN_ORACLE_SEED ?? 20261123);
@@ -197,18 +197,7 @@ describeWith(['virsh'], 'libvirt test driver: the first of several errors', () =
     version = requireVirsh();
   });
 
-  /** Why virt-pin's first error is not libvirt's reason, or undefined when it is. */
-  const judgeFirst = (xml: string, v: VirshResult): { why?: string; positionFirstDiffers: boolean } => {
-    if (v.defined) return { why: 'libvirt accepts it', positionFirstDiffers: false };
-    const reason = reasonOf(v.error ?? '');
-    if (!reason) return { why: `libvirt's reason is not in the reason table: ${v.error}`, positionFirstDiffers: false };
-    const errors = errorsOf(xml, version);
-    const first = firstError(errors);
-    const positionFirstDiffers = errors.length > 0 && !statesReason(reason, v.error!, errors[0]!.code, errors[0]!.message);
-    if (!first) return { why: `virt-pin finds no error; libvirt: ${v.error}`, positionFirstDiffers };
-    if (!statesReason(reason, v.error!, first.code, first.message)) return { why: `virt-pin's first error is ${first.code} (${first.message}); libvirt: ${v.error} (${reason.codes.join('/')})`, positionFirstDiffers };
-    return { positionFirstDiffers };
-  };
+  const judgeFirst = (xml: string, v: VirshResult) => judgeFirstError(errorsOf(xml, version), v);
 
   it('each fault alone: the base domain is accepted, every fault is refused for its reason', () => {
     const cases = [{ name: 'base', xml: domainWith('base') }, ...FAULTS.map((f) => ({ name: `single-${f.name}`, xml: domainWith(`single-${f.name}`, [f.name]) }))];

@@ -20,6 +20,7 @@ export interface MultiErrorDomain {
 
 /** The domain being built: each part is a list of XML lines or attributes. */
 interface Parts {
+  type: string;
   name: string;
   vcpuAttrs: string[];
   vcpuText: string;
@@ -46,6 +47,7 @@ const CELL = (id: number, cpus: string, memory = " memory='65536' unit='KiB'"): 
 
 function base(name: string): Parts {
   return {
+    type: 'kvm',
     name,
     vcpuAttrs: ["placement='static'"],
     vcpuText: '4',
@@ -137,7 +139,24 @@ export const FAULTS: readonly Fault[] = [
   { name: 'topology-overflow', slot: 'topology', apply: (p) => void (p.topology = "<topology sockets='65536' dies='1' cores='65536' threads='2'/>") },
 ];
 
-function render(p: Parts, order: { cputune: string[]; cellsReversed: boolean }): string {
+/** Faults only the QEMU driver refuses (its post-parse callback and validation), for libvirtd. */
+export const QEMU_FAULTS: readonly Fault[] = [
+  {
+    name: 'qemu-vcpu0-offline',
+    slot: 'vcpus',
+    apply: (p) => void (p.vcpus = ["<vcpu id='0' enabled='no' hotpluggable='yes'/>", "<vcpu id='1' enabled='yes' hotpluggable='yes'/>", "<vcpu id='2' enabled='yes' hotpluggable='yes'/>", "<vcpu id='3' enabled='yes' hotpluggable='yes'/>"]),
+  },
+  { name: 'qemu-topology', slot: 'topology', apply: (p) => void (p.topology = "<topology sockets='1' dies='1' cores='2' threads='1'/>") },
+  { name: 'qemu-resctrl-tcg', slot: 'type', apply: (p) => void (p.type = 'qemu') },
+  {
+    name: 'qemu-iothread-reference',
+    slot: 'disk',
+    apply: (p) => void p.devices.unshift("<disk type='file' device='disk'><driver name='qemu' type='raw' iothread='9'/><source file='/nonexistent/vp.img'/><target dev='vda' bus='virtio'/></disk>"),
+  },
+];
+
+/** `qemu`: a domain libvirtd's QEMU driver can define (machine type, emulator, no balloon). */
+function render(p: Parts, order: { cputune: string[]; cellsReversed: boolean; qemu?: boolean }): string {
   const ct = (key: string): string[] => {
     if (key === 'cachetune') return [`<cachetune vcpus='0-1'>${p.cputune.cachetune!.join('')}</cachetune>`, ...p.cachetuneExtra];
     if (key === 'memorytune') return [`<memorytune vcpus='2-3'>${p.cputune.memorytune!.join('')}</memorytune>`, ...p.memorytuneExtra];
@@ -146,7 +165,7 @@ function render(p: Parts, order: { cputune: string[]; cellsReversed: boolean }):
   const cells = p.cells.map((c) => `<cell ${c.filter(Boolean).join(' ')}/>`);
   if (order.cellsReversed) cells.reverse();
   return [
-    "<domain type='kvm'>",
+    `<domain type='${p.type}'>`,
     `  <name>${p.name}</name>`,
     "  <memory unit='KiB'>131072</memory>",
     `  <vcpu ${p.vcpuAttrs.join(' ')}>${p.vcpuText}</vcpu>`,
@@ -157,24 +176,33 @@ function render(p: Parts, order: { cputune: string[]; cellsReversed: boolean }):
     ...order.cputune.flatMap(ct).map((l) => `    ${l}`),
     '  </cputune>',
     `  <numatune>${p.numatune.join('')}</numatune>`,
-    "  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>",
+    `  <os>\n    <type arch='x86_64'${order.qemu ? " machine='pc'" : ''}>hvm</type>\n  </os>`,
     `  <cpu>${p.topology ?? ''}<numa>${cells.join('')}</numa></cpu>`,
-    ...(p.devices.length ? [`  <devices>${p.devices.join('')}</devices>`] : []),
+    ...(order.qemu
+      ? [`  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>${p.devices.join('')}<memballoon model='none'/></devices>`]
+      : p.devices.length
+        ? [`  <devices>${p.devices.join('')}</devices>`]
+        : []),
     '</domain>',
     '',
   ].join('\n');
 }
 
 /** The base domain with the named faults (none: libvirt must accept it, or the faults prove nothing), in document order. */
-export function domainWith(name: string, faults: readonly string[] = []): string {
+export function domainWith(name: string, faults: readonly string[] = [], options: { qemu?: boolean } = {}): string {
   const p = base(name);
-  for (const f of faults) FAULTS.find((x) => x.name === f)!.apply(p);
-  return render(p, { cputune: Object.keys(p.cputune), cellsReversed: false });
+  for (const f of faults) [...FAULTS, ...QEMU_FAULTS].find((x) => x.name === f)!.apply(p);
+  return render(p, { cputune: Object.keys(p.cputune), cellsReversed: false, ...options });
 }
 
-/** `count` domains, each with 2 or 3 faults on different slots, <cputune> children and cells in random order. */
-export function generateMultiErrorDomains(seed: number, count: number): MultiErrorDomain[] {
+/**
+ * `count` domains, each with 2 or 3 faults on different slots, <cputune>
+ * children and cells in random order. `qemu`: for libvirtd's QEMU driver,
+ * with its own faults in the pool and without `exclude`d ones.
+ */
+export function generateMultiErrorDomains(seed: number, count: number, options: { qemu?: boolean; exclude?: readonly string[] } = {}): MultiErrorDomain[] {
   const r = rng(seed);
+  const pool = [...FAULTS, ...(options.qemu ? QEMU_FAULTS : [])].filter((f) => !options.exclude?.includes(f.name));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out: MultiErrorDomain[] = [];
   for (let i = 0; i < count; i++) {
@@ -183,7 +211,7 @@ export function generateMultiErrorDomains(seed: number, count: number): MultiErr
     const chosen: Fault[] = [];
     const want = r() < 0.5 ? 2 : 3;
     while (chosen.length < want) {
-      const f = pick(FAULTS);
+      const f = pick(pool);
       if (!chosen.some((c) => c.slot === f.slot)) chosen.push(f);
     }
     for (const f of chosen) f.apply(p);
@@ -192,7 +220,7 @@ export function generateMultiErrorDomains(seed: number, count: number): MultiErr
       const j = Math.floor(r() * (k + 1));
       [keys[k], keys[j]] = [keys[j]!, keys[k]!];
     }
-    out.push({ name, xml: render(p, { cputune: keys, cellsReversed: r() < 0.3 }), faults: chosen.map((f) => f.name) });
+    out.push({ name, xml: render(p, { cputune: keys, cellsReversed: r() < 0.3, ...(options.qemu ? { qemu: true } : {}) }), faults: chosen.map((f) => f.name) });
   }
   return out;
 }

@@ -8,6 +8,7 @@
  * same value, so the element is pinned down too.
  */
 import type { DiagnosticCode } from '../../src/codes.js';
+import { firstError, type Diagnostic } from '../../src/validate/index.js';
 
 export interface LibvirtReason {
   pattern: RegExp;
@@ -76,4 +77,23 @@ export function statesReason(reason: LibvirtReason, libvirtMessage: string, code
   if (!reason.quoted) return true;
   const value = /'([^']*)'/.exec(libvirtMessage)?.[1];
   return value !== undefined && message.includes(`'${value}'`);
+}
+
+/**
+ * Compare virt-pin's errors (document order, numbered) with what libvirt did:
+ * `why` says how virt-pin's first error misses libvirt's reason (undefined:
+ * it states it); `positionFirstDiffers` whether the first error *by
+ * position* would have missed it (the measure of what the order is for).
+ */
+export function judgeFirstError(errors: readonly Diagnostic[], libvirt: { defined: boolean; error?: string }): { why?: string; positionFirstDiffers: boolean } {
+  if (libvirt.defined) return { why: 'libvirt accepts it', positionFirstDiffers: false };
+  const message = libvirt.error ?? '';
+  const reason = reasonOf(message);
+  if (!reason) return { why: `libvirt's reason is not in the reason table: ${message}`, positionFirstDiffers: false };
+  const first = firstError(errors);
+  const byPosition = errors.find((d) => d.severity === 'error');
+  const positionFirstDiffers = byPosition !== undefined && !statesReason(reason, message, byPosition.code, byPosition.message);
+  if (!first) return { why: `virt-pin finds no error; libvirt: ${message}`, positionFirstDiffers };
+  if (!statesReason(reason, message, first.code, first.message)) return { why: `virt-pin's first error is ${first.code} (${first.message}); libvirt: ${message} (${reason.codes.join('/')})`, positionFirstDiffers };
+  return { positionFirstDiffers };
 }
