@@ -198,7 +198,8 @@ export function domainWith(name: string, faults: readonly string[] = [], options
 /**
  * `count` domains, each with 2 or 3 faults on different slots, <cputune>
  * children and cells in random order. `qemu`: for libvirtd's QEMU driver,
- * with its own faults in the pool and without `exclude`d ones.
+ * one of its own faults in every domain and the others drawn from all;
+ * `exclude` leaves faults out.
  */
 export function generateMultiErrorDomains(seed: number, count: number, options: { qemu?: boolean; exclude?: readonly string[] } = {}): MultiErrorDomain[] {
   const r = rng(seed);
@@ -208,7 +209,8 @@ export function generateMultiErrorDomains(seed: number, count: number, options: 
   for (let i = 0; i < count; i++) {
     const name = `m${seed}-${i}`;
     const p = base(name);
-    const chosen: Fault[] = [];
+    // For the QEMU driver one fault is always its own, so each domain weighs a QEMU check against others.
+    const chosen: Fault[] = options.qemu ? [pick(QEMU_FAULTS)] : [];
     const want = r() < 0.5 ? 2 : 3;
     while (chosen.length < want) {
       const f = pick(pool);

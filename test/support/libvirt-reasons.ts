@@ -61,6 +61,11 @@ export const LIBVIRT_REASONS: readonly LibvirtReason[] = [
   { pattern: /name .* cannot contain '\/'|invalid char in name/, codes: ['DOMAIN_NAME_INVALID'] },
   { pattern: /Invalid PCI address|Hostdev already exists in the domain configuration|Only one vgpu device can have 'ramfb' enabled/, codes: ['HOSTDEV_INVALID'] },
   { pattern: /cpu topology results in more than/, codes: ['TOPOLOGY_OVERFLOW'] },
+  // The QEMU driver's own (libvirtd).
+  { pattern: /vcpu 0 can't be (offline|hotpluggable)|vcpu0 can't have 'order'|all vcpus must have either set or unset order|vcpu order|hotpluggable vcpus/i, codes: ['QEMU_VCPUS_LAYOUT'] },
+  { pattern: /CPU topology doesn't match maximum vcpu count|Maximum CPUs greater than|hotplug granularity/, codes: ['QEMU_VCPU_TOPOLOGY'] },
+  { pattern: /cachetune is only supported for KVM domains/, codes: ['QEMU_RESCTRL_NEEDS_KVM'] },
+  { pattern: /(Disk|controller) iothread '\d+' not defined in iothreadid/i, codes: ['QEMU_IOTHREAD_REFERENCE'] },
 ];
 
 /** The table row for libvirt's message, or undefined when no row knows it. */
