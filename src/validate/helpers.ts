@@ -20,3 +20,11 @@ export function fieldRefused<T>(ctx: RuleContext, f: Field<T> | undefined, what:
 export function missing(ctx: RuleContext, at: Located, element: string, attr: string, example: string, order?: OrderHint): void {
   ctx.report(at, `<${element}> has no ${attr} attribute, which libvirt requires`, { hint: `write it, e.g. ${example}`, ...(order ? { order } : {}) });
 }
+
+/**
+ * The same context, every report placed by `hint` in libvirt's order
+ * (LIBVIRT_ORDER): a stage, the element libvirt is walking, a step inside it.
+ */
+export function ordered(ctx: RuleContext, hint: OrderHint): RuleContext {
+  return { ...ctx, report: (at, message, extra = {}) => ctx.report(at, message, { ...extra, order: { ...hint, ...extra.order } }) };
+}

@@ -55,7 +55,9 @@ export const LIBVIRT_ORDER = [
   { id: 'parse-vcpupin', where: 'virDomainVcpuPinDefParseXML', codes: ['VCPUPIN_INVALID'] },
   { id: 'parse-emulatorpin', where: 'virDomainEmulatorPinDefParseXML', codes: ['EMULATORPIN_INVALID'] },
   { id: 'parse-iothreadpin', where: 'virDomainIOThreadPinDefParseXML', codes: ['IOTHREADPIN_INVALID'] },
-  { id: 'parse-sched', where: 'virDomainVcpuThreadSchedParse, virDomainIOThreadSchedParse, virDomainEmulatorSchedParse', codes: ['SCHED_INVALID'] },
+  { id: 'parse-vcpusched', where: 'virDomainVcpuThreadSchedParse, per <vcpusched>: vcpus, scheduler and priority, then each vCPU', codes: ['SCHED_INVALID'], walk: 'element' },
+  { id: 'parse-iothreadsched', where: 'virDomainIOThreadSchedParse, per <iothreadsched>: iothreads, scheduler and priority, then each IOThread', codes: ['SCHED_INVALID'], walk: 'element' },
+  { id: 'parse-emulatorsched', where: 'virDomainEmulatorSchedParse: one <emulatorsched>, then its scheduler', codes: ['SCHED_INVALID'], walk: 'element' },
   {
     id: 'parse-cachetune',
     where: 'virDomainCachetuneDefParse, per <cachetune>: vcpus and groups, then <cache>s, then <monitor>s',
@@ -110,6 +112,8 @@ export type LibvirtStageId = (typeof LIBVIRT_ORDER)[number]['id'];
 export interface OrderHint {
   stage?: LibvirtStageId;
   anchor?: Loc;
+  /** Inside a stage and code, libvirt's own order where it is not the document's (e.g. <period> before <quota>); default 0. */
+  step?: number;
 }
 
 const STAGE_INDEX = new Map<string, number>(LIBVIRT_ORDER.map((s, i) => [s.id, i]));
@@ -118,17 +122,18 @@ LIBVIRT_ORDER.forEach((s, i) => {
   for (const c of s.codes) if (!FIRST_STAGE.has(c)) FIRST_STAGE.set(c, i);
 });
 
-/** A sort key: stage, element (element walks), code within the stage, then position (or position, then code). Unknown codes come first (an unreadable document). */
-export type OrderKey = readonly [number, number, number, number, number, number];
+/** A sort key: stage, element (element walks), code within the stage, step, then position (or step, position, then code). Unknown codes come first (an unreadable document). */
+export type OrderKey = readonly [number, number, number, number, number, number, number];
 
 export function orderKey(code: DiagnosticCode, at: { line: number; column: number }, hint: OrderHint = {}): OrderKey {
   const index = hint.stage !== undefined ? STAGE_INDEX.get(hint.stage)! : FIRST_STAGE.get(code);
-  if (index === undefined) return [-1, 0, 0, 0, at.line, at.column];
+  if (index === undefined) return [-1, 0, 0, 0, 0, at.line, at.column];
   const stage: LibvirtStage = LIBVIRT_ORDER[index]!;
   const sub = Math.max(0, [...stage.codes, ...(stage.named ?? [])].indexOf(code));
   const anchor = stage.walk === 'element' ? (hint.anchor ?? at) : undefined;
-  if (stage.within === 'position') return [index, anchor?.line ?? 0, anchor?.column ?? 0, at.line, at.column, sub];
-  return [index, anchor?.line ?? 0, anchor?.column ?? 0, sub, at.line, at.column];
+  const step = hint.step ?? 0;
+  if (stage.within === 'position') return [index, anchor?.line ?? 0, anchor?.column ?? 0, step, at.line, at.column, sub];
+  return [index, anchor?.line ?? 0, anchor?.column ?? 0, sub, step, at.line, at.column];
 }
 
 export function compareKeys(a: OrderKey, b: OrderKey): number {

@@ -92,7 +92,10 @@ export const FAULTS: readonly Fault[] = [
   { name: 'iothread-pool', slot: 'iothreadids', apply: (p) => void (p.iothreadids = ["<iothread id='1' thread_pool_min='2' thread_pool_max='1'/>"]) },
   { name: 'period-syntax', slot: 'period', apply: (p) => void p.cputune.values!.push('<period>fast</period>') },
   { name: 'period-range', slot: 'period', apply: (p) => void p.cputune.values!.push('<period>10</period>') },
-  { name: 'quota-range', slot: 'quota', apply: (p) => void p.cputune.values!.push('<quota>5</quota>') },
+  // Written before <period>: libvirt checks the period first whatever the document's order.
+  { name: 'quota-range', slot: 'quota', apply: (p) => void p.cputune.values!.unshift('<quota>5</quota>') },
+  { name: 'quota-syntax', slot: 'quota', apply: (p) => void p.cputune.values!.unshift('<quota>lots</quota>') },
+  { name: 'iothreadsched-scheduler', slot: 'iothreadsched', apply: (p) => void (p.cputune.iothreadsched = ["<iothreadsched iothreads='2' scheduler='odd'/>"]) },
   { name: 'vcpupin-cpuset', slot: 'vcpupin', apply: (p) => void (p.cputune.vcpupin![1] = "<vcpupin vcpu='1' cpuset='5-2'/>") },
   { name: 'vcpupin-duplicate', slot: 'vcpupin', apply: (p) => void p.cputune.vcpupin!.push("<vcpupin vcpu='0' cpuset='2'/>") },
   { name: 'emulatorpin-cpuset', slot: 'emulatorpin', apply: (p) => void (p.cputune.emulatorpin = ["<emulatorpin cpuset='6-4'/>"]) },

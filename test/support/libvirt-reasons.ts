@@ -3,9 +3,9 @@
  * 10.7) → the diagnostic code(s) that state the same reason. The oracle
  * uses it to ask whether virt-pin's first error (firstError, libvirt's
  * order) is the one libvirt reported. Messages libvirt uses for several
- * elements (a bitmap that does not parse, a unit it does not know) quote the
- * offending value; for those `quoted` asks that virt-pin's message quote the
- * same value, so the element is pinned down too.
+ * elements (a bitmap that does not parse, a unit it does not know, a cputune
+ * value) name the offending value or element; for those `mentions` says
+ * what virt-pin's message must contain too, so the element is pinned down.
  */
 import type { DiagnosticCode } from '../../src/codes.js';
 import { firstError, type Diagnostic } from '../../src/validate/index.js';
@@ -13,18 +13,21 @@ import { firstError, type Diagnostic } from '../../src/validate/index.js';
 export interface LibvirtReason {
   pattern: RegExp;
   codes: readonly DiagnosticCode[];
-  /** The quoted value in libvirt's message must appear, quoted, in virt-pin's. */
-  quoted?: true;
+  /** From the pattern's match: text virt-pin's message must contain as well. */
+  mentions?: (match: RegExpExecArray) => string;
 }
+
+/** The value libvirt quotes (first group), quoted as virt-pin quotes it. */
+const quotedValue = (m: RegExpExecArray): string => `'${m[1]}'`;
 
 export const LIBVIRT_REASONS: readonly LibvirtReason[] = [
   { pattern: /missing name information/, codes: ['DOMAIN_NAME_MISSING'] },
   { pattern: /maximum vcpus count must be an integer/, codes: ['VCPU_COUNT_INVALID'] },
   { pattern: /Invalid value for attribute '(current|placement)' in element 'vcpu'/, codes: ['VCPU_ATTRIBUTE_INVALID'] },
   {
-    pattern: /Failed to parse bitmap '/,
+    pattern: /Failed to parse bitmap '([^']*)'/,
     codes: ['VCPU_CPUSET_INVALID', 'VCPUPIN_INVALID', 'EMULATORPIN_INVALID', 'IOTHREADPIN_INVALID', 'SCHED_INVALID', 'RESCTRL_INVALID', 'RESCTRL_MONITOR_INVALID', 'GUEST_NUMA_INVALID', 'NUMATUNE_INVALID', 'MEMNODE_INVALID'],
-    quoted: true,
+    mentions: quotedValue,
   },
   { pattern: /Invalid value of 'cpuset'/, codes: ['VCPU_CPUSET_INVALID', 'VCPUPIN_INVALID', 'EMULATORPIN_INVALID', 'IOTHREADPIN_INVALID'] },
   { pattern: /Invalid value of 'nodeset'/, codes: ['NUMATUNE_INVALID', 'MEMNODE_INVALID'] },
@@ -34,14 +37,15 @@ export const LIBVIRT_REASONS: readonly LibvirtReason[] = [
   { pattern: /invalid iothreads count/, codes: ['IOTHREADS_COUNT_INVALID'] },
   { pattern: /duplicate iothread id '\d+' found/, codes: ['IOTHREAD_ID_INVALID'] },
   { pattern: /thread_pool_min must be smaller or equal to thread_pool_max|thread_pool_max must be/, codes: ['IOTHREAD_POOL_INVALID'] },
-  { pattern: /can't parse cputune [\w ]+ value/, codes: ['CPUTUNE_VALUE_INVALID'] },
-  { pattern: /Value of cputune '\w+' must be in range/, codes: ['CPUTUNE_VALUE_OUT_OF_RANGE'] },
+  { pattern: /can't parse cputune ([\w ]+) value/, codes: ['CPUTUNE_VALUE_INVALID'], mentions: (m) => `<${m[1]!.replace(/ /g, '_')}>` },
+  { pattern: /Value of cputune '(\w+)' must be in range/, codes: ['CPUTUNE_VALUE_OUT_OF_RANGE'], mentions: (m) => `<${m[1]}>` },
   { pattern: /duplicate vcpupin for vcpu '\d+'/, codes: ['VCPUPIN_INVALID'] },
   { pattern: /only one emulatorpin is supported/, codes: ['EMULATORPIN_INVALID'] },
   // iothreadpin and iothreadsched share this message.
   { pattern: /Cannot find 'iothread' : \d+/, codes: ['IOTHREADPIN_INVALID', 'SCHED_INVALID'] },
-  { pattern: /Invalid value for attribute 'scheduler'|'(vcpusched|iothreadsched)' attributes '\w+' must not overlap|only one emulatorsched is supported|vCPU '\d+' is not present in domain definition/, codes: ['SCHED_INVALID'] },
-  { pattern: /unknown suffix '/, codes: ['RESCTRL_INVALID', 'GUEST_NUMA_MEMORY_INVALID'], quoted: true },
+  { pattern: /Invalid value for attribute 'scheduler' in element '\w+': '([^']*)'/, codes: ['SCHED_INVALID'], mentions: quotedValue },
+  { pattern: /'(vcpusched|iothreadsched)' attributes '\w+' must not overlap|only one emulatorsched is supported|vCPU '\d+' is not present in domain definition/, codes: ['SCHED_INVALID'] },
+  { pattern: /unknown suffix '([^']*)'/, codes: ['RESCTRL_INVALID', 'GUEST_NUMA_MEMORY_INVALID'], mentions: quotedValue },
   { pattern: /Colliding cache allocations|Overlapping vcpus in resctrls|Identical vcpus in cachetunes found/, codes: ['RESCTRL_INVALID'] },
   { pattern: /Memory Bandwidth value exceeding 100|Missing required attribute '(id|bandwidth)' in element 'node'|Memory Bandwidth already defined for node/, codes: ['MEMORYTUNE_NODE_INVALID'] },
   {
@@ -75,13 +79,12 @@ export function reasonOf(message: string): LibvirtReason | undefined {
 
 /**
  * Does a virt-pin error state libvirt's reason? Its code is one the row
- * allows and, for a row that quotes a value, its message quotes that value.
+ * allows and, for a row with `mentions`, its message contains that text.
  */
 export function statesReason(reason: LibvirtReason, libvirtMessage: string, code: DiagnosticCode, message: string): boolean {
   if (!reason.codes.includes(code)) return false;
-  if (!reason.quoted) return true;
-  const value = /'([^']*)'/.exec(libvirtMessage)?.[1];
-  return value !== undefined && message.includes(`'${value}'`);
+  if (!reason.mentions) return true;
+  return message.includes(reason.mentions(reason.pattern.exec(libvirtMessage)!));
 }
 
 /**

@@ -111,6 +111,17 @@ describe('LIBVIRT_ORDER', () => {
     expect(errorsInLibvirtOrder(errors(xml)).map((d) => d.message)).toEqual([expect.stringMatching(/'7-1'/), expect.stringMatching(/'6-1'/)]);
   });
 
+  it("libvirt's own order inside a stage: <period> before <quota>, every <vcpusched> before any <iothreadsched>, the emulatorpin count first", () => {
+    const values = dom("  <cputune>\n    <quota>5</quota>\n    <period>10</period>\n  </cputune>");
+    expect(firstError(errors(values))?.message).toMatch(/<period>10/);
+    const syntax = dom("  <cputune>\n    <quota>x</quota>\n    <period>y</period>\n  </cputune>");
+    expect(firstError(errors(syntax))?.message).toMatch(/<period> 'y'/);
+    const sched = dom("  <iothreads>1</iothreads>\n  <cputune>\n    <iothreadsched iothreads='1' scheduler='bogus'/>\n    <vcpusched vcpus='0' scheduler='odd'/>\n  </cputune>");
+    expect(firstError(errors(sched))?.message).toMatch(/'odd'/);
+    const pins = dom("  <cputune>\n    <emulatorpin cpuset='3-1'/>\n    <emulatorpin cpuset='1'/>\n  </cputune>");
+    expect(firstError(errors(pins))?.message).toMatch(/a second <emulatorpin>/);
+  });
+
   it('firstError falls back to the first error by position when nothing is numbered', () => {
     const d = (line: number, severity: Diagnostic['severity'] = 'error'): Diagnostic => ({ code: 'CROSS_CPU_OVERCOMMIT', severity, message: 'x', line, column: 1 });
     expect(firstError([d(1, 'warning'), d(3), d(5)])?.line).toBe(3);
