@@ -21,8 +21,11 @@
  * 10.7 when validating).
  * Stages that libvirt runs element by element (`walk: 'element'`) finish one
  * element before the next: their findings sort by the element they belong
- * to (the rule gives it as the anchor), then by code. Ties keep document
- * order, as libvirt walks each element list in document order.
+ * to (the rule gives it as the anchor), then by code. Where libvirt has an
+ * order of its own inside a stage or element (<period> before <quota>, a
+ * sched element's list before its scheduler), the rule gives the `step`.
+ * Ties keep document order, as libvirt walks each element list in document
+ * order.
  */
 import type { DiagnosticCode } from '../codes.js';
 import type { Loc } from '../domain/index.js';
