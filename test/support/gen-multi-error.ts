@@ -109,6 +109,9 @@ export const FAULTS: readonly Fault[] = [
   { name: 'cache-monitor-twice', slot: 'cache-monitor', apply: (p) => void p.cputune.cachetune!.push("<monitor level='3' vcpus='0'/>", "<monitor level='3' vcpus='0'/>") },
   { name: 'cachetune-overlap', slot: 'cachetune-extra', apply: (p) => void p.cachetuneExtra.push("<cachetune vcpus='1-2'><cache id='1' level='3' type='both' size='1' unit='MiB'/></cachetune>") },
   { name: 'cachetune-identical', slot: 'cachetune-extra', apply: (p) => void p.cachetuneExtra.push("<cachetune vcpus='0-1'><cache id='1' level='3' type='both' size='1' unit='MiB'/></cachetune>") },
+  // A second tune with the vCPUs of the other kind's tune (libvirt merges them into one group), with a fault of its own.
+  { name: 'cachetune2-unit', slot: 'cachetune-extra', apply: (p) => void p.cachetuneExtra.push("<cachetune vcpus='2-3'><cache id='1' level='3' type='both' size='1' unit='zz'/></cachetune>") },
+  { name: 'memorytune2-monitor', slot: 'memorytune-extra', apply: (p) => void p.memorytuneExtra.push("<memorytune vcpus='0-1'><node id='1' bandwidth='10'/><monitor vcpus='3'/></memorytune>") },
   { name: 'node-bandwidth', slot: 'node', apply: (p) => void (p.cputune.memorytune = ["<node id='0' bandwidth='101'/>"]) },
   { name: 'node-no-bandwidth', slot: 'node', apply: (p) => void (p.cputune.memorytune = ["<node id='0'/>"]) },
   { name: 'node-duplicate', slot: 'node', apply: (p) => void p.cputune.memorytune!.push("<node id='0' bandwidth='20'/>") },
