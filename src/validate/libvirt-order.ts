@@ -17,8 +17,9 @@
  * it in `codes`; a rule names a later stage when one of its findings
  * belongs there (e.g. a vCPU count of 0 is refused only by the NUMA check
  * after all of <cputune>), or an earlier one that lists the code in `named`
- * (libvirt before 10.7 checked 'restrictive' memnodes while parsing them,
- * 10.7 when validating).
+ * (libvirt 9.0 checked 'restrictive' memnodes while parsing them, 10.7 when
+ * validating; the move is taken to come with the change that made the check
+ * two-way, LIBVIRT_CHANGES restrictive-memnode-under-other-mode, 9.4).
  * Stages that libvirt runs element by element (`walk: 'element'`) finish one
  * element before the next: their findings sort by the element they belong
  * to (the rule gives it as the anchor), then by code. Where libvirt has an
@@ -87,7 +88,7 @@ export const LIBVIRT_ORDER = [
   { id: 'parse-numatune', where: 'virDomainNumatuneParseXML: one <numatune>, its <memory>', codes: ['NUMATUNE_INVALID'] },
   {
     id: 'parse-memnodes',
-    where: "virDomainNumatuneNodeParseXML, per <memnode>: cellid, mode (before 10.7 also 'restrictive' against <memory>), nodeset",
+    where: "virDomainNumatuneNodeParseXML, per <memnode>: cellid, mode (before 9.4 also 'restrictive' against <memory>), nodeset",
     codes: ['MEMNODE_INVALID'],
     named: ['NUMATUNE_RESTRICTIVE_MIXED'],
     walk: 'element',

@@ -129,7 +129,7 @@ export const FAULTS: readonly Fault[] = [
   { name: 'numatune-nodeset', slot: 'numatune-memory', apply: (p) => void (p.numatune[0] = "<memory mode='strict' nodeset='1-0'/>") },
   { name: 'memnode-cellid', slot: 'memnode', apply: (p) => void p.numatune.push("<memnode cellid='5' mode='restrictive' nodeset='0'/>") },
   { name: 'memnode-nodeset', slot: 'memnode2', apply: (p) => void p.numatune.push("<memnode cellid='1' mode='strict' nodeset='1-0'/>") },
-  // libvirt before 10.7 checks this per <memnode> while parsing it; 10.7 when validating.
+  // libvirt 9.0 checks this per <memnode> while parsing it; 10.7 when validating.
   {
     name: 'restrictive-mixed',
     slot: 'numatune-memory',

@@ -98,7 +98,7 @@ describe('LIBVIRT_ORDER', () => {
     expect(codesInOrder(dom(body, { name: 'a/b' }))).toEqual(['DOMAIN_NAME_INVALID', 'CPUTUNE_VALUE_OUT_OF_RANGE']);
   });
 
-  it('restrictive memnodes: checked while parsing each memnode before libvirt 10.7, in validation from 10.7', () => {
+  it('restrictive memnodes: checked while parsing each memnode in libvirt 9.0, in validation in 10.7', () => {
     const cells = "<cell id='0' cpus='0-1' memory='1024'/><cell id='1' cpus='2-3' memory='1024'/>";
     const numatune = "<memory mode='restrictive' nodeset='0'/><memnode cellid='0' mode='strict' nodeset='0'/><memnode cellid='5' mode='restrictive' nodeset='0'/>";
     const xml = dom("  <iothreadids><iothread id='1' thread_pool_min='2' thread_pool_max='1'/></iothreadids>", { cells, numatune });

@@ -3,7 +3,7 @@ import type { Rule } from '../types.js';
 
 /**
  * V24: 'restrictive' must be used on both the global memory and every memnode,
- * or on neither. Before libvirt 10.7 only a restrictive <memory> with another
+ * or on neither. Before libvirt 9.4 only a restrictive <memory> with another
  * memnode mode is refused (LIBVIRT_CHANGES restrictive-memnode-under-other-mode).
  */
 export const restrictive: Rule = {
@@ -21,7 +21,7 @@ export const restrictive: Rule = {
       const message = "mode='restrictive' must be used on <memory> and on every <memnode>, or on none";
       if (bothWays) ctx.report(nt.memory ?? nt.memnodes[0]!, message, { hint: 'make the modes agree' });
       else {
-        // Before 10.7 libvirt checks each <memnode>'s mode while parsing it (LIBVIRT_ORDER parse-memnodes).
+        // Before the change libvirt checks each <memnode>'s mode while parsing it (9.0 measured; LIBVIRT_ORDER parse-memnodes).
         const n = nt.memnodes[nodesR.indexOf(false)]!;
         ctx.report(n.mode?.loc ?? n.loc, message, { hint: 'make the modes agree', order: { stage: 'parse-memnodes', anchor: n.loc } });
       }
