@@ -33,7 +33,7 @@ export { resolve, resolveDocument, toJSON, bigIntJson, explain, validateResolved
 export type { ResolveContext, ResolveDocumentOptions, ResolvedModelJson, ThreadJson, VcpuJson, IOThreadJson, ProvenanceJson, BigIntJson, ExplainTarget, JsonSchemaIssue, ValidateResolvedJsonResult } from './resolve/index.js';
 
 // Validation
-export { validate, checkDocument, RULES, type Diagnostic, type Severity, type Rule, type RuleContext, type ValidateOptions, type CheckOptions } from './validate/index.js';
+export { validate, checkDocument, firstError, errorsInLibvirtOrder, LIBVIRT_ORDER, RULES, type LibvirtStage, type Diagnostic, type Severity, type Rule, type RuleContext, type ValidateOptions, type CheckOptions } from './validate/index.js';
 
 // Normalization
 export { normalize, AFFINITY_ELEMENTS, affinitySubtrees, canonicalOf, type NormalizeOptions } from './normalize/index.js';

@@ -90,7 +90,12 @@ worker threads when at least two cores are idle.
 With --host and several domains, the cross-domain findings (CROSS_*: shared
 dedicated CPUs, vCPUs on another domain's emulator or IOThread CPUs, IRQs on
 another's dedicated CPUs, CPU overcommit, node memory) are added; see
-docs/host-view.md.`,
+docs/host-view.md.
+
+libvirt stops at its first error, in the order it parses and validates, not
+the file's: every format lists the findings in document order, the human
+output leads with the error libvirt would report, and in json each error has
+libvirtOrder (1 = that error; docs/validation.md).`,
     options: [
       { long: 'format', value: 'FMT', choices: ['human', 'json', 'sarif', 'github', 'gitlab', 'junit'], help: 'human (default), json, sarif (SARIF 2.1.0), github\n(GitHub Actions annotations), gitlab (GitLab Code\nQuality) or junit (JUnit XML)' },
       { long: 'base', value: 'DIR', complete: 'dir', help: 'sarif, gitlab: paths are relative to DIR (default: the\ncurrent directory, i.e. the repository root in CI)' },

@@ -2,7 +2,7 @@
  * Renderers for `check` results: human (file:line:col + source line and
  * caret), JSON and GitHub workflow annotations (SARIF: format-sarif.ts).
  */
-import type { Diagnostic } from '../validate/index.js';
+import { firstError, type Diagnostic } from '../validate/index.js';
 import type { InputPathError } from './io.js';
 import { printable } from './terminal-text.js';
 
@@ -27,7 +27,7 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
   for (const r of results) {
     if (r.error) out.push(`${paint('1', printable(r.file))}: ${paint(sevColor.error, 'error')} ${paint('2', r.error.code)} ${printable(r.error.message)}`);
     const lines = r.source?.split(/\r?\n/);
-    for (const d of r.diagnostics) {
+    for (const d of leadWithLibvirtsError(r.diagnostics)) {
       const at = WHOLE_FILE.has(d.code) ? '' : `:${d.line}:${d.column}`;
       out.push(
         `${paint('1', `${printable(r.file)}${at}`)}: ${paint(sevColor[d.severity], d.severity)} ${paint('2', d.code)} ${printable(d.message)}`,
@@ -43,6 +43,16 @@ export function formatHuman(results: readonly FileResult[], color: boolean): str
     }
   }
   return out.length ? out.join('\n') + '\n' : '';
+}
+
+/**
+ * The error libvirt would report (it stops at its first, docs/validation.md)
+ * first, then everything else in document order: users fix what libvirt
+ * shows them first. Machine formats keep document order.
+ */
+export function leadWithLibvirtsError(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const first = firstError(diagnostics);
+  return first ? [first, ...diagnostics.filter((d) => d !== first)] : [...diagnostics];
 }
 
 /**

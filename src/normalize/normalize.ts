@@ -9,7 +9,7 @@ import { MAX_CPUSET_ID } from '../cpuset/index.js';
 import type { DomainDefinition, DomainModel, Driver, LibvirtVersion } from '../domain/index.js';
 import { definitionOf, prettyBytes, readDomain, scaledBytes } from '../domain/index.js';
 import { VirtPinError } from '../errors.js';
-import { validate } from '../validate/index.js';
+import { firstError, validate } from '../validate/index.js';
 import { resctrlWalk } from '../validate/resctrl-groups.js';
 import { elementSpec, type ElementSpec, type XmlDocument, type XmlElement } from '../xml/index.js';
 import { canonicalOf, canonicalOfSpec } from './compare.js';
@@ -35,7 +35,8 @@ export function normalize(doc: XmlDocument, options: NormalizeOptions = {}): Xml
   const def = definitionOf(model, { driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   const errors = validate(model, def, { driver }).filter((d) => d.severity === 'error');
   if (errors.length) {
-    const first = errors[0]!;
+    // The error libvirt itself would report (it stops at its first).
+    const first = firstError(errors)!;
     throw new VirtPinError('NORMALIZE_REFUSED', `libvirt would refuse this domain (${errors.length} error${errors.length === 1 ? '' : 's'}; first: ${first.code} ${first.message})`, {
       location: { line: first.line, column: first.column, offset: 0 },
       hint: 'run virt-pin check and fix the errors first',

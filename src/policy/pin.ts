@@ -9,7 +9,7 @@ import { definitionOf, readDomain, toLibvirtVersion, type DomainModel, type Libv
 import { VirtPinError } from '../errors.js';
 import type { HostTopology } from '../host/index.js';
 import { resolve, type ResolvedModel } from '../resolve/index.js';
-import { checkDocument } from '../validate/index.js';
+import { checkDocument, firstError } from '../validate/index.js';
 import { parseDocument, serializeDocument, type XmlDocument } from '../xml/index.js';
 import { unifiedDiff } from './diff.js';
 import { planPlacement } from './planner.js';
@@ -50,8 +50,9 @@ export function pinDomain(text: string, host: HostTopology, policy: PinPolicy = 
   const doc = parseDocument(text, { fileName });
   const before = checkDocument(text, { fileName, ...version }).filter((d) => d.severity === 'error');
   if (before.length) {
-    throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error${before.length === 1 ? '' : 's'} libvirt would refuse; first: ${before[0]!.code} ${before[0]!.message}`, {
-      location: { line: before[0]!.line, column: before[0]!.column, offset: 0 },
+    const first = firstError(before)!;
+    throw new VirtPinError('PIN_INPUT_INVALID', `the domain has ${before.length} error${before.length === 1 ? '' : 's'} libvirt would refuse; first: ${first.code} ${first.message}`, {
+      location: { line: first.line, column: first.column, offset: 0 },
       hint: 'run virt-pin check and fix them first',
     });
   }

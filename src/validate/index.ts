@@ -5,5 +5,6 @@
  * host facts). One rule per file in rules/. See docs/validation.md.
  */
 export type { Diagnostic, RelatedLocation, Severity, Rule, RuleContext } from './types.js';
-export { validate, checkDocument, type ValidateOptions, type CheckOptions } from './validate.js';
+export { validate, checkDocument, firstError, errorsInLibvirtOrder, type ValidateOptions, type CheckOptions } from './validate.js';
+export { LIBVIRT_ORDER, type LibvirtStage, type LibvirtStageId, type OrderHint } from './libvirt-order.js';
 export { RULES } from './rules/index.js';

@@ -6,6 +6,7 @@
 import type { DiagnosticCode } from '../codes.js';
 import type { DomainDefinition, DomainModel, Driver, Loc } from '../domain/index.js';
 import type { HostFacts, ResolvedModel } from '../resolve/index.js';
+import type { OrderHint } from './libvirt-order.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -30,6 +31,12 @@ export interface Diagnostic {
   path?: string;
   /** Elements of other files involved (cross-domain findings, docs/host-view.md). */
   related?: RelatedLocation[];
+  /**
+   * Errors only: this error's place in the order libvirt checks (1 = the
+   * error libvirt reports, as it stops at its first). The list itself stays
+   * in document order; see firstError and docs/validation.md.
+   */
+  libvirtOrder?: number;
 }
 
 export interface RelatedLocation {
@@ -49,7 +56,7 @@ export interface RuleContext {
   host: HostFacts | undefined;
   /** Lazily resolved (host-aware lints only). */
   resolved(): ResolvedModel;
-  report(at: Loc | { loc: Loc; path?: string }, message: string, extra?: { hint?: string; code?: DiagnosticCode; severity?: Severity; spec?: string }): void;
+  report(at: Loc | { loc: Loc; path?: string }, message: string, extra?: { hint?: string; code?: DiagnosticCode; severity?: Severity; spec?: string; order?: OrderHint }): void;
 }
 
 export interface Rule {

@@ -8,6 +8,7 @@ import { isVirtPinError } from '../errors.js';
 import { resolve, type HostFacts, type ResolvedModel } from '../resolve/index.js';
 import { parseDocument, type ParseOptions } from '../xml/index.js';
 import { RULES } from './rules/index.js';
+import { compareKeys, orderKey, type OrderKey } from './libvirt-order.js';
 import type { Diagnostic, RuleContext } from './types.js';
 
 export interface ValidateOptions {
@@ -26,10 +27,15 @@ export interface CheckOptions extends ValidateOptions, Pick<ParseOptions, 'maxBy
   libvirtVersion?: string | LibvirtVersion;
 }
 
-/** Run every applicable rule; diagnostics sorted by position. */
+/**
+ * Run every applicable rule; diagnostics sorted by position, each error
+ * numbered with its place in libvirt's order (`libvirtOrder`, 1 = the error
+ * libvirt reports; LIBVIRT_ORDER).
+ */
 export function validate(model: DomainModel, definition: DomainDefinition, options: ValidateOptions = {}): Diagnostic[] {
   const driver = options.driver ?? definition.driver;
   const out: Diagnostic[] = [];
+  const keys = new Map<Diagnostic, OrderKey>();
   let resolved: ResolvedModel | undefined = options.resolved;
   for (const rule of RULES) {
     if (rule.driver && rule.driver !== driver) continue;
@@ -44,18 +50,41 @@ export function validate(model: DomainModel, definition: DomainDefinition, optio
         const loc: Loc = 'loc' in at ? at.loc : at;
         const path = 'path' in at && typeof at.path === 'string' ? at.path : undefined;
         // Built field by field in the order the JSON output has (no spread temporaries: a large domain reports thousands).
-        const d: Diagnostic = { code: extra.code ?? rule.code, severity: extra.severity ?? rule.severity, message, line: loc.line, column: loc.column };
+        const code = extra.code ?? rule.code;
+        const severity = extra.severity ?? rule.severity;
+        const d: Diagnostic = { code, severity, message, line: loc.line, column: loc.column };
         if (extra.hint) d.hint = extra.hint;
         if (rule.driver) d.driver = rule.driver;
         d.spec = extra.spec ?? rule.spec;
         d.rule = rule.code;
         if (path) d.path = path;
         out.push(d);
+        if (severity === 'error') keys.set(d, orderKey(code, loc, extra.order));
       },
     };
     rule.check(ctx);
   }
+  [...keys].sort((a, b) => compareKeys(a[1], b[1])).forEach(([d], i) => (d.libvirtOrder = i + 1));
   return out.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/**
+ * The error libvirt reports for this domain (it stops at its first): the one
+ * numbered 1 in libvirt's order, else the first error by position
+ * (diagnostics from elsewhere, e.g. cross-domain findings, have no number).
+ */
+export function firstError(diagnostics: readonly Diagnostic[]): Diagnostic | undefined {
+  return diagnostics.find((d) => d.severity === 'error' && d.libvirtOrder === 1) ?? diagnostics.find((d) => d.severity === 'error');
+}
+
+/**
+ * The errors in libvirt's order (numbered ones first, by number; then any
+ * others by position). Warnings and infos are not included.
+ */
+export function errorsInLibvirtOrder(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const rank = (d: Diagnostic): number => d.libvirtOrder ?? Number.MAX_SAFE_INTEGER;
+  return errors.map((d, i) => [d, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([d]) => d);
 }
 
 /** Check domain XML text. XML that does not parse yields one error diagnostic with the parser's code and position. */
@@ -79,6 +108,7 @@ export function checkDocument(text: string, options: CheckOptions = {}): Diagnos
         ...(e.hint ? { hint: e.hint } : {}),
         spec: 'xml',
         rule: e.code,
+        libvirtOrder: 1,
       },
     ];
   }

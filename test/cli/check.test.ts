@@ -104,6 +104,31 @@ describe('virt-pin check', () => {
     expect(r.stdout).toMatch(/^::error file=<stdin>,line=5,col=\d+,title=virt-pin [A-Z0-9_]+::/m);
   });
 
+  it("leads with the error libvirt reports (its order, not the file's); JSON keeps document order and numbers the errors", () => {
+    // The <memorytune> comes first in the file, but libvirt parses every <cachetune> before any <memorytune>.
+    const twoErrors = [
+      "<domain type='kvm'>",
+      '  <name>two</name>',
+      "  <vcpu placement='static'>4</vcpu>",
+      '  <cputune>',
+      "    <memorytune vcpus='2-3'><node id='0' bandwidth='120'/></memorytune>",
+      "    <cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='3' unit='furlong'/></cachetune>",
+      '  </cputune>',
+      '</domain>',
+      '',
+    ].join('\n');
+    const human = runCli(['check', '--libvirt', '9.0', '-'], { input: twoErrors });
+    expect(human.status).toBe(1);
+    const lines = human.stdout.split('\n').filter((l) => l.startsWith('<stdin>:'));
+    expect(lines).toEqual([expect.stringMatching(/^<stdin>:6:\d+: error RESCTRL_INVALID .*unknown suffix 'furlong'/), expect.stringMatching(/^<stdin>:5:\d+: error MEMORYTUNE_NODE_INVALID /)]);
+    const json = runCli(['check', '--libvirt', '9.0', '--format', 'json', '-'], { input: twoErrors });
+    const [entry] = JSON.parse(json.stdout) as { diagnostics: { code: string; line: number; libvirtOrder?: number }[] }[];
+    expect(entry!.diagnostics.map((d) => [d.line, d.code, d.libvirtOrder])).toEqual([
+      [5, 'MEMORYTUNE_NODE_INVALID', 2],
+      [6, 'RESCTRL_INVALID', 1],
+    ]);
+  });
+
   it('usage errors exit 2 with one line on stderr that points at --help', () => {
     const r = runCli(['check', '--format', 'yaml', example]);
     expect(r.status).toBe(2);

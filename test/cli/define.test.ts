@@ -101,6 +101,12 @@ describeWith(['virsh'], 'virt-pin define: the gate', () => {
     expect(r.stderr).toContain(`${path}:7:5: error VCPUPIN_INVALID vCPU 0 is pinned twice (first at line 6)`);
     expect(r.stderr).toContain('not defined: 1 error (--force defines anyway)');
     expect(r.stderr).not.toContain('DEFINE_LIBVIRT_REFUSED');
+    // With several errors, the refusal names the one libvirt would report (it stops at its first).
+    const two = file('two.xml', domain('two-errors', "    <memorytune vcpus='0'><node id='0' bandwidth='120'/></memorytune>\n    <vcpupin vcpu='0' cpuset='3-1'/>"));
+    const both = runCli(['define', '--connect', TEST_URI, two]);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toContain('not defined: 2 errors; libvirt would report VCPUPIN_INVALID first (--force defines anyway)');
+    expect(both.stderr.indexOf('error VCPUPIN_INVALID')).toBeLessThan(both.stderr.indexOf('error MEMORYTUNE_NODE_INVALID'));
     // no virsh on PATH changes nothing: virsh was never needed
     const empty = mkdtempSync(join(tmpdir(), 'virt-pin-no-virsh-'));
     const without = runCli(['define', '--connect', TEST_URI, path], { env: { PATH: empty } });

@@ -50,6 +50,11 @@ describe('normalize', () => {
 
   it('refuses a domain libvirt would refuse, naming the first error', () => {
     expect(() => normalize(parseDocument("<domain type='kvm'><vcpu cpuset='3-1'>2</vcpu></domain>"))).toThrow(expect.objectContaining({ code: 'NORMALIZE_REFUSED' }));
+    // "first" is the error libvirt reports: every <cachetune> is parsed before any <memorytune>.
+    const two =
+      "<domain type='kvm'><name>t</name><vcpu>4</vcpu><cputune><memorytune vcpus='2-3'><node id='0' bandwidth='120'/></memorytune>" +
+      "<cachetune vcpus='0-1'><cache id='0' level='3' type='both' size='3' unit='x'/></cachetune></cputune></domain>";
+    expect(() => normalize(parseDocument(two))).toThrow(expect.objectContaining({ code: 'NORMALIZE_REFUSED', message: expect.stringMatching(/2 errors; first: RESCTRL_INVALID .*unknown suffix 'x'/) }));
   });
 });
 

@@ -23,6 +23,10 @@ import { bindPlan, readStateFile, statePath } from '../../src/apply/index.js';
 import { planDocument } from '../../src/plan/index.js';
 import { cpusetMount, observeThreads, oracleBCases, rootCpusetMems, type ObservedThread, type OracleBCase } from '../support/oracle-b-cases.js';
 import { describeWith, findProgram, requireComponents } from '../support/components.js';
+import { checkDocument } from '../../src/validate/index.js';
+import { domainWith, generateMultiErrorDomains, QEMU_FAULTS } from '../support/gen-multi-error.js';
+import { judgeFirstError } from '../support/libvirt-reasons.js';
+import { runVirshBatch, type VirshResult } from '../support/oracle-virsh.js';
 
 const URI = 'qemu:///system';
 const QEMU_CONF = '/etc/libvirt/qemu.conf';
@@ -188,6 +192,39 @@ describeWith(NEEDS, 'real libvirtd + QEMU', () => {
     expect(def.stderr).toMatch(/'restrictive' mode is required in memnode/);
     expect(runCli(['check', '--format', 'json', file]).stdout).toMatch(/NUMATUNE_RESTRICTIVE_MIXED/);
   }, 120_000);
+
+  it("the QEMU driver: on domains with several faults (QEMU-only ones among them), virt-pin's first error is libvirt's reason", () => {
+    const version = LIBVIRT();
+    const errorsOf = (xml: string) => checkDocument(xml, { driver: 'qemu', libvirtVersion: version }).filter((d) => d.severity === 'error');
+    // Define only (nothing starts): the base domain must be accepted and each QEMU fault alone refused for its reason.
+    const singles = [{ name: 'vp-multi-base', xml: domainWith('vp-multi-base', [], { qemu: true }) }, ...QEMU_FAULTS.map((f) => ({ name: `vp-single-${f.name}`, xml: domainWith(`vp-single-${f.name}`, [f.name], { qemu: true }) }))];
+    const single = runVirshBatch(singles, { queries: false, uri: URI });
+    expect(single.get('vp-multi-base')!.defined, single.get('vp-multi-base')!.error).toBe(true);
+    const wrongAlone = singles.slice(1).flatMap((c) => {
+      const why = judgeFirstError(errorsOf(c.xml), single.get(c.name)!).why;
+      return why ? [`${c.name}: ${why}`] : [];
+    });
+    expect(wrongAlone).toEqual([]);
+    const seed = Number(process.env.VIRT_PIN_ORACLE_SEED ?? 20261123);
+    const count = Number(process.env.VIRT_PIN_ORACLE_QEMU_MULTI_COUNT ?? 1000);
+    const cases = generateMultiErrorDomains(seed, count, { qemu: true });
+    const verdicts = new Map<string, VirshResult>();
+    // One virsh process per 400 domains (a longer command line is too long for exec).
+    for (let i = 0; i < cases.length; i += 400) for (const [k, v] of runVirshBatch(cases.slice(i, i + 400), { queries: false, uri: URI })) verdicts.set(k, v);
+    let positionWouldDiffer = 0;
+    let withQemuFault = 0;
+    const disagreements: string[] = [];
+    for (const c of cases) {
+      const { why, positionFirstDiffers } = judgeFirstError(errorsOf(c.xml), verdicts.get(c.name)!);
+      if (positionFirstDiffers) positionWouldDiffer++;
+      if (c.faults.some((f) => f.startsWith('qemu-'))) withQemuFault++;
+      if (why) disagreements.push(`${c.name} [${c.faults.join(' + ')}]: ${why}\n${c.xml}`);
+    }
+    console.log(`libvirtd first error (QEMU driver, libvirt ${version}, seed ${seed}): ${cases.length} domains (${withQemuFault} with a QEMU-only fault), ${disagreements.length} disagree; the first error by position would be wrong on ${positionWouldDiffer}`);
+    expect(disagreements.slice(0, 5)).toEqual([]);
+    expect(withQemuFault).toBe(count);
+    expect(positionWouldDiffer).toBeGreaterThan(count / 10);
+  }, 600_000);
 
   it('with enforce, the hook refuses the start itself, with its own message, when check finds an error', () => {
     // A pin to a CPU this host does not have online: libvirt defines it and would fail later in a cgroup write;

@@ -17,10 +17,14 @@ import { parseDocument, serializeDocument } from '../../src/xml/index.js';
 import { corpusDir, corpusXmlFiles } from '../support/corpus.js';
 import { generateDomains, type GeneratedDomain } from '../support/gen-domain.js';
 import { requireVirsh, runVirshBatch, type VirshResult } from '../support/oracle-virsh.js';
+import { domainWith, FAULTS, generateMultiErrorDomains } from '../support/gen-multi-error.js';
+import { judgeFirstError, reasonOf } from '../support/libvirt-reasons.js';
 import { describeWith } from '../support/components.js';
 
 const SEED = Number(process.env.VIRT_PIN_ORACLE_SEED ?? 20261123);
 const COUNT = Number(process.env.VIRT_PIN_ORACLE_COUNT ?? 5000);
+/** Domains with two or three faults each, for "which error libvirt reports" (VIRT_PIN_ORACLE_MULTI_COUNT overrides). */
+const MULTI_COUNT = Number(process.env.VIRT_PIN_ORACLE_MULTI_COUNT ?? 2000);
 /** The test driver's host: 8 CPUs (testNodeGetCPUMap is hard-coded to 8, oracles.md §3.3). */
 const HOST = { onlineCpus: CpuSet.range(0, 7) };
 
@@ -140,7 +144,7 @@ describeWith(['virsh'], 'libvirt test driver as the judge', () => {
     expect(compared).toBeGreaterThan(COUNT);
   });
 
-  it('the corpus: every file libvirt 9.0 accepts gets no virt-pin error; every affinity refusal is shared', () => {
+  it("the corpus: every file libvirt 9.0 accepts gets no virt-pin error; every affinity refusal is shared, and virt-pin's first error is libvirt's reason", () => {
     const files = corpusXmlFiles();
     const cases: (GeneratedDomain & { file: string })[] = [];
     files.forEach((file, i) => {
@@ -165,8 +169,12 @@ describeWith(['virsh'], 'libvirt test driver as the judge', () => {
     for (const c of cases) {
       const v = verdicts.get(c.name)!;
       const errors = errorsOf(c.xml, version);
-      if (!v.defined && errors.length) matrix.bothRefuse++;
-      else if (v.defined && !errors.length) matrix.bothAccept++;
+      if (!v.defined && errors.length) {
+        matrix.bothRefuse++;
+        // Refused by both: for libvirt's reason, first (the reason table must know every such message).
+        const why = judgeFirstError(errors, v).why;
+        if (why) wrong.push(`${c.file}: ${why}`);
+      } else if (v.defined && !errors.length) matrix.bothAccept++;
       else if (v.defined) {
         matrix.onlyVirtPinRefuses++;
         wrong.push(`${c.file}: virt-pin ${errors.map((e) => `${e.code} ${e.message}`).join(' | ')}`);
@@ -178,6 +186,56 @@ describeWith(['virsh'], 'libvirt test driver as the judge', () => {
     console.log(`oracle corpus (${cases.length} domains): ${JSON.stringify(matrix)}`);
     // With libvirtVersion = the installed libvirt, nothing is excused: not one documented difference.
     expect(wrong).toEqual([]);
+  });
+});
+
+/**
+ * libvirt stops at its first error, in the order its parser, post-parse and
+ * validators run (LIBVIRT_ORDER). On domains with several faults, libvirt's
+ * message, mapped through the reason table, must be what virt-pin's first
+ * error (firstError) says.
+ */
+describeWith(['virsh'], 'libvirt test driver: the first of several errors', () => {
+  let version = '';
+  beforeAll(() => {
+    version = requireVirsh();
+  });
+
+  const judgeFirst = (xml: string, v: VirshResult) => judgeFirstError(errorsOf(xml, version), v);
+
+  it('each fault alone: the base domain is accepted, every fault is refused for its reason', () => {
+    const cases = [{ name: 'base', xml: domainWith('base') }, ...FAULTS.map((f) => ({ name: `single-${f.name}`, xml: domainWith(`single-${f.name}`, [f.name]) }))];
+    const verdicts = runVirshBatch(cases, { queries: false });
+    expect(verdicts.get('base')!.defined).toBe(true);
+    const wrong = cases.slice(1).flatMap((c) => {
+      const why = judgeFirst(c.xml, verdicts.get(c.name)!).why;
+      return why ? [`${c.name}: ${why}`] : [];
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it(`several faults: virt-pin's first error is libvirt's reason, on ${MULTI_COUNT} generated domains`, () => {
+    const cases = generateMultiErrorDomains(SEED, MULTI_COUNT);
+    const verdicts = judge(cases);
+    const disagreements: string[] = [];
+    let positionWouldDiffer = 0;
+    const reported = new Map<string, number>();
+    for (const c of cases) {
+      const v = verdicts.get(c.name)!;
+      const { why, positionFirstDiffers } = judgeFirst(c.xml, v);
+      if (positionFirstDiffers) positionWouldDiffer++;
+      if (why) disagreements.push(`${c.name} [${c.faults.join(' + ')}]: ${why}\n${c.xml}`);
+      const key = reasonOf(v.error ?? '')?.codes.join('/') ?? 'accepted/unknown';
+      reported.set(key, (reported.get(key) ?? 0) + 1);
+    }
+    console.log(
+      `oracle first error (virsh ${version}, seed ${SEED}): ${cases.length} domains with 2-3 faults, ${disagreements.length} disagree; ` +
+        `the first error by position would be wrong on ${positionWouldDiffer}; libvirt's reasons: ${[...reported].map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    );
+    expect(disagreements.slice(0, 5)).toEqual([]);
+    // The generator must make the order matter, or this compares nothing.
+    expect(positionWouldDiffer).toBeGreaterThan(MULTI_COUNT / 10);
+    expect(reported.size).toBeGreaterThan(15);
   });
 });
 

@@ -36,7 +36,8 @@ export function requireVirsh(): string {
   return r.stdout.trim();
 }
 
-export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: boolean; validate?: boolean } = {}): Map<string, VirshResult> {
+/** `uri`: another connection than the test driver (qemu:///system for libvirtd; run under the system lock). */
+export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: boolean; validate?: boolean; uri?: string } = {}): Map<string, VirshResult> {
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-oracle-'));
   try {
     const commands: string[] = [];
@@ -48,7 +49,7 @@ export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: 
       commands.push(`undefine ${c.name}`);
     });
     commands.push('echo @@END@@');
-    return parseBatch(runMerged(commands), cases);
+    return parseBatch(runMerged(commands, options.uri ?? 'test:///default'), cases);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -59,8 +60,8 @@ export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: 
  * them from stdin would make virsh echo prompts). stdout and stderr are
  * merged in order (both line-buffered), so an error lands inside its case's frame.
  */
-function runMerged(commands: string[]): string {
-  const r = spawnSync('sh', ['-c', 'stdbuf -oL -eL virsh -q -c test:///default "$1" 2>&1', 'sh', commands.join('; ')], {
+function runMerged(commands: string[], uri: string): string {
+  const r = spawnSync('sh', ['-c', 'stdbuf -oL -eL virsh -q -c "$2" "$1" 2>&1', 'sh', commands.join('; '), uri], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, LC_ALL: 'C' },

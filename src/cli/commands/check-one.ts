@@ -48,7 +48,7 @@ export type ParseLimits = Pick<ParseOptions, 'maxBytes' | 'maxDepth' | 'maxEleme
 export function checkInput(input: InputFile, options: CheckOptions): FileResult {
   if (input.oversize) {
     const hint = 'raise --max-bytes if this really is one domain definition';
-    return { file: input.name, diagnostics: [{ code: 'XML_TOO_LARGE', severity: 'error', message: oversizeMessage(input), line: 1, column: 1, hint }], source: '' };
+    return { file: input.name, diagnostics: [{ code: 'XML_TOO_LARGE', severity: 'error', message: oversizeMessage(input), line: 1, column: 1, hint, libvirtOrder: 1 }], source: '' };
   }
   let text: string;
   try {
@@ -61,6 +61,7 @@ export function checkInput(input: InputFile, options: CheckOptions): FileResult 
       line: 1,
       column: 1,
       hint: 'convert the file to UTF-8 (iconv -t UTF-8)',
+      libvirtOrder: 1,
     };
     return { file: input.name, diagnostics: [diagnostic], source: '' };
   }

@@ -17,7 +17,7 @@ import { isVirtPinError } from '../../errors.js';
 import { hostFromCapabilities, type HostTopology } from '../../host/index.js';
 import { affinitySubtrees, normalize } from '../../normalize/index.js';
 import type { PinPolicy } from '../../policy/types.js';
-import { checkDocument, type Diagnostic } from '../../validate/index.js';
+import { checkDocument, firstError, type Diagnostic } from '../../validate/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
@@ -157,7 +157,9 @@ function pinFirst(input: DomainInput, host: HostTopology, policy: PinPolicy, dri
 /** Show the findings and say that nothing was defined; exit status 1. */
 function notDefined(file: string, source: string, shown: readonly Diagnostic[], quiet: boolean, color: boolean, blocking: readonly Diagnostic[] = shown): number {
   report(file, source, quiet ? blocking : shown, color);
-  process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)} (--force defines anyway)\n`);
+  const first = firstError(blocking);
+  const libvirts = first && count(blocking, 'error') > 1 ? `; libvirt would report ${first.code} first` : '';
+  process.stderr.write(`virt-pin define: not defined: ${describeFindings(blocking)}${libvirts} (--force defines anyway)\n`);
   return EXIT_FINDINGS;
 }
 

@@ -26,6 +26,8 @@ export const domainName: Rule = {
     if (name.raw.includes('\n')) {
       ctx.report(name.loc, `<name>${shown}</name> is refused: libvirt allows no newline in a domain name ('invalid char in name')`, {
         hint: 'write the name on one line, with no line break before </name>',
+        // Checked by the driver's define, after parse, post-parse and validation (LIBVIRT_ORDER).
+        order: { stage: 'define' },
       });
     } else if (name.raw.includes('/')) {
       ctx.report(name.loc, `<name>${shown}</name> is refused: a domain name cannot contain '/'`, { hint: "use '-' or '_' instead of '/'" });

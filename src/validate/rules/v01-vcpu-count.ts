@@ -19,6 +19,7 @@ export const vcpuCount: Rule = {
       // Not in the spec (read from 10.7's code): libvirt 9.0 refuses it for every driver, with a NUMA message.
       ctx.report(ctx.model.vcpu!, `<vcpu>${max.raw.trim()}</vcpu> is refused: a domain needs at least one vCPU (libvirt says 'CPU IDs in <numa> exceed the <vcpu> count')`, {
         hint: 'give <vcpu> a count of at least 1',
+        order: { stage: 'parse-numa-vcpus' },
       });
       return;
     }

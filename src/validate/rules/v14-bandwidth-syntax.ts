@@ -22,8 +22,9 @@ export const bandwidthSyntax: Rule = {
   check(ctx) {
     const ct = ctx.model.cputune;
     if (!ct) return;
-    for (const [key, name] of Object.entries(NAMES) as [keyof typeof NAMES, string][]) {
-      fieldRefused(ctx, ct[key], `<${name}>`, name.endsWith('quota') ? 'a quota is a whole number of microseconds; -1 means unlimited' : 'write a whole non-negative number');
-    }
+    // libvirt reads them in NAMES' order, whatever the document's (LIBVIRT_ORDER steps).
+    (Object.entries(NAMES) as [keyof typeof NAMES, string][]).forEach(([key, name], step) => {
+      fieldRefused(ctx, ct[key], `<${name}>`, name.endsWith('quota') ? 'a quota is a whole number of microseconds; -1 means unlimited' : 'write a whole non-negative number', { step });
+    });
   },
 };

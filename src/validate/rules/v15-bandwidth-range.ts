@@ -18,17 +18,18 @@ export const bandwidthRange: Rule = {
   check(ctx) {
     const ct = ctx.model.cputune;
     if (!ct) return;
-    for (const [key, name] of PERIODS) {
+    // libvirt checks (9.0: shares,) the periods, then the quotas, whatever the document's order (LIBVIRT_ORDER steps).
+    PERIODS.forEach(([key, name], i) => {
       const v = ct[key]?.value;
-      if (v !== undefined && v > 0n && (v < 1000n || v > 1000000n)) ctx.report(ct[key]!.loc, `<${name}>${v}</${name}> is outside 1000..1000000 µs`, { hint: 'use 100000 (100 ms) unless you have a reason' });
-    }
+      if (v !== undefined && v > 0n && (v < 1000n || v > 1000000n)) ctx.report(ct[key]!.loc, `<${name}>${v}</${name}> is outside 1000..1000000 µs`, { hint: 'use 100000 (100 ms) unless you have a reason', order: { step: 1 + i } });
+    });
     const shares = ct.shares?.value;
     if (shares !== undefined && shares !== 0n && (shares < 2n || shares > 262144n) && !hasChange(ctx.definition.libvirtVersion, 'shares-range')) {
-      ctx.report(ct.shares!.loc, `<shares>${shares}</shares> is outside 2..262144, which libvirt before 9.1 refuses`, { hint: 'use 1024 (the default weight) or a value in 2..262144' });
+      ctx.report(ct.shares!.loc, `<shares>${shares}</shares> is outside 2..262144, which libvirt before 9.1 refuses`, { hint: 'use 1024 (the default weight) or a value in 2..262144', order: { step: 0 } });
     }
-    for (const [key, name] of QUOTAS) {
+    QUOTAS.forEach(([key, name], i) => {
       const v = ct[key]?.value;
-      if (v !== undefined && v > 0n && (v < 1000n || v > QUOTA_MAX)) ctx.report(ct[key]!.loc, `<${name}>${v}</${name}> is outside 1000..${QUOTA_MAX} µs`, { hint: 'use -1 for unlimited' });
-    }
+      if (v !== undefined && v > 0n && (v < 1000n || v > QUOTA_MAX)) ctx.report(ct[key]!.loc, `<${name}>${v}</${name}> is outside 1000..${QUOTA_MAX} µs`, { hint: 'use -1 for unlimited', order: { step: 1 + PERIODS.length + i } });
+    });
   },
 };

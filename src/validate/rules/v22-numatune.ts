@@ -10,7 +10,8 @@ export const numatune: Rule = {
   check(ctx) {
     const nt = ctx.model.numatune;
     if (!nt) return;
-    nt.blocks.slice(1).forEach((b) => ctx.report(b, 'a second <numatune>; libvirt allows one', { hint: 'merge them' }));
+    // libvirt counts them before it reads the first one.
+    nt.blocks.slice(1).forEach((b) => ctx.report(b, 'a second <numatune>; libvirt allows one', { hint: 'merge them', order: { step: -1 } }));
     const m = nt.memory;
     if (!m) return;
     fieldRefused(ctx, m.mode, '<memory mode>', 'use strict, preferred, interleave or restrictive');

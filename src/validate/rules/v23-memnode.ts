@@ -18,16 +18,18 @@ export const memnode: Rule = {
     if (cells === 0) ctx.report(nodes[0]!, '<memnode> needs guest NUMA cells (<cpu><numa><cell>)', { hint: 'define the guest cells, or use <memory nodeset> only' });
     const seen = new Set<number>();
     for (const n of nodes) {
-      if (!n.cellid) missing(ctx, n, 'memnode', 'cellid', "cellid='0'");
-      else if (!fieldRefused(ctx, n.cellid, '<memnode cellid>')) {
-        if (cells > 0 && n.cellid.value! >= cells) ctx.report(n.cellid.loc, `cellid='${n.cellid.value}' is not a guest cell (there are ${cells})`);
-        else if (seen.has(n.cellid.value!)) ctx.report(n.cellid.loc, `cellid ${n.cellid.value} has two <memnode>s`);
+      // libvirt parses each <memnode> before the next (LIBVIRT_ORDER parse-memnodes).
+      const order = { anchor: n.loc };
+      if (!n.cellid) missing(ctx, n, 'memnode', 'cellid', "cellid='0'", order);
+      else if (!fieldRefused(ctx, n.cellid, '<memnode cellid>', undefined, order)) {
+        if (cells > 0 && n.cellid.value! >= cells) ctx.report(n.cellid.loc, `cellid='${n.cellid.value}' is not a guest cell (there are ${cells})`, { order });
+        else if (seen.has(n.cellid.value!)) ctx.report(n.cellid.loc, `cellid ${n.cellid.value} has two <memnode>s`, { order });
         seen.add(n.cellid.value!);
       }
-      fieldRefused(ctx, n.mode, '<memnode mode>', 'use strict, preferred, interleave or restrictive');
-      if (!n.nodeset) missing(ctx, n, 'memnode', 'nodeset', "nodeset='0'");
-      else if (n.nodeset.error) ctx.report(n.nodeset.loc, `nodeset='${n.nodeset.raw}' is refused: ${n.nodeset.error.message}`);
-      else if (n.nodeset.value!.isEmpty()) ctx.report(n.nodeset.loc, `nodeset='${n.nodeset.raw}' names no NUMA node`);
+      fieldRefused(ctx, n.mode, '<memnode mode>', 'use strict, preferred, interleave or restrictive', order);
+      if (!n.nodeset) missing(ctx, n, 'memnode', 'nodeset', "nodeset='0'", order);
+      else if (n.nodeset.error) ctx.report(n.nodeset.loc, `nodeset='${n.nodeset.raw}' is refused: ${n.nodeset.error.message}`, { order });
+      else if (n.nodeset.value!.isEmpty()) ctx.report(n.nodeset.loc, `nodeset='${n.nodeset.raw}' names no NUMA node`, { order });
     }
   },
 };

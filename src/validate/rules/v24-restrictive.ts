@@ -3,7 +3,7 @@ import type { Rule } from '../types.js';
 
 /**
  * V24: 'restrictive' must be used on both the global memory and every memnode,
- * or on neither. Before libvirt 10.7 only a restrictive <memory> with another
+ * or on neither. Before libvirt 9.4 only a restrictive <memory> with another
  * memnode mode is refused (LIBVIRT_CHANGES restrictive-memnode-under-other-mode).
  */
 export const restrictive: Rule = {
@@ -18,7 +18,13 @@ export const restrictive: Rule = {
     const nodesR = nt.memnodes.map((n) => n.mode?.value === 'restrictive');
     const bothWays = hasChange(ctx.definition.libvirtVersion, 'restrictive-memnode-under-other-mode');
     if (globalR ? nodesR.some((r) => !r) : bothWays && nodesR.some((r) => r)) {
-      ctx.report(nt.memory ?? nt.memnodes[0]!, "mode='restrictive' must be used on <memory> and on every <memnode>, or on none", { hint: 'make the modes agree' });
+      const message = "mode='restrictive' must be used on <memory> and on every <memnode>, or on none";
+      if (bothWays) ctx.report(nt.memory ?? nt.memnodes[0]!, message, { hint: 'make the modes agree' });
+      else {
+        // Before the change libvirt checks each <memnode>'s mode while parsing it (9.0 measured; LIBVIRT_ORDER parse-memnodes).
+        const n = nt.memnodes[nodesR.indexOf(false)]!;
+        ctx.report(n.mode?.loc ?? n.loc, message, { hint: 'make the modes agree', order: { stage: 'parse-memnodes', anchor: n.loc } });
+      }
     }
   },
 };

@@ -16,15 +16,15 @@ export const guestNumaMemory: Rule = {
   check(ctx) {
     for (const c of ctx.model.cpu?.numa?.cells ?? []) {
       if (!c.memory) {
-        ctx.report(c, "guest NUMA <cell> has no memory attribute, which libvirt requires (libvirt: \"missing element or attribute './@memory'\")", { hint: "write e.g. memory='1048576' (KiB) or memory='1' unit='GiB'" });
+        ctx.report(c, "guest NUMA <cell> has no memory attribute, which libvirt requires (libvirt: \"missing element or attribute './@memory'\")", { hint: "write e.g. memory='1048576' (KiB) or memory='1' unit='GiB'", order: { anchor: c.loc } });
         continue;
       }
       if (c.memory.error || c.memory.value === undefined) {
-        ctx.report(c.memory.loc, `cell memory='${c.memory.raw}' is refused: ${c.memory.error?.message ?? 'not a non-negative integer'}`);
+        ctx.report(c.memory.loc, `cell memory='${c.memory.raw}' is refused: ${c.memory.error?.message ?? 'not a non-negative integer'}`, { order: { anchor: c.loc } });
         continue;
       }
       const scaled = scaledBytes(c.memory.value, c.unit?.value);
-      if ('error' in scaled) ctx.report(c.unit?.loc ?? c.memory.loc, `cell memory='${c.memory.raw}'${c.unit ? ` unit='${c.unit.raw}'` : ''} is refused: ${scaled.error}`, { hint: 'units are b, KiB, MiB, GiB… (powers of 1024) or KB, MB, GB… (powers of 1000); no unit means KiB' });
+      if ('error' in scaled) ctx.report(c.unit?.loc ?? c.memory.loc, `cell memory='${c.memory.raw}'${c.unit ? ` unit='${c.unit.raw}'` : ''} is refused: ${scaled.error}`, { hint: 'units are b, KiB, MiB, GiB… (powers of 1024) or KB, MB, GB… (powers of 1000); no unit means KiB', order: { anchor: c.loc } });
     }
   },
 };

@@ -25,26 +25,26 @@ export const guestNuma: Rule = {
     const allowed = max > 0 ? CpuSet.range(0, Math.min(max, MAX_CPUSET_ID + 1) - 1) : CpuSet.empty();
     for (const c of numa.cells) {
       const id = c.id ? c.id.value : c.index;
-      if (c.id?.error) ctx.report(c.id.loc, `cell id='${c.id.raw}' is refused: ${c.id.error.message}`);
-      else if (id !== undefined && id >= n) ctx.report(c.id!.loc, `cell id='${id}' is not below the number of cells (${n})`, { hint: `number the cells 0 to ${n - 1}` });
-      else if (id !== undefined && ids.has(id)) ctx.report(c, `cell id ${id} is used twice`);
+      if (c.id?.error) ctx.report(c.id.loc, `cell id='${c.id.raw}' is refused: ${c.id.error.message}`, { order: { anchor: c.loc } });
+      else if (id !== undefined && id >= n) ctx.report(c.id!.loc, `cell id='${id}' is not below the number of cells (${n})`, { hint: `number the cells 0 to ${n - 1}`, order: { anchor: c.loc } });
+      else if (id !== undefined && ids.has(id)) ctx.report(c, `cell id ${id} is used twice`, { order: { anchor: c.loc } });
       if (id !== undefined) ids.add(id);
       if (!c.cpus) continue;
       if (c.cpus.error) {
-        ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' is refused: ${c.cpus.error.message}`);
+        ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' is refused: ${c.cpus.error.message}`, { order: { anchor: c.loc } });
         continue;
       }
       const set = c.cpus.value!;
       const beyond = set.difference(allowed);
-      if (!beyond.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' names vCPUs ${listOf(beyond)}, beyond the maximum of ${max}`);
+      if (!beyond.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' names vCPUs ${listOf(beyond)}, beyond the maximum of ${max}`, { order: { stage: 'parse-numa-vcpus' } });
       const overlap = union.overlap(set);
       if (!overlap.isEmpty()) overlapped = true;
-      if (!overlap.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' overlaps another cell (vCPUs ${overlap})`, { hint: 'each vCPU belongs to one cell' });
+      if (!overlap.isEmpty()) ctx.report(c.cpus.loc, `cell cpus='${c.cpus.raw}' overlaps another cell (vCPUs ${overlap})`, { hint: 'each vCPU belongs to one cell', order: { anchor: c.loc } });
       union.add(set);
       total += set.size;
     }
     // libvirt stops at an overlap in the cell loop; the total it checks later is then only its consequence.
-    if (total > max && !overlapped) ctx.report(numa, `the cells list ${total} vCPUs but the domain has ${max}`);
+    if (total > max && !overlapped) ctx.report(numa, `the cells list ${total} vCPUs but the domain has ${max}`, { order: { stage: 'parse-numa-vcpus' } });
   },
 };
 

@@ -10,7 +10,7 @@ export const hostdev: Rule = {
     const seen = new Map<string, number>();
     let ramfb = 0;
     for (const h of ctx.model.hostdevs) {
-      if (h.ramfb && ++ramfb === 2) ctx.report(h, "a second vGPU with ramfb='on'; libvirt allows one");
+      if (h.ramfb && ++ramfb === 2) ctx.report(h, "a second vGPU with ramfb='on'; libvirt allows one", { order: { stage: 'validate' } });
       const a = h.pci;
       if (a) {
         for (const k of ['domain', 'bus', 'slot', 'function'] as const) {
@@ -28,7 +28,7 @@ export const hostdev: Rule = {
       }
       const key = a?.canonical ?? h.sourceKey;
       if (!key) continue;
-      if (seen.has(key)) ctx.report(h, `host device ${key} is assigned twice (first at line ${seen.get(key)})`, { hint: 'a device can be passed through once' });
+      if (seen.has(key)) ctx.report(h, `host device ${key} is assigned twice (first at line ${seen.get(key)})`, { hint: 'a device can be passed through once', order: { stage: 'validate' } });
       else seen.set(key, h.loc.line);
     }
   },
