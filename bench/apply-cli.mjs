@@ -34,7 +34,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 /** CPU time (ms, user + system) of every child of this process that has exited and been waited for. */
-function childrenCpu() {
+export function childrenCpu() {
   const koffi = require('koffi');
   const getrusage = koffi.load('libc.so.6').func('int getrusage(int who, _Out_ uint8_t *usage)');
   const buf = Buffer.alloc(144); // struct rusage on x86_64/aarch64: two struct timeval, then 14 longs
