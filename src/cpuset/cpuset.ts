@@ -16,6 +16,12 @@ export type CpuRange = readonly [first: number, last: number];
  * An immutable set of CPU (or NUMA node) ids 0..16383 kept as sorted
  * ranges; `toString()` is libvirt's canonical cpuset (`0-3,8`).
  */
+/**
+ * A set's own ranges, not copied: for CpuBitmap in this file only, which reads
+ * them for every vCPU (ranges() copies them for callers outside).
+ */
+let rangesOf: (set: CpuSet) => readonly CpuRange[];
+
 export class CpuSet implements Iterable<number> {
   /** Sorted, disjoint, non-adjacent inclusive ranges. */
   readonly #ranges: readonly CpuRange[];
@@ -23,6 +29,10 @@ export class CpuSet implements Iterable<number> {
 
   private constructor(ranges: readonly CpuRange[]) {
     this.#ranges = ranges;
+  }
+
+  static {
+    rangesOf = (set) => set.#ranges;
   }
 
   static empty(): CpuSet {
@@ -38,6 +48,16 @@ export class CpuSet implements Iterable<number> {
     checkId(first);
     checkId(last);
     return last < first ? EMPTY : new CpuSet([[first, last]]);
+  }
+
+  /**
+   * The set of one id. Sets are immutable, so small ones are shared: a domain
+   * with thousands of single-CPU pins keeps one object per distinct CPU
+   * instead of one per pin (less for the young-generation GC to copy).
+   */
+  static single(id: number): CpuSet {
+    if (id >= 0 && id < SINGLE_CACHE_SIZE && Number.isInteger(id)) return (SINGLES[id] ??= new CpuSet([[id, id]]));
+    return CpuSet.range(id, id);
   }
 
   static fromIds(ids: Iterable<number>): CpuSet {
@@ -246,6 +266,9 @@ export class CpuSet implements Iterable<number> {
 }
 
 const EMPTY: CpuSet = CpuSet.fromRanges([]);
+/** Ids below this get a shared single-id set from CpuSet.single (at most ~300 kB kept). */
+const SINGLE_CACHE_SIZE = 4096;
+const SINGLES: (CpuSet | undefined)[] = [];
 
 function checkId(id: number): void {
   if (!Number.isInteger(id) || id < 0 || id > MAX_CPUSET_ID) {
@@ -315,7 +338,7 @@ export class CpuBitmap {
 
   /** Add every member of `set`. */
   add(set: CpuSet): void {
-    for (const [a, b] of set.ranges()) this.#fill(a, b);
+    for (const [a, b] of rangesOf(set)) this.#fill(a, b);
   }
 
   /** Add a..b (inclusive; both within 0..MAX_CPUSET_ID). */
@@ -340,7 +363,7 @@ export class CpuBitmap {
 
   /** Whether any member of `set` is in this bitmap. */
   overlaps(set: CpuSet): boolean {
-    for (const [a, b] of set.ranges()) if (this.#next(a, b, true) !== -1) return true;
+    for (const [a, b] of rangesOf(set)) if (this.#next(a, b, true) !== -1) return true;
     return false;
   }
 
@@ -393,7 +416,7 @@ export class CpuBitmap {
 
   #runs(set: CpuSet, want: boolean): CpuRange[] {
     const out: CpuRange[] = [];
-    for (const [a, b] of set.ranges()) this.#runsIn(a, b, want, out);
+    for (const [a, b] of rangesOf(set)) this.#runsIn(a, b, want, out);
     return out;
   }
 
