@@ -313,12 +313,15 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
       if ((modeOfCell.get(cellid) ?? def.numatune.memory?.mode) === 'restrictive') memoryNodes = mem.restrictiveCells.get(cellid) ?? memoryNodes;
     }
     if (memoryNodes) out.memoryNodes = memoryNodes;
-    const s = sched(v.sched, 'vcpusched', `${who} is named by a <vcpusched>`);
+    // The reason string only when there is a <vcpusched>: most vCPUs have none.
+    const s = v.sched && sched(v.sched, 'vcpusched', `${who} is named by a <vcpusched>`);
     if (s) out.sched = s;
     const b = bandwidth(def.bandwidth.period, def.bandwidth.quota, 'vcpu-bandwidth', 'every vCPU thread gets <cputune><period>/<quota>');
     if (b) out.bandwidth = b;
     // A memorytune that joined a cachetune's group is one allocation with both sides: show each side.
-    const groups: ResolvedResctrl[] = (def.resctrl.length === 0 ? [] : def.resctrl)
+    // Most domains have no resctrl: skip the three per-vCPU arrays the chain below would allocate.
+    if (def.resctrl.length === 0) return out;
+    const groups: ResolvedResctrl[] = def.resctrl
       .filter((g) => g.vcpus.has(v.id))
       .flatMap((g) => [{ kind: g.kind, vcpus: g.vcpus, from: g.from }, ...(g.memorytune ? [{ kind: 'memorytune' as const, vcpus: g.vcpus, from: g.memorytune }] : [])])
       .map((side) => {
@@ -353,7 +356,7 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     const t = evaluateCpuMask(def, view, who, { pin: io.pin, rule: 'iothreadpin', element: 'iothreadpin' }, vcpuElement);
     const out: ResolvedIOThread = { id: io.id, autofilled: io.autofilled, ...t };
     if (mem.base) out.memoryNodes = mem.base;
-    const s = sched(io.sched, 'iothreadsched', `IOThread ${io.id} is named by an <iothreadsched>`);
+    const s = io.sched && sched(io.sched, 'iothreadsched', `IOThread ${io.id} is named by an <iothreadsched>`);
     if (s) out.sched = s;
     const b = bandwidth(def.bandwidth.iothreadPeriod, def.bandwidth.iothreadQuota, 'iothread-bandwidth', 'every IOThread gets <iothread_period>/<iothread_quota>');
     if (b) out.bandwidth = b;
