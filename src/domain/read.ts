@@ -57,16 +57,18 @@ class PathCache {
   readonly #positions = new Map<XmlElement, { position: Map<XmlElement, number>; count: Map<string, number> }>();
 
   path(e: XmlElement): string {
+    const parent = e.parent;
+    if (!parent) return `/${e.name}`;
+    const index = this.#index(parent);
+    const count = index.count.get(e.name) ?? 1;
+    return `${this.#parentPath(parent)}/${count > 1 ? `${e.name}[${index.position.get(e) ?? 1}]` : e.name}`;
+  }
+
+  /** Only parents' paths are kept: each is the prefix of many; a leaf's path is asked for once or twice. */
+  #parentPath(e: XmlElement): string {
     const known = this.#paths.get(e);
     if (known !== undefined) return known;
-    const parent = e.parent;
-    let out: string;
-    if (!parent) out = `/${e.name}`;
-    else {
-      const index = this.#index(parent);
-      const count = index.count.get(e.name) ?? 1;
-      out = `${this.path(parent)}/${count > 1 ? `${e.name}[${index.position.get(e) ?? 1}]` : e.name}`;
-    }
+    const out = this.path(e);
     this.#paths.set(e, out);
     return out;
   }
@@ -379,11 +381,18 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const f = textField(first, parse as (raw: string, loc: Loc) => Field<bigint>);
     if (f) def[key] = f;
   }
+  // Pins are built as one literal when both attributes are there (the usual case), so that V8
+  // allocates no separate property store per pin; the key order is the same either way.
   for (const p of all('vcpupin')) {
-    const pin: CputuneDef['vcpupins'][number] = ref(p);
+    const at = ref(p);
     const vcpu = attrField(p, 'vcpu', unsignedInt);
-    if (vcpu) pin.vcpu = vcpu;
     const cpuset = attrField(p, 'cpuset', cpuList);
+    if (vcpu && cpuset) {
+      def.vcpupins.push({ loc: at.loc, path: at.path, vcpu, cpuset });
+      continue;
+    }
+    const pin: CputuneDef['vcpupins'][number] = at;
+    if (vcpu) pin.vcpu = vcpu;
     if (cpuset) pin.cpuset = cpuset;
     def.vcpupins.push(pin);
   }
@@ -394,10 +403,15 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     def.emulatorpins.push(pin);
   }
   for (const p of all('iothreadpin')) {
-    const pin: CputuneDef['iothreadpins'][number] = ref(p);
+    const at = ref(p);
     const id = attrField(p, 'iothread', unsignedInt);
-    if (id) pin.iothread = id;
     const cpuset = attrField(p, 'cpuset', cpuList);
+    if (id && cpuset) {
+      def.iothreadpins.push({ loc: at.loc, path: at.path, iothread: id, cpuset });
+      continue;
+    }
+    const pin: CputuneDef['iothreadpins'][number] = at;
+    if (id) pin.iothread = id;
     if (cpuset) pin.cpuset = cpuset;
     def.iothreadpins.push(pin);
   }
