@@ -308,7 +308,8 @@ class Scanner {
     }
     if (selfClosing) {
       this.closeScope();
-      el.span = { start: i, end: tagEnd };
+      // The same span as its start tag: one object fewer per empty element (spans are never mutated).
+      el.span = el.startTag;
       if (this.stack.length === 0) this.rootClosed = true;
     } else {
       this.stack.push(el);

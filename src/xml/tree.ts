@@ -57,6 +57,8 @@ export type LeafImpl = (Mutable<XmlComment> | Mutable<XmlCData> | Mutable<XmlPro
 export type NodeImpl = ElementImpl | TextImpl | LeafImpl;
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+/** The start tag of an element not read from source; shared (spans are replaced, never mutated). */
+const NO_START_TAG: Span = Object.freeze({ start: -1, end: -1 });
 
 export class DocumentImpl implements XmlDocument {
   readonly source: string;
@@ -169,7 +171,7 @@ export class ElementImpl implements XmlElement {
   kids: NodeImpl[] = [];
   selfClosingFlag: boolean;
   span: Span | undefined;
-  startTag: Span = { start: -1, end: -1 };
+  startTag: Span = NO_START_TAG;
   endTag: Span | undefined;
   /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
   tail = '';
