@@ -49,9 +49,17 @@ export function validate(model: DomainModel, definition: DomainDefinition, optio
       report(at, message, extra = {}) {
         const loc: Loc = 'loc' in at ? at.loc : at;
         const path = 'path' in at && typeof at.path === 'string' ? at.path : undefined;
-        // Built field by field in the order the JSON output has (no spread temporaries: a large domain reports thousands).
         const code = extra.code ?? rule.code;
         const severity = extra.severity ?? rule.severity;
+        // The usual shape (a hint and a path, no driver) as one literal: a finding built field by field past its
+        // first few fields gets a separate property store from V8, and a large domain reports thousands.
+        if (extra.hint && path && !rule.driver) {
+          const d: Diagnostic = { code, severity, message, line: loc.line, column: loc.column, hint: extra.hint, spec: extra.spec ?? rule.spec, rule: rule.code, path };
+          out.push(d);
+          if (severity === 'error') keys.set(d, orderKey(code, loc, extra.order));
+          return;
+        }
+        // Otherwise field by field, in the order the JSON output has (no spread temporaries).
         const d: Diagnostic = { code, severity, message, line: loc.line, column: loc.column };
         if (extra.hint) d.hint = extra.hint;
         if (rule.driver) d.driver = rule.driver;
