@@ -13,6 +13,7 @@
 // rows alone.
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { XMLParser } from 'fast-xml-parser';
 import { stats, verdict } from './interleave.mjs';
 
 export const SCALE_SIZES = [256, 1024, 4096, 16384];
@@ -31,9 +32,10 @@ export function syntheticDomain(n) {
 const constant = (x, n) => ({ samples: { cpu: Array(n).fill(x), wall: Array(n).fill(x) } });
 
 /**
- * Returns { rounds, sizes: [{ n, check, both, grownMb, retainedMb }], factor: { check, both }, perVcpu }:
+ * Returns { rounds, sizes: [{ n, check, both, grownMb, retainedMb, findings, outputKb }], factor: { check, both }, floor, perVcpu }:
  * check/both are { wall, cpu, gc, samples } per call (ms; gc: main-thread GC pauses); factor.* are per-round
- * verdicts of 4096 against 1024 (target SCALE_FACTOR_TARGET); perVcpu is
+ * verdicts of 4096 against 1024 (target SCALE_FACTOR_TARGET); floor.parse / floor.fxp are the lossless parse
+ * alone and the bare fast-xml-parser parse ({ at1024, at4096, factor }), timed in the same rounds; perVcpu is
  * the verdict of check at 4096 against CHECK_US_TARGET µs per vCPU.
  */
 export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
@@ -46,6 +48,13 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
       lib.checkDocument(xml[n], { host });
       lib.resolveDocument(xml[n], { host });
     };
+  }
+  // The floor of the factor, in the same rounds: the lossless parse alone (the first step of check, which no
+  // later step can make cheaper) and the bare fast-xml-parser parse, of the 1,024- and 4,096-vCPU documents.
+  const floorSizes = sizes.filter((n) => n === 1024 || n === 4096);
+  for (const n of floorSizes) {
+    fns[`parse${n}`] = () => lib.parseDocument(xml[n]);
+    fns[`fxp${n}`] = () => new XMLParser({ ignoreAttributes: false }).parse(xml[n]);
   }
   const reps = (n) => Math.max(1, Math.round(8192 / n));
   // Main-thread GC pauses (perf_hooks 'gc' entries, delivered after the synchronous rounds), attributed to the sample they fell in.
@@ -91,11 +100,20 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     kept.length = 0;
     return { grownMb: grown / 1e6, retainedMb: retained / 1e6 };
   };
-  const out = { rounds, sizes: sizes.map((n) => ({ n, check: runs[`check${n}`], both: runs[`both${n}`], ...heap(n) })) };
+  // What check returns grows faster than the input here: from 512 vCPUs on, every further vCPU shares a host CPU (a finding each).
+  const output = (n) => {
+    const found = lib.checkDocument(xml[n], { host });
+    return { findings: found.length, outputKb: JSON.stringify(found).length / 1024 };
+  };
+  const out = { rounds, sizes: sizes.map((n) => ({ n, check: runs[`check${n}`], both: runs[`both${n}`], ...heap(n), ...output(n) })) };
   if (sizes.includes(1024) && sizes.includes(4096)) {
     out.factor = {
       check: verdict(runs.check4096, runs.check1024, SCALE_FACTOR_TARGET),
       both: verdict(runs.both4096, runs.both1024, SCALE_FACTOR_TARGET),
+    };
+    out.floor = {
+      parse: { at1024: runs.parse1024, at4096: runs.parse4096, factor: verdict(runs.parse4096, runs.parse1024, SCALE_FACTOR_TARGET) },
+      fxp: { at1024: runs.fxp1024, at4096: runs.fxp4096, factor: verdict(runs.fxp4096, runs.fxp1024, SCALE_FACTOR_TARGET) },
     };
     out.perVcpu = {
       at4096: verdict(runs.check4096, constant((4096 * CHECK_US_TARGET) / 1000, rounds), 1),
@@ -116,4 +134,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   }
   const v = (x) => `${x.state} (per-round ${x.ratio.min.toFixed(2)}–${x.ratio.max.toFixed(2)}, median ${x.ratio.median.toFixed(2)})`;
   console.log(`4096/1024 check: ${v(r.factor.check)}; check+resolve: ${v(r.factor.both)}; check ≤ ${CHECK_US_TARGET} µs/vCPU at 4096: ${v(r.perVcpu.at4096)}; at 1024: ${v(r.perVcpu.at1024)}`);
+  const fl = r.floor;
+  console.log(`floor, 4096/1024 in the same rounds: lossless parse alone CPU ${f(fl.parse.at1024.cpu)} → ${f(fl.parse.at4096.cpu)} ms, factor ${v(fl.parse.factor)}; bare fast-xml-parser CPU ${f(fl.fxp.at1024.cpu)} → ${f(fl.fxp.at4096.cpu)} ms, factor ${v(fl.fxp.factor)}`);
+  const o = (n) => r.sizes.find((x) => x.n === n);
+  console.log(`check's output: ${o(1024).findings} findings (${o(1024).outputKb.toFixed(0)} KB JSON) at 1024, ${o(4096).findings} (${o(4096).outputKb.toFixed(0)} KB) at 4096: ${(o(4096).findings / o(1024).findings).toFixed(2)}× the findings for 4× the vCPUs`);
 }
