@@ -283,13 +283,18 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
   const vcpus: ResolvedVcpu[] = def.vcpus.map((v) => {
     const who = `vCPU ${v.id}`;
     const t = evaluateCpuMask(def, view, who, { pin: v.pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
-    // Field by field, in the order of the JSON output: no spread temporaries per vCPU.
-    const out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable } as ResolvedVcpu;
-    if (v.order !== 0) out.order = v.order;
-    out.cpus = t.cpus;
-    out.source = t.source;
-    out.provenance = t.provenance;
-    out.cgroupCpus = t.cgroupCpus;
+    // In the order of the JSON output, no spread temporaries per vCPU; without an order (the usual case) as one
+    // literal, so that V8 gives the object room for these fields instead of a separate property store.
+    let out: ResolvedVcpu;
+    if (v.order === 0) out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: t.cpus, source: t.source, provenance: t.provenance, cgroupCpus: t.cgroupCpus };
+    else {
+      out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable } as ResolvedVcpu;
+      out.order = v.order;
+      out.cpus = t.cpus;
+      out.source = t.source;
+      out.provenance = t.provenance;
+      out.cgroupCpus = t.cgroupCpus;
+    }
     const cellid = cellOf.get(v.id);
     let memoryNodes = mem.base;
     if (cellid !== undefined) {
