@@ -50,6 +50,8 @@ function forwardFinder(text: string, needle: string): (from: number) => number {
   };
 }
 
+/** How many recent names and whitespace runs reuse() remembers. */
+const RECENT_STRINGS = 8;
 /** Beyond this many attributes on one element, duplicates are found with a Set rather than a scan. */
 const ATTRS_SCANNED_LINEARLY = 16;
 
@@ -92,6 +94,9 @@ class Scanner {
   readonly namespaces = new Map<string, string>();
   /** Bindings made by open elements, innermost last: only elements that declare one cost anything. */
   readonly bindings: Binding[] = [];
+  /** The strings reuse() hands out again, replaced round-robin. */
+  readonly recent: string[] = [];
+  recentNext = 0;
   readonly nextAmp: (from: number) => number;
   readonly nextLt: (from: number) => number;
   readonly nextCdataEnd: (from: number) => number;
@@ -106,6 +111,25 @@ class Scanner {
     this.nextAmp = forwardFinder(text, '&');
     this.nextLt = forwardFinder(text, '<');
     this.nextCdataEnd = forwardFinder(text, ']]>');
+  }
+
+  /**
+   * text[from, to) as a string, the same string object as an earlier one with these characters when that is
+   * one of the last few names or whitespace runs seen: a document repeats its element names, attribute
+   * names and indentation thousands of times, and each slice of fewer than 13 characters is a copy.
+   */
+  reuse(from: number, to: number): string {
+    const len = to - from;
+    if (len > 32) return this.text.slice(from, to);
+    const recent = this.recent;
+    for (let k = 0; k < recent.length; k++) {
+      const r = recent[k]!;
+      if (r.length === len && this.text.startsWith(r, from)) return r;
+    }
+    const out = this.text.slice(from, to);
+    recent[this.recentNext] = out;
+    this.recentNext = (this.recentNext + 1) % RECENT_STRINGS;
+    return out;
   }
 
   fail(code: XmlErrorCode, message: string, offset: number, hint?: string): never {
@@ -164,8 +188,11 @@ class Scanner {
       const cdataEnd = this.nextCdataEnd(i);
       if (cdataEnd !== -1 && cdataEnd < textEnd) this.fail('XML_MALFORMED', "']]>' is not allowed in text", cdataEnd, "write ']]&gt;'");
     }
-    const raw = text.slice(i, textEnd);
-    this.add(DocumentImpl.textNode(raw, this.stack.length ? this.decode(i, textEnd, false) : raw, { start: i, end: textEnd }));
+    const raw = this.reuse(i, textEnd);
+    const amp = this.nextAmp(i);
+    // Without a reference or a '\r' the value is the raw text itself: one string, not two copies.
+    const value = !this.stack.length || ((amp === -1 || amp >= textEnd) && raw.indexOf('\r') === -1) ? raw : this.decode(i, textEnd, false);
+    this.add(DocumentImpl.textNode(raw, value, { start: i, end: textEnd }));
     this.i = textEnd;
   }
 
@@ -287,7 +314,7 @@ class Scanner {
     const { text, i } = this;
     const nameEnd = this.readName(i + 1);
     if (nameEnd === i + 1) this.fail('XML_MALFORMED', "'<' must start a tag; write &lt; for a literal '<'", i, "write '&lt;'");
-    const name = text.slice(i + 1, nameEnd);
+    const name = this.reuse(i + 1, nameEnd);
     this.checkQName(name, i + 1);
     if (this.stack.length === 0 && this.root) this.fail('XML_MULTIPLE_ROOTS', `a second root element <${name}>: a document has exactly one`, i);
     if (this.stack.length >= this.maxDepth) this.fail('XML_TOO_DEEP', `elements are nested deeper than ${this.maxDepth} levels`, i);
@@ -337,7 +364,7 @@ class Scanner {
       const aStart = j;
       const aNameEnd = this.readName(j);
       if (aNameEnd === j) this.fail('XML_BAD_ATTRIBUTE', `unexpected '${c}' in <${name}>`, j);
-      const aName = text.slice(j, aNameEnd);
+      const aName = this.reuse(j, aNameEnd);
       this.checkQName(aName, j);
       j = aNameEnd;
       while (j < n && isWs(text.charCodeAt(j))) j++;
