@@ -218,13 +218,20 @@ export class ElementImpl implements XmlElement {
   }
 
   attr(name: string): string | undefined {
-    return this.attrs.find((a) => a.name === name)?.value;
+    return this.#attrRecord(name)?.value;
+  }
+  /** A loop, not find(): read once or twice per attribute of every element a read looks at. */
+  #attrRecord(name: string): AttrRecord | undefined {
+    for (const a of this.attrs) if (a.name === name) return a;
+    return undefined;
   }
   attribute(name: string): XmlAttribute | undefined {
     return this.attrs.find((a) => a.name === name);
   }
   attrLocation(name: string): SourceLocation | undefined {
-    const a = this.attrs.find((x) => x.name === name);
+    const a = this.#attrRecord(name);
+    // A scanned attribute's start without building its span object; edited ones have no span.
+    if (a instanceof ScannedAttr) return this.docImpl.locate(a.start);
     return a?.span ? this.docImpl.locate(a.span.start) : this.location;
   }
   elements(name?: string): XmlElement[] {
