@@ -61,7 +61,8 @@ class PathCache {
     if (!parent) return `/${e.name}`;
     const index = this.#index(parent);
     const count = index.count.get(e.name) ?? 1;
-    return `${this.#parentPath(parent)}/${count > 1 ? `${e.name}[${index.position.get(e) ?? 1}]` : e.name}`;
+    // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
+    return count > 1 ? [this.#parentPath(parent), '/', e.name, '[', index.position.get(e) ?? 1, ']'].join('') : `${this.#parentPath(parent)}/${e.name}`;
   }
 
   /** Only parents' paths are kept: each is the prefix of many; a leaf's path is asked for once or twice. */
