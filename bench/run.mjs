@@ -248,7 +248,9 @@ const hook = hookLatency({ root, cli, runs: 21 });
 for (let more = 0; more < 2 && verdict(hook.started, hook.floor, HOOK_RATIO_TARGET).state === 'undecided'; more++) addRounds(hook, hookLatency({ root, cli, runs: 21 }));
 // CommonJS loads show under NODE_DEBUG=module: does `started begin` (IRQs only, no thread to set) load the FFI package?
 const hookLoadsKoffi = /koffi/.test(startedStderr({ root, cli, env: { NODE_DEBUG: 'module' } }));
-const koffi = interleaved({ floor: ['-e', '0'], koffi: ['-e', `require(${JSON.stringify(require.resolve('koffi'))}).load('libc.so.6')`] }, 15);
+// koffi through its package entry, and its native module loaded directly as src/apply/io.ts does (the entry also loads https, crypto and zlib).
+const koffiNative = join(dirname(require.resolve('koffi/package.json')), 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node');
+const koffi = interleaved({ floor: ['-e', '0'], koffi: ['-e', `require(${JSON.stringify(require.resolve('koffi'))}).load('libc.so.6')`], native: ['-e', `require(${JSON.stringify(koffiNative)}).load('libc.so.6')`] }, 15);
 // Whether the hook can call the full sysfs reader: esbuild drops what its bundle never calls, and names survive.
 // (dist/cli.js is only the stub that starts the CLI; the hook runs dist/hook-main.cjs.)
 const hookReadsAllSysfs = /\bhostFromSysfs\b/.test(readFileSync(join(root, 'dist', 'hook-main.cjs'), 'utf8'));
@@ -397,7 +399,7 @@ Target: \`started begin\` within ${HOOK_RATIO_TARGET}× the CPU time of \`node -
 
 Where the time above the floor goes, from this run:
 - loading the hook: \`reconnect begin\`, which loads \`hook.cjs\` and does nothing, costs ${fmt(hook.reconnect.cpu.median - hook.floor.cpu.median)} ms of CPU above the floor (\`--version\` of the whole CLI: ${fmt(hook.version.cpu.median - hook.floor.cpu.median)} ms); docs/cold-start.md says how.
-- the FFI package: \`started begin\` sets no thread here and ${hookLoadsKoffi ? 'still loads koffi' : 'does not load koffi'}; loading koffi and libc costs ${fmt(koffi.koffi - koffi.floor)} ms above the floor in a fresh process.
+- the FFI package: \`started begin\` sets no thread here and ${hookLoadsKoffi ? 'still loads koffi' : 'does not load koffi'}; in a fresh process, loading koffi's native module and libc as \`apply\` does costs ${fmt(koffi.native - koffi.floor)} ms above the floor (through the package's entry, which also loads https, crypto and zlib: ${fmt(koffi.koffi - koffi.floor)} ms).
 - reading the host: small on the 16-CPU fixture${hookReadsAllSysfs ? '; on a large server it is the host-facts row above' : ''}.
 - the system-log copy: the same \`started begin\` with \`VIRT_PIN_SYSLOG=0\` takes ${(hook.startedQuiet.cpu.median / hook.floor.cpu.median).toFixed(2)}× the floor's CPU time (${hookResult.said(hookResult.quiet)}), and a Node process that spawns one \`logger\` ${(hook.logger.cpu.median / hook.floor.cpu.median).toFixed(2)}×: the copy to the system log, which Node can reach only through a child process (it has no Unix datagram sockets; journald's stream socket measured the same), is ${fmt(hook.started.cpu.median - hook.startedQuiet.cpu.median)} ms of the ${fmt(hook.started.cpu.median - hook.floor.cpu.median)} ms above the floor. The rest is the hook's own work, each step run once in a fresh process (docs/cold-start.md lists the steps).
 
