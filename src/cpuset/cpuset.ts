@@ -13,15 +13,15 @@ export const MAX_CPUSET_ID = 16383;
 export type CpuRange = readonly [first: number, last: number];
 
 /**
- * An immutable set of CPU (or NUMA node) ids 0..16383 kept as sorted
- * ranges; `toString()` is libvirt's canonical cpuset (`0-3,8`).
- */
-/**
  * A set's own ranges, not copied: for CpuBitmap in this file only, which reads
  * them for every vCPU (ranges() copies them for callers outside).
  */
 let rangesOf: (set: CpuSet) => readonly CpuRange[];
 
+/**
+ * An immutable set of CPU (or NUMA node) ids 0..16383 kept as sorted
+ * ranges; `toString()` is libvirt's canonical cpuset (`0-3,8`).
+ */
 export class CpuSet implements Iterable<number> {
   /** Sorted, disjoint, non-adjacent inclusive ranges. */
   readonly #ranges: readonly CpuRange[];
