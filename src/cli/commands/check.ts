@@ -4,7 +4,6 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatGithub, formatHuman, formatJson, formatSkipped, summaryLine, type FileResult } from '../format-diagnostics.js';
 import { formatGitlab, formatJunit } from '../format-ci.js';
 import { formatSarif } from '../format-sarif.js';
@@ -14,7 +13,7 @@ import { useColor } from '../color.js';
 import { expandInputs } from '../io.js';
 import { version } from '../version.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs } from '../usage.js';
 import { checkInput, checkPath, type ParseLimits } from './check-one.js';
 import { crossDiagnostics, hostDomains, loadHostMemory } from '../host-domains.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
@@ -47,7 +46,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('check')!);
 
 export async function run(argv: string[], workerUrl?: URL): Promise<number> {
-  const { values, positionals } = parseArgsOrUsage(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -169,14 +168,3 @@ function limitsOf(values: { 'max-bytes'?: string; 'max-depth'?: string; 'max-ele
   return limits;
 }
 
-function parseArgsOrUsage(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

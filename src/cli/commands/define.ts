@@ -11,7 +11,6 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Driver } from '../../domain/index.js';
 import { isVirtPinError } from '../../errors.js';
 import { hostFromCapabilities, type HostTopology } from '../../host/index.js';
@@ -30,7 +29,7 @@ import { printable, printableLines } from '../terminal-text.js';
 import { loadHost } from '../host-option.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFlagsGiven, policyFrom } from '../pin-policy.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, parseCommandArgs, type ParsedCommandArgs } from '../usage.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
@@ -53,10 +52,10 @@ export const OPTIONS = {
 
 export const usage = renderHelp(commandSpec('define')!);
 
-type Values = ReturnType<typeof parse>['values'];
+type Values = ParsedCommandArgs<typeof OPTIONS>['values'];
 
 export function run(argv: string[]): number {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -324,14 +323,3 @@ function virshQuote(s: string): string {
   return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

@@ -2,14 +2,13 @@
  * `virt-pin export --format qemu-pinning|virsh FILE` — the resolved pinning
  * as the qemu-pinning fork's `-vcpu` options, or as virsh commands.
  */
-import { parseArgs } from 'node:util';
 import { toQemuPinningArgs, toVirshCommands, type PinnedThreads } from '../../policy/interop.js';
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { resolveDocument } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
@@ -27,7 +26,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('export')!);
 
 export function run(argv: string[]): number {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -62,14 +61,3 @@ export function run(argv: string[]): number {
   return EXIT_OK;
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

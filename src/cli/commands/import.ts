@@ -3,13 +3,12 @@
  * fork's `-vcpu vcpunum=N,affinity=CPU` options into <vcpupin>s: merged into
  * FILE (only <cputune> changes), or as a fresh <cputune> snippet.
  */
-import { parseArgs } from 'node:util';
 import { definitionOf, readDomain } from '../../domain/index.js';
 import { fromQemuPinningArgs } from '../../policy/interop.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = { from: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
@@ -21,7 +20,7 @@ export function run(argv: string[]): number {
   const at = argv.findIndex((a, i) => (a === '--from' && argv[i + 1] === 'qemu-args') || a === '--from=qemu-args');
   const argsIndex = at === -1 ? -1 : at + (argv[at] === '--from' ? 2 : 1);
   const qemuArgs = argsIndex !== -1 && argsIndex < argv.length ? argv[argsIndex] : undefined;
-  const { values, positionals: rest } = parse(qemuArgs === undefined ? argv : argv.filter((_, i) => i !== argsIndex));
+  const { values, positionals: rest } = parseCommandArgs(qemuArgs === undefined ? argv : argv.filter((_, i) => i !== argsIndex), OPTIONS);
   const positionals = qemuArgs === undefined ? rest : [qemuArgs, ...rest];
   if (values.help) {
     process.stdout.write(usage);
@@ -58,10 +57,3 @@ export function run(argv: string[]): number {
   return EXIT_OK;
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

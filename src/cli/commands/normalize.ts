@@ -2,7 +2,6 @@
  * `virt-pin normalize FILE` — the document with its affinity elements as
  * libvirt stores them after define; everything else byte for byte.
  */
-import { parseArgs } from 'node:util';
 import { normalize } from '../../normalize/index.js';
 import { parseDocument, serializeDocument } from '../../xml/index.js';
 import { unifiedDiff } from '../../policy/diff.js';
@@ -11,7 +10,7 @@ import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { writeFileAtomic } from '../write-file.js';
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
@@ -26,7 +25,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('normalize')!);
 
 export function run(argv: string[]): number {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -48,14 +47,3 @@ export function run(argv: string[]): number {
   return EXIT_OK;
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

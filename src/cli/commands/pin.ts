@@ -4,7 +4,6 @@
  * the result is resolved back and must give exactly the planned masks, and
  * must pass check without errors.
  */
-import { parseArgs } from 'node:util';
 import { pinDomain } from '../../policy/pin.js';
 import { colorDiff, useColor } from '../color.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
@@ -13,7 +12,7 @@ import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { POLICY_OPTIONS, POLICY_USAGE, policyFrom } from '../pin-policy.js';
 import { writeFileAtomic } from '../write-file.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 import { describeHolders, loadOthers } from '../pin-others.js';
 import { isVirtPinError, VirtPinError } from '../../errors.js';
 import { readDomain } from '../../domain/index.js';
@@ -37,7 +36,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('pin')!);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -89,14 +88,3 @@ export async function run(argv: string[]): Promise<number> {
 /** Kept here too: tests import the planner's view of a guest from the pin command. */
 export { guestOf } from '../../policy/pin.js';
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

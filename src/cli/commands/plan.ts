@@ -3,7 +3,6 @@
  * every vCPU, IOThread and the emulator, and IRQ affinity for passed-through
  * PCI devices, as JSON, a table or a shell script to read before running.
  */
-import { parseArgs } from 'node:util';
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { planDocument, renderPlanJson, renderPlanShell, renderPlanTable } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
@@ -11,7 +10,7 @@ import { loadHost } from '../host-option.js';
 import { paint, useColor } from '../color.js';
 import { printable, printableLines } from '../terminal-text.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_FINDINGS, EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 
 /** Parser options; test/cli/grammar.test.ts keeps them equal to the command table's. */
 export const OPTIONS = {
@@ -28,7 +27,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('plan')!);
 
 export function run(argv: string[]): number {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -65,14 +64,3 @@ export function irqOverrides(irq: string[] | undefined, irqDefault: string | und
   return { ...(irqDefault !== undefined ? { default: irqDefault } : {}), ...(Object.keys(devices).length ? { devices } : {}) };
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

@@ -3,14 +3,13 @@
  * IOThread may run (host CPUs, memory nodes, scheduler, bandwidth), and
  * the rule and element that decided it.
  */
-import { parseArgs } from 'node:util';
 import { explain, resolveDocument, toJSON, validateResolvedJson, type ResolvedModel, type ResolvedThread } from '../../resolve/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { loadHost } from '../host-option.js';
 import { paint, useColor } from '../color.js';
 import { printable, printableLines } from '../terminal-text.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 import { isVirtPinError } from '../../errors.js';
 import { expandInputs, IoError } from '../io.js';
 import { readLibvirtDomains } from '../libvirt-domains.js';
@@ -33,7 +32,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('resolve')!);
 
 export function run(argv: string[]): number | Promise<number> {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   const color = useColor(values.color, process.stdout);
   if (values.help) {
     process.stdout.write(usage);
@@ -149,14 +148,3 @@ export function renderResolvedTable(r: ResolvedModel, color = false): string {
   return out.map((l, i) => (i === 1 ? paint(color, '1', printable(l)) : printable(l))).join('\n') + '\n';
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

@@ -5,7 +5,6 @@
  * a self-contained picture.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { HostTopology } from '../../host/index.js';
 import { planDocument } from '../../plan/index.js';
 import { resolveDocument } from '../../resolve/index.js';
@@ -18,7 +17,7 @@ import { buildPinMap, pinMapThreads, type PinMapFinding } from '../pinmap/model.
 import { renderPinMapHtml, renderPinMapSvg, renderPinMapText } from '../pinmap/render.js';
 import { printable } from '../terminal-text.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_OK, UsageError } from '../usage.js';
+import { EXIT_OK, UsageError, parseCommandArgs } from '../usage.js';
 import { threadRows } from './resolve.js';
 import { showMany, wantsManyDomains } from '../show-many.js';
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
@@ -40,7 +39,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('show')!);
 
 export function run(argv: string[]): number | Promise<number> {
-  const { values, positionals } = parse(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -95,14 +94,3 @@ function writeOutput(path: string, content: string): void {
   }
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}

@@ -5,7 +5,6 @@
  * Read-only; every virsh run is bounded in time (docs/host-view.md).
  */
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultLibvirtUri } from '../../apply/libvirt-live.js';
@@ -15,7 +14,7 @@ import { hostFromSysfs } from '../../host/index.js';
 import { cpuClaims, crossDomainFindings, domainStatus } from '../../hostview/index.js';
 import { IoError } from '../io.js';
 import { commandSpec, renderHelp } from '../command-table.js';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from '../usage.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs } from '../usage.js';
 import { addShares, observeDomain, sourceFromFile, sourcesFromLibvirt, type DomainSource, type Observation } from '../status/collect.js';
 import { renderHuman, renderJson, renderPrometheus, reportConflicts, type StatusReport } from '../status/render.js';
 
@@ -37,7 +36,7 @@ export const OPTIONS = {
 export const usage = renderHelp(commandSpec('status')!);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgsOrUsage(argv);
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     process.stdout.write(usage);
     return EXIT_OK;
@@ -145,14 +144,3 @@ function readText(file: string): string {
   }
 }
 
-function parseArgsOrUsage(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
