@@ -26,6 +26,7 @@ export class CpuSet implements Iterable<number> {
   /** Sorted, disjoint, non-adjacent inclusive ranges. */
   readonly #ranges: readonly CpuRange[];
   #size = -1;
+  #text: string | undefined;
 
   private constructor(ranges: readonly CpuRange[]) {
     this.#ranges = ranges;
@@ -231,7 +232,9 @@ export class CpuSet implements Iterable<number> {
 
   /** libvirt's canonical form (virBitmapFormat): `0-2,4`; the empty set prints as ''. */
   toString(): string {
-    return this.#ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
+    // Kept: one set is often printed once per vCPU that inherits it (JSON, plans).
+    this.#text ??= this.#ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
+    return this.#text;
   }
 
   /** The canonical string, so JSON.stringify writes `"0-3"`. */

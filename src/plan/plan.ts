@@ -1,6 +1,7 @@
 /**
  * plan(): resolved model + host facts + IRQ policy → RuntimePlan. Pure.
  */
+import { CpuBitmap } from '../cpuset/cpuset.js';
 import { CpuSet, tryParseCpuSet } from '../cpuset/index.js';
 import { checkAffinitySetting, isPciAddress } from './irq-policy.js';
 import type {
@@ -54,6 +55,23 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
   const isolated = setOf(host?.isolatedCpus) ?? CpuSet.empty();
   const numadCpus = setOf(resolved.placement?.numadCpus);
 
+  // Every vCPU of a large domain usually carries the same mask text: parse it
+  // and compare it with the online CPUs once per distinct text, not per thread.
+  const parsedMasks = new Map<string, CpuSet | undefined>();
+  let allCpus: CpuSet | undefined;
+  const offlineParts = new Map<CpuSet, CpuSet>();
+  const onlineParts = new Map<CpuSet, CpuSet>();
+  const maskTexts = new Map<CpuSet, string>();
+  const parseMask = (mask: string): CpuSet | undefined => {
+    if (!parsedMasks.has(mask)) parsedMasks.set(mask, setOf(mask));
+    return parsedMasks.get(mask);
+  };
+  const textOf = (set: CpuSet): string => {
+    let text = maskTexts.get(set);
+    if (text === undefined) maskTexts.set(set, (text = set.toString()));
+    return text;
+  };
+
   /** A concrete CPU set for a resolved mask, or undefined after reporting why not. */
   const concrete = (mask: string, what: string, at?: { line: number; column: number }): CpuSet | undefined => {
     let set: CpuSet | undefined;
@@ -62,8 +80,11 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
         report('PLAN_NEEDS_HOST', 'error', `${what} may use all host CPUs, but no host facts were given`, at, 'pass --host');
         return undefined;
       }
-      set = online.difference(isolated);
-      if (set.isEmpty()) set = online;
+      if (!allCpus) {
+        allCpus = online.difference(isolated);
+        if (allCpus.isEmpty()) allCpus = online;
+      }
+      set = allCpus;
     } else if (mask === 'numad') {
       if (!numadCpus) {
         report('PLAN_NEEDS_NUMAD', 'error', `${what} follows numad's advice, which is only known when the domain starts`, at, 'plan against the running domain (its live XML has the advised nodeset)');
@@ -71,19 +92,24 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
       }
       set = numadCpus;
     } else {
-      set = setOf(mask);
+      set = parseMask(mask);
       if (!set) {
         report('PLAN_BAD_CPUSET', 'error', `${what}: '${mask}' is not a cpuset`, at);
         return undefined;
       }
     }
     if (online) {
-      const off = set.difference(online);
+      let off = offlineParts.get(set);
+      if (off === undefined) offlineParts.set(set, (off = set.difference(online)));
       if (off.equals(set)) {
         report('PLAN_NO_ONLINE_CPU', 'error', `${what}: none of CPUs ${set.toString()} is online on this host (online: ${online.toString()})`, at);
         return undefined;
       }
-      if (!off.isEmpty()) report('PLAN_OFFLINE_CPUS', 'warning', `${what}: CPUs ${off.toString()} are not online here; the kernel will use ${set.intersect(online).toString()}`, at);
+      if (!off.isEmpty()) {
+        let used = onlineParts.get(set);
+        if (used === undefined) onlineParts.set(set, (used = set.intersect(online)));
+        report('PLAN_OFFLINE_CPUS', 'warning', `${what}: CPUs ${off.toString()} are not online here; the kernel will use ${used.toString()}`, at);
+      }
     }
     return set;
   };
@@ -107,7 +133,7 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
           id: targetLabel(target),
           kind: 'thread-affinity',
           target,
-          cpus: set.toString(),
+          cpus: textOf(set),
           provenance: provenanceOf(t, `${what}: ${t.source}`),
         });
       }
@@ -138,7 +164,10 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
   // ---- device IRQs
   const devices: PlanDevice[] = [];
   const irqActions: IrqAffinityAction[] = [];
-  const allVcpuCpus = vcpuCpus.reduce((acc, s) => acc.union(s), CpuSet.empty());
+  // A bitmap of the distinct sets, not a union per vCPU (thousands of vCPUs share one set).
+  const vcpuBitmap = new CpuBitmap();
+  for (const set of new Set(vcpuCpus)) vcpuBitmap.add(set);
+  const allVcpuCpus = vcpuBitmap.toSet();
   const policy = options.irqPolicy ?? { devices: [] };
   const overrides = options.irqOverrides ?? {};
   const overrideDevices = new Map<string, string>();

@@ -3,7 +3,7 @@
  * Each failed on the main this was branched from.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDocument, definitionOf, normalize, parseDocument, readDomain, resolveDocument, serializeDocument, type XmlElement } from '../../src/index.js';
+import { checkDocument, CpuSet, definitionOf, normalize, parseDocument, planDocument, readDomain, resolveDocument, serializeDocument, type XmlElement } from '../../src/index.js';
 import { requireVirsh, runVirshBatch } from '../support/oracle-virsh.js';
 import { domain, thrownCode } from './support.js';
 
@@ -62,6 +62,30 @@ describe('item 7: cost follows input size, not element count × cpuset width', (
       expect(resolve, `resolve ${resolve.toFixed(0)} ms vs parse ${parse.toFixed(0)} ms`).toBeLessThan(RATIO * parse);
     }, 240_000);
   }
+});
+
+describe('a wide mask inherited by every vCPU costs what a narrow one does', () => {
+  // Fuzz seed 20261202 case 919952: <vcpu cpuset='0-16383,^1,^3,…,^739'> and a
+  // huge vCPU count, with host facts: check, resolve and plan took 4 s of CPU
+  // (the overcommit lint filled a bitmap with the same 370 ranges per vCPU; plan
+  // parsed, compared and printed the same mask per vCPU), 30× the narrow mask.
+  const host = { onlineCpus: CpuSet.range(0, 1023), nodes: [{ id: 0, cpus: CpuSet.range(0, 1023) }] };
+  const of = (mask: string): string => domain('').replace("<vcpu placement='static'>4</vcpu>", `<vcpu placement='static' cpuset='${mask}'>16383</vcpu>`);
+  const wide = of(['0-16383', ...Array.from({ length: 370 }, (_, i) => `^${2 * i + 1}`)].join(','));
+  const narrow = of('0-16383');
+  const all = (text: string) => () => {
+    expect(checkDocument(text, { host }).length).toBeGreaterThan(0);
+    expect(resolveDocument(text, { host }).vcpus).toHaveLength(16383);
+    expect(planDocument(text, { host }).actions.length).toBeGreaterThan(16000);
+  };
+
+  it('check + resolve + plan of 16,383 vCPUs: the 370-range mask within 4× of 0-16383', () => {
+    expect(wide).toContain("cpuset='0-16383,^1,^3,");
+    bestOf(1, all(narrow)); // warm up
+    const w = bestOf(2, all(wide));
+    const n = bestOf(2, all(narrow));
+    expect(w, `wide ${w.toFixed(0)} ms vs narrow ${n.toFixed(0)} ms`).toBeLessThan(4 * n);
+  }, 120_000);
 });
 
 describe('item 8: only elements in no namespace are libvirt\'s', () => {
