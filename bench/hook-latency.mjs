@@ -10,7 +10,7 @@ import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, write
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stats, verdict } from './interleave.mjs';
+import { addRounds, stats, verdict } from './interleave.mjs';
 
 /** The fixture host's domain (as test/plan/support.ts gpuVm): vCPUs on CPUs 2,3 (node 0) and 10,11 (node 1), five PCI devices. */
 export const HOOK_DOMAIN = `<domain type='kvm'>
@@ -129,18 +129,7 @@ export function hookLatency({ root, cli, hook = join(root, 'dist', 'hook.cjs'), 
   return out;
 }
 
-/** More rounds into an earlier result (for a verdict still undecided). */
-export function addRounds(into, more) {
-  for (const k of Object.keys(into)) {
-    if (!into[k]?.samples) continue;
-    for (const key of ['wall', 'cpu']) {
-      into[k].samples[key].push(...more[k].samples[key]);
-      into[k][key] = stats(into[k].samples[key]);
-    }
-  }
-  into.rounds += more.rounds;
-  return into;
-}
+
 
 /**
  * The hook rows as a table: CPU and wall medians (min–max), ratios of the

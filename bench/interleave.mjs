@@ -56,3 +56,20 @@ export function verdict(a, b, target, key = 'cpu') {
   const state = meeting >= 0.75 ? 'met' : meeting <= 0.25 ? 'not met' : 'undecided';
   return { state, ratio: r, meeting };
 }
+
+/**
+ * Appends the samples of `more` (a later interleave() result, or any object of
+ * such entries) to `into` and recomputes their stats: more rounds for a
+ * verdict still undecided. Entries without samples are left alone.
+ */
+export function addRounds(into, more) {
+  for (const k of Object.keys(into)) {
+    if (!into[k]?.samples || !more[k]?.samples) continue;
+    for (const key of ['wall', 'cpu']) {
+      into[k].samples[key].push(...more[k].samples[key]);
+      into[k][key] = stats(into[k].samples[key]);
+    }
+  }
+  if (typeof into.rounds === 'number' && typeof more.rounds === 'number') into.rounds += more.rounds;
+  return into;
+}

@@ -19,8 +19,8 @@ import { createRequire } from 'node:module';
 import { applyCliRows } from './apply-cli.mjs';
 import { irqRows, threadRows } from './applier.mjs';
 import { writeFakeBigHost } from './fake-big-host.mjs';
-import { addRounds, HOOK_RATIO_TARGET, hookLatency, hookTable as hookRows, startedStderr } from './hook-latency.mjs';
-import { interleave, stats, verdict } from './interleave.mjs';
+import { HOOK_RATIO_TARGET, hookLatency, hookTable as hookRows, startedStderr } from './hook-latency.mjs';
+import { addRounds, interleave, stats, verdict } from './interleave.mjs';
 import { CHECK_US_TARGET, SCALE_FACTOR_TARGET, scaleRows } from './scale.mjs';
 import { CHECK_CORPUS_TARGET, checkCorpusRows } from './check-corpus.mjs';
 
@@ -162,13 +162,7 @@ const ONE_PASS_TARGET = 1.0;
 let libRuns = interleave(candidates, 7);
 // Undecided against its target: more rounds (up to 21 in all), then report what it is.
 for (let more = 0; more < 2 && verdict(libRuns.onePass, libRuns.bare, ONE_PASS_TARGET).state === 'undecided'; more++) {
-  const extra = interleave(candidates, 7);
-  for (const k of Object.keys(candidates)) {
-    for (const key of ['wall', 'cpu']) {
-      libRuns[k].samples[key].push(...extra[k].samples[key]);
-      libRuns[k][key] = stats(libRuns[k].samples[key]);
-    }
-  }
+  addRounds(libRuns, interleave(candidates, 7));
 }
 const rate = (ms) => `${Math.round((texts.length / ms) * 1000)} files/s, ${((mb / ms) * 1000).toFixed(1)} MB/s`;
 const libRow = (what, key, baseKey, baseline, note = '') =>
@@ -209,13 +203,7 @@ const COLD_START_TARGET = 1.3;
 const coldArgs = { check: [cli, 'check', one], floor: ['-e', '0'], version: [cli, '--version'], pinned: [cli, 'check', '--libvirt', '10.7', one] };
 let coldRuns = childInterleaved(coldArgs, 21);
 for (let more = 0; more < 2 && verdict(coldRuns.check, coldRuns.floor, COLD_START_TARGET).state === 'undecided'; more++) {
-  const extra = childInterleaved(coldArgs, 21);
-  for (const k of Object.keys(coldArgs)) {
-    for (const key of ['wall', 'cpu']) {
-      coldRuns[k].samples[key].push(...extra[k].samples[key]);
-      coldRuns[k][key] = stats(coldRuns[k].samples[key]);
-    }
-  }
+  addRounds(coldRuns, childInterleaved(coldArgs, 21));
 }
 const coldVerdict = verdict(coldRuns.check, coldRuns.floor, COLD_START_TARGET);
 const oneText = readFileSync(one, 'utf8');
