@@ -61,15 +61,9 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
   let allCpus: CpuSet | undefined;
   const offlineParts = new Map<CpuSet, CpuSet>();
   const onlineParts = new Map<CpuSet, CpuSet>();
-  const maskTexts = new Map<CpuSet, string>();
   const parseMask = (mask: string): CpuSet | undefined => {
     if (!parsedMasks.has(mask)) parsedMasks.set(mask, setOf(mask));
     return parsedMasks.get(mask);
-  };
-  const textOf = (set: CpuSet): string => {
-    let text = maskTexts.get(set);
-    if (text === undefined) maskTexts.set(set, (text = set.toString()));
-    return text;
   };
 
   /** A concrete CPU set for a resolved mask, or undefined after reporting why not. */
@@ -133,7 +127,7 @@ export function plan(resolved: PlanInput, host: PlanHost | undefined, options: P
           id: targetLabel(target),
           kind: 'thread-affinity',
           target,
-          cpus: textOf(set),
+          cpus: set.toString(),
           provenance: provenanceOf(t, `${what}: ${t.source}`),
         });
       }
