@@ -115,7 +115,7 @@ const commonCjs = {
   // node:crypto's createRequire need it.
   define: { ...common.define, 'import.meta.url': '__vpImportMeta.url' },
   banner: { js: "var __vpImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
-  plugins: [lazyBuiltins()],
+  plugins: [lazyBuiltins(), lazyPackages(['fast-xml-parser'])],
 };
 // check's worker threads start this slim entry, not the whole CLI.
 noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.cjs'), plugins: [] }));
@@ -210,6 +210,49 @@ function lazyBuiltins() {
       return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
     });
   },
+  };
+}
+
+/**
+ * The same for bundled packages that only a rare path uses but whose
+ * modules do work when they are loaded: fast-xml-parser parses only
+ * capabilities and node-device XML (src/host/xml-tree.ts), yet initialising
+ * it (its number tables among them) cost every `check`, `show` and `define`
+ * that imports the host module ~2 ms of a ~20 ms start. The package is still
+ * bundled; the wrapper requires it, and so runs its module code, on the
+ * first call. Exports that are functions or classes, and objects of
+ * functions (fast-xml-parser's XMLValidator), are wrapped; anything else is a
+ * build error.
+ */
+function lazyPackages(packages) {
+  return {
+    name: 'lazy-packages',
+    setup(build) {
+      const filter = new RegExp(`^(${packages.map((p) => p.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('|')})$`);
+      build.onResolve({ filter }, (args) =>
+        // The wrapper's own require() resolves to the real package (bundled, initialised on first use).
+        args.namespace === 'lazy-package' ? undefined : { path: args.path, namespace: 'lazy-package' },
+      );
+      build.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => {
+        const real = require(args.path);
+        const lines = [`let loaded; const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`];
+        for (const [k, v] of Object.entries(real)) {
+          if (!/^[A-Za-z_$][\w$]*$/.test(k)) continue;
+          if (typeof v === 'function') {
+            lines.push(`export function ${k}(...args) { return new.target ? Reflect.construct(load().${k}, args) : load().${k}.apply(this, args); }`);
+            // Static methods (XMLParser.getMetaDataSymbol) too.
+            for (const m of Object.getOwnPropertyNames(v).filter((m) => typeof v[m] === 'function' && /^[A-Za-z_$][\w$]*$/.test(m))) {
+              lines.push(`${k}.${m} = (...args) => load().${k}.${m}(...args);`);
+            }
+          } else if (v && typeof v === 'object' && Object.values(v).every((f) => typeof f === 'function')) {
+            lines.push(`export const ${k} = { ${Object.keys(v).map((f) => `${JSON.stringify(f)}(...args) { return load().${k}[${JSON.stringify(f)}](...args); }`).join(', ')} };`);
+          } else {
+            throw new Error(`lazyPackages: ${args.path} exports ${k}, which is neither a function nor an object of functions; load the package eagerly`);
+          }
+        }
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: root };
+      });
+    },
   };
 }
 

@@ -6,14 +6,16 @@
  * or `check one.xml`. Node writes to pipes and files synchronously on Linux
  * anyway, and virt-pin only ever calls write() and reads isTTY, so a
  * write(2) loop does the same job. Terminals keep Node's own stream (it
- * knows colours and sizes); telling a terminal from /dev/null needs
- * node:tty, which loads the same stack, so character devices keep it too.
+ * knows colours and sizes); telling a terminal from another character
+ * device needs node:tty, which loads the same stack, so character devices
+ * keep it too, except /dev/null itself (the same device number as
+ * /dev/null's: output thrown away, as by cron, scripts and `stdio: 'ignore'`).
  *
  * A reader that has gone away (EPIPE) ends the output silently instead of
  * an unhandled 'error' event; a non-blocking descriptor that is full
  * (EAGAIN) is waited on in 10 ms steps, not spun on.
  */
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync, type Stats } from 'node:fs';
 
 export function usePlainStdio(): void {
   plain(1, 'stdout');
@@ -27,7 +29,7 @@ function plain(fd: 1 | 2, name: 'stdout' | 'stderr'): void {
   } catch {
     return; // closed: leave Node's own behaviour
   }
-  if (!kind.isFIFO() && !kind.isFile() && !kind.isSocket()) return;
+  if (!kind.isFIFO() && !kind.isFile() && !kind.isSocket() && !isDevNull(kind)) return;
   let closed = false;
   const write = (text: string | Uint8Array): boolean => {
     let rest = typeof text === 'string' ? Buffer.from(text) : text;
@@ -58,4 +60,15 @@ function plain(fd: 1 | 2, name: 'stdout' | 'stderr'): void {
     },
   });
   Object.defineProperty(process, name, { configurable: true, enumerable: true, value: standIn });
+}
+
+/** Whether an open descriptor is /dev/null: a character device with /dev/null's device number. */
+function isDevNull(kind: Stats): boolean {
+  if (!kind.isCharacterDevice()) return false;
+  try {
+    const devNull = statSync('/dev/null');
+    return devNull.isCharacterDevice() && devNull.rdev === kind.rdev;
+  } catch {
+    return false;
+  }
 }

@@ -31,7 +31,7 @@ interface Run {
 }
 
 /** Run `node [preload] FILE ARGS` (FILE may be an option such as -e) and collect process.moduleLoadList at exit. */
-function runNode(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+function runNode(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; discardOutput?: boolean } = {}): Run {
   const listFile = join(work, `modules-${Math.random().toString(36).slice(2)}.txt`);
   const preload = join(work, 'module-list.cjs');
   writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join('\\n')));\n`);
@@ -39,6 +39,8 @@ function runNode(file: string, args: string[], options: { input?: string; env?: 
     input: options.input ?? '',
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     encoding: 'utf8',
+    // 'ignore' opens /dev/null for stdout and stderr, as cron and `>/dev/null 2>&1` do.
+    ...(options.discardOutput ? { stdio: ['pipe', 'ignore', 'ignore'] as const } : {}),
   });
   if (r.error) throw r.error;
   const modules = existsSync(listFile) ? readFileSync(listFile, 'utf8').split('\n') : [];
@@ -76,6 +78,13 @@ describe('modules loaded by a short run', () => {
     const extra = beyondNode(r);
     expect(extra).toContain('NativeModule vm'); // the code-cache loader ran
     expect(extra.filter((m) => UNUSED.includes(m) || m.includes('internal/modules/esm/'))).toEqual([]);
+  });
+
+  it('check one.xml with its output thrown away (/dev/null) does not load the stream stack either', () => {
+    const r = runNode(join(dist, 'cli.cjs'), ['check', '--libvirt', '10.7', one], { discardOutput: true });
+    expect(r.status).toBe(0);
+    expect(r.modules).toContain('NativeModule vm');
+    expect(beyondNode(r).filter((m) => UNUSED.includes(m))).toEqual([]);
   });
 
   it('the hook entry (started begin, 8 IRQs to change) loads none of them, and no ESM loader', () => {
