@@ -118,7 +118,7 @@ const commonCjs = {
   plugins: [lazyBuiltins(), lazyPackages(['fast-xml-parser'])],
 };
 // check's worker threads start this slim entry, not the whole CLI.
-noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.cjs'), plugins: [] }));
+noteBundled(await esbuild.build({ ...commonCjs, entryPoints: [join(root, 'src/cli/check-worker.ts')], outfile: join(dist, 'check-worker.cjs'), plugins: [lazyPackages(['fast-xml-parser'])] }));
 for (const [body, loader, entry, exportName, variant] of [
   ['cli-main.cjs', 'cli.cjs', 'src/cli/main.ts', 'main', 'command'],
   ['hook-main.cjs', 'hook.cjs', 'src/cli/hook-entry.ts', 'runHookEntry', 'hook-phase'],
