@@ -82,7 +82,7 @@ const MASK_BYTES = 2048;
 let libcCache: Libc | null | undefined;
 
 /** The parts of koffi this file calls (the native module exports them as the package does). */
-interface KoffiApi {
+export interface KoffiApi {
   load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
   errno(): number;
   version?: string;
@@ -95,7 +95,7 @@ interface KoffiApi {
  * apply and restore. The same file, checked against the package's version as
  * koffi checks it; any other layout goes through require('koffi').
  */
-function requireKoffi(): KoffiApi {
+export function requireKoffi(): KoffiApi {
   const req = createRequire(import.meta.url);
   try {
     const pkgFile = req.resolve('koffi/package.json');
