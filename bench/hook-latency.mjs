@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addRounds, stats, verdict } from './interleave.mjs';
@@ -80,7 +81,8 @@ export function hookLatency({ root, cli, hook = join(root, 'dist', 'hook.cjs'), 
   const { env, cleanup } = fixtureHost(root);
   const cpuFile = join(env.VIRT_PIN_BENCH_WORK, 'cpu');
   const reporter = join(root, 'bench', 'cpu-report.cjs');
-  const samples = Object.fromEntries(['floor', 'version', 'reconnect', 'logger', 'startedQuiet', ...PHASES.map((p) => p.key)].map((k) => [k, { wall: [], cpu: [] }]));
+  const samples = Object.fromEntries(['floor', 'version', 'reconnect', 'syslogSend', 'logger', 'startedQuiet', ...PHASES.map((p) => p.key)].map((k) => [k, { wall: [], cpu: [] }]));
+  const sink = datagramSink(join(env.VIRT_PIN_BENCH_WORK, 'log'));
   let changed = -1;
   const run = (key, args, input, keep, extraEnv = {}) => {
     const s = process.hrtime.bigint();
@@ -98,7 +100,13 @@ export function hookLatency({ root, cli, hook = join(root, 'dist', 'hook.cjs'), 
     (keep) => run('floor', ['-e', '0'], '', keep),
     (keep) => run('version', [cli, '--version'], '', keep),
     (keep) => run('reconnect', [hook, 'exec', 'gpu-vm', 'reconnect', 'begin', '-'], HOOK_DOMAIN, keep),
-    // What the system-log copy costs: a Node process that spawns one logger, as the hook does at its end.
+    // What the system-log copy costs: a Node process that sends one datagram through koffi to a socket of the
+    // bench's own, as the hook does at its end (src/cli/hook/syslog-socket.ts) ...
+    (keep) => {
+      run('syslogSend', ['-e', SEND_ONE_DATAGRAM, sink.path, root], '', keep);
+      sink.drain();
+    },
+    // ... and, for comparison, one that spawns one logger, as the hook did before (and still does for lines the socket refuses).
     (keep) => run('logger', ['-e', "require('child_process').spawnSync('logger', ['-t', 'virt-pin-bench', 'bench: one line'], { stdio: 'ignore' })"], '', keep),
     // The hook's own work: started begin without the system-log copy (then release end, not kept, puts the IRQs back).
     (keep) => {
@@ -122,9 +130,10 @@ export function hookLatency({ root, cli, hook = join(root, 'dist', 'hook.cjs'), 
     // One warm-up round (page cache, the code caches written by a first run), then `runs` kept rounds.
     for (let r = -1; r < runs; r++) for (let i = 0; i < units.length; i++) units[(i + Math.max(0, r)) % units.length](r >= 0);
   } finally {
+    sink.close();
     cleanup();
   }
-  const out = { rounds: runs, changed };
+  const out = { rounds: runs, changed, devLog: existsSync('/dev/log'), datagrams: sink.received };
   for (const [k, v] of Object.entries(samples)) out[k] = { wall: stats(v.wall), cpu: stats(v.cpu), samples: v };
   return out;
 }
@@ -151,7 +160,8 @@ export function hookTable(hook, { targetMs = 150 } = {}) {
     ['`hook.cjs exec … reconnect begin` (load the hook, read stdin and the configuration)', 'reconnect', ''],
     ...PHASES.map((p) => [`\`hook.cjs exec\` ${p.what}`, p.key, p.key === 'started' ? `≤ ${HOOK_RATIO_TARGET}× CPU: **${cpuV.state}**; wall: ${wallV.state}; < ${targetMs} ms wall: ${hook.started.wall.median < targetMs ? 'met' : 'not met'}` : '']),
     ['floor of the work: `started begin` with `VIRT_PIN_SYSLOG=0` (no system-log copy)', 'startedQuiet', `≤ ${HOOK_RATIO_TARGET}× CPU: ${quietV.state}`],
-    ['floor of the log copy: `node -e` spawning one `logger`', 'logger', ''],
+    ['floor of the log copy: `node -e` loading koffi and sending one datagram (what the hook does)', 'syslogSend', ''],
+    ['the same through a `logger` child (what the hook did before)', 'logger', ''],
   ];
   const lines = ['| invocation | CPU ms | wall ms | CPU ratio | wall ratio | target |', '|---|---|---|---|---|---|'];
   for (const [what, k, target] of rows) lines.push(`| ${what} | ${spread(hook[k].cpu)} | ${spread(hook[k].wall)} | ${k === 'floor' ? '-' : ratio(k, 'cpu')} | ${k === 'floor' ? '-' : ratio(k, 'wall')} | ${target} |`);
@@ -168,6 +178,42 @@ export function startedStderr({ root, cli, env: extra = {} }) {
   } finally {
     cleanup();
   }
+}
+
+/** `node -e` code: load koffi's native module (from the package at argv[2]) and libc as the hook does, send one syslog datagram to argv[1] (MSG_DONTWAIT | MSG_NOSIGNAL; not sent: exit 3). */
+const SEND_ONE_DATAGRAM = [
+  "const p = require('path'), r = require('module').createRequire(p.join(process.argv[2], 'package.json'));",
+  "const kp = r.resolve('koffi/package.json'), k = r(p.join(p.dirname(kp), 'build', 'koffi', process.platform + '_' + process.arch, 'koffi.node'));",
+  "const c = k.load('libc.so.6'), socket = c.func('int socket(int, int, int)'), sendto = c.func('long sendto(int, const uint8_t *, size_t, int, const uint8_t *, uint32_t)'), close = c.func('int close(int)');",
+  "const a = Buffer.alloc(110); new Uint16Array(a.buffer, a.byteOffset, 1)[0] = 1; const n = a.write(process.argv[1], 2);",
+  "const m = Buffer.from('<29>Dec  2 04:00:00 virt-pin-bench[' + process.pid + ']: bench: one line'), fd = socket(1, 2 | 0o2000000, 0);",
+  "if (Number(sendto(fd, m, m.length, 0x4040, a, 3 + n)) !== m.length) process.exit(3); close(fd);",
+].join(' ');
+
+/** A bound AF_UNIX datagram socket at `path` (through koffi: Node has none) that counts what it received when closed. */
+function datagramSink(path) {
+  const k = createRequire(import.meta.url)('koffi');
+  const c = k.load('libc.so.6');
+  const socket = c.func('int socket(int, int, int)');
+  const bind = c.func('int bind(int, const uint8_t *, uint32_t)');
+  const recv = c.func('long recv(int, _Out_ uint8_t *, size_t, int)');
+  const close = c.func('int close(int)');
+  const fd = socket(1, 2, 0);
+  const addr = Buffer.alloc(110);
+  new Uint16Array(addr.buffer, addr.byteOffset, 1)[0] = 1;
+  const n = addr.write(path, 2);
+  if (fd < 0 || bind(fd, addr, 3 + n) !== 0) throw new Error(`cannot bind a datagram socket at ${path}`);
+  const sink = { path, received: 0 };
+  const buf = Buffer.alloc(4096);
+  // Drained after every send, so the kernel's queue never fills (a full one would make the send fail: exit 3).
+  sink.drain = () => {
+    while (Number(recv(fd, buf, buf.length, 0x40)) > 0) sink.received++;
+  };
+  sink.close = () => {
+    sink.drain();
+    close(fd);
+  };
+  return sink;
 }
 
 /** A writable copy of the passthrough fixture host and a hook configuration for it. */
