@@ -118,7 +118,8 @@ function loadWithScriptCache(): Record<string, unknown> {
   let cachedData = asBuilt ? readTrustedCache(fullPath) : undefined;
   const loadedFull = cachedData !== undefined;
   if (asBuilt && !loadedFull) cachedData = readTrustedCache(partialPath);
-  const script = new Script(Module.wrap(source.toString('utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });
+  // The build makes the body pure ASCII (scripts/build.mjs asciiOnly): latin1 decodes it as UTF-8 would, ~5x faster.
+  const script = new Script(Module.wrap(source.toString(asBuilt ? 'latin1' : 'utf8')), { filename: bodyPath, ...(cachedData ? { cachedData } : {}) });
   if (asBuilt) {
     const usable = cachedData !== undefined && script.cachedDataRejected !== true;
     // Written at exit so that the cache holds everything this run compiled.
