@@ -16,7 +16,6 @@ import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs } from '../usage.js';
 import { checkInput, checkPath, type ParseLimits } from './check-one.js';
 import { crossDiagnostics, hostDomains, loadHostMemory } from '../host-domains.js';
-import { readLibvirtDomains } from '../libvirt-domains.js';
 import { isVirtPinError } from '../../errors.js';
 import { IoError, readInput } from '../io.js';
 import { checkInPool, poolSize, type SerializedCheckOptions } from './check-pool.js';
@@ -144,6 +143,8 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
 
 /** Domain XML from libvirt (definitions, `--inactive`); a libvirt error is an I/O error. */
 async function libvirtInputs(uri: string, names: string[] | undefined): Promise<{ name: string; text: string }[]> {
+  // Loaded only for --connect: it brings the applier's libvirt code, whose module set-up every plain check paid for.
+  const { readLibvirtDomains } = await import('../libvirt-domains.js');
   try {
     return await readLibvirtDomains({ uri, inactive: true, ...(names ? { names } : { all: 'defined' }) });
   } catch (e) {
