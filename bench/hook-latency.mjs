@@ -217,7 +217,7 @@ function datagramSink(path) {
 }
 
 /** A writable copy of the passthrough fixture host and a hook configuration for it. */
-function fixtureHost(root) {
+export function fixtureHost(root) {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'vp-bench-hook-'));
   const fixture = join(root, 'fixtures', 'passthrough-host');
   const hostRoot = join(dir, 'root');

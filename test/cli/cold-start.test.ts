@@ -102,6 +102,12 @@ describe('modules loaded by a short run', () => {
       // The same entry restores what it applied.
       const back = runNode(join(dist, 'hook.cjs'), ['hook', 'exec', 'gpu-vm', 'release', 'end', '-'], { input: xml, env });
       expect(back.stderr).toBe('virt-pin hook: gpu-vm release/end: restored: 8 target(s)\n');
+      // With the system-log copy on, as installed: the line goes onto /dev/log from this process (or nowhere, with
+      // no syslog daemon here), still without child_process; a logger child is only for lines the socket refuses.
+      const again = runNode(join(dist, 'hook.cjs'), ['exec', 'gpu-vm', 'started', 'begin', '-'], { input: xml, env: { ...env, VIRT_PIN_SYSLOG: undefined } });
+      expect(again.stderr).toBe('virt-pin hook: gpu-vm started/begin: applied: 8 target(s) changed\n');
+      expect(beyondNode(again).filter((m) => UNUSED.includes(m) || m.includes('internal/modules/esm/'))).toEqual([]);
+      runNode(join(dist, 'hook.cjs'), ['hook', 'exec', 'gpu-vm', 'release', 'end', '-'], { input: xml, env });
       // One code cache per phase, named by the phase, never by the domain.
       const phases = readdirSync(dist).filter((f) => f.startsWith('hook-main.cjs.') && f.endsWith('.v8cache')).map((f) => f.replace(/(\.partial)?\.v8cache$/, '').split('.').at(-1));
       expect(phases).toEqual(expect.arrayContaining(['exec-started', 'exec-release']));
