@@ -267,21 +267,22 @@ describe('the V8 code cache', () => {
 describe("check's worker pool", () => {
   it('is used only for enough files and idle cores, or as --jobs says', async () => {
     const { poolSize, POOL_MIN_FILES, POOL_THRESHOLD } = await import('../../src/cli/commands/check-pool.js');
-    expect(poolSize(POOL_MIN_FILES - 1, undefined, 2, 0)).toBe(0); // too few files
-    expect(poolSize(POOL_MIN_FILES, undefined, 2, 0.2)).toBe(2); // two idle cores
-    expect(poolSize(5000, undefined, 2, 0.6)).toBe(0); // one idle core: a worker would only add its start-up
-    expect(poolSize(5000, undefined, 2, 7.5)).toBe(0); // a busy machine
+    // The number of threads checking, this one included: 1 = no worker.
+    expect(poolSize(POOL_MIN_FILES - 1, undefined, 2, 0)).toBe(1); // too few files
+    expect(poolSize(POOL_MIN_FILES, undefined, 2, 0.2)).toBe(2); // two idle cores: this thread and one worker
+    expect(poolSize(5000, undefined, 2, 0.6)).toBe(1); // one idle core
+    expect(poolSize(5000, undefined, 2, 7.5)).toBe(1); // a busy machine
     expect(poolSize(5000, undefined, 16, 1)).toBe(8); // never more than 8
-    expect(poolSize(POOL_MIN_FILES * 3, undefined, 16, 0)).toBe(6); // one worker per POOL_MIN_FILES / 2 files
-    expect(poolSize(POOL_THRESHOLD * 2, 2, 2, 9)).toBe(2); // --jobs is obeyed whatever the load (one worker per POOL_THRESHOLD files)
+    expect(poolSize(POOL_MIN_FILES * 3, undefined, 16, 0)).toBe(6); // one thread per POOL_MIN_FILES / 2 files
+    expect(poolSize(POOL_THRESHOLD * 2, 2, 2, 9)).toBe(2); // --jobs is obeyed whatever the load (one thread per POOL_THRESHOLD files)
     expect(poolSize(POOL_THRESHOLD, 2, 2, 9)).toBe(1);
-    expect(poolSize(POOL_THRESHOLD - 1, 2, 2, 0)).toBe(0);
-    expect(poolSize(5000, 1, 16, 0)).toBe(0);
+    expect(poolSize(POOL_THRESHOLD - 1, 2, 2, 0)).toBe(1);
+    expect(poolSize(5000, 1, 16, 0)).toBe(1);
   });
 
   it('workers run the slim entry: the same JSON as one thread', () => {
     const files = readdirSync(join(repoRoot, 'fixtures', 'examples')).map((f) => join(repoRoot, 'fixtures', 'examples', f));
-    const many = Array.from({ length: 16 }, () => files).flat(); // 48 files: a pool of 2 under --jobs 2
+    const many = Array.from({ length: 16 }, () => files).flat(); // 48 files: this thread and one worker under --jobs 2
     const pooled = runNode(join(dist, 'cli.cjs'), ['check', '--format', 'json', '--jobs', '2', ...many]);
     const serial = runNode(join(dist, 'cli.cjs'), ['check', '--format', 'json', '--jobs', '1', ...many]);
     expect(pooled.stdout).toBe(serial.stdout);

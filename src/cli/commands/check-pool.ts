@@ -26,19 +26,18 @@ export const POOL_THRESHOLD = 24;
 export const POOL_MIN_FILES = 200;
 
 /**
- * How many workers check `files` files: `jobs` when given (1 = none);
- * otherwise one per free core (a core is free when the 1-minute load
- * average leaves at least half of it idle) and at most one per
- * POOL_MIN_FILES / 2 files; none for fewer than POOL_MIN_FILES files, and
- * none unless at least two cores are free (one worker only adds its
- * start-up to the same serial work).
+ * How many threads check `files` files, this one included (1 = this one
+ * alone, no worker): `jobs` when given; otherwise one per free core (a core
+ * is free when the 1-minute load average leaves at least half of it idle)
+ * and at most one per POOL_MIN_FILES / 2 files; one for fewer than
+ * POOL_MIN_FILES files, and one unless at least two cores are free.
  */
 export function poolSize(files: number, jobs: number | undefined, cores: number, load1: number): number {
-  if (jobs !== undefined) return jobs <= 1 || files < POOL_THRESHOLD ? 0 : Math.min(jobs, 8, Math.ceil(files / POOL_THRESHOLD));
-  if (files < POOL_MIN_FILES) return 0;
+  if (jobs !== undefined) return jobs <= 1 || files < POOL_THRESHOLD ? 1 : Math.min(jobs, 8, Math.ceil(files / POOL_THRESHOLD));
+  if (files < POOL_MIN_FILES) return 1;
   const free = Math.round(cores - load1);
-  // Each worker gets at least half of POOL_MIN_FILES, as two do at the break-even.
-  return free >= 2 ? Math.max(2, Math.min(free, 8, Math.floor(files / (POOL_MIN_FILES / 2)))) : 0;
+  // Each thread gets at least half of POOL_MIN_FILES, as two do at the break-even.
+  return free >= 2 ? Math.max(2, Math.min(free, 8, Math.floor(files / (POOL_MIN_FILES / 2)))) : 1;
 }
 
 /** Files go to a worker in batches: one message per file cost more than checking a small file. */
@@ -66,46 +65,73 @@ export interface SerializedCheckOptions {
   allXml?: boolean;
 }
 
+/**
+ * Check `paths` on `threads` threads: this one and `threads - 1` workers.
+ * This thread checks too (`checkHere`), a batch at a time with a turn of
+ * the event loop between batches to feed the workers: it is running and
+ * has its code loaded already, where each worker first starts a Node
+ * environment and compiles the checker (~50 ms) and warms its own JIT. Each
+ * worker has two batches in flight, so it does not wait while this thread
+ * is inside one.
+ */
 export async function checkInPool(
   paths: readonly InputPath[],
   options: SerializedCheckOptions,
   keepSource: boolean,
   workerUrl: URL,
   onProgress: (done: number) => void,
-  workers: number,
+  threads: number,
+  checkHere: (path: InputPath) => FileResult,
 ): Promise<FileResult[]> {
   const results: FileResult[] = new Array(paths.length);
-  const count = Math.max(1, workers);
+  const count = Math.max(2, threads);
   let next = 0;
   let done = 0;
+  /** The next batch: smaller ones at the end so that the threads finish together. */
+  const take = (): { index: number; size: number } | undefined => {
+    if (next >= paths.length) return undefined;
+    const index = next;
+    const size = Math.max(1, Math.min(BATCH, Math.ceil((paths.length - next) / (count * 2))));
+    next += size;
+    return { index, size };
+  };
+  const record = (index: number, batch: readonly FileResult[]): void => {
+    batch.forEach((r, i) => (results[index + i] = r));
+    done += batch.length;
+    onProgress(done);
+  };
   const runWorker = (): Promise<void> =>
     new Promise((resolve, reject) => {
       const data: CheckWorkerData = { role: 'check-worker', options, keepSource };
       // stdout/stderr: true keeps the worker's (unused) output off this process's
       // stdout/stderr, which may be the plain writers of src/cli/plain-stdio.ts.
       const worker = new Worker(workerUrl, { workerData: data, stdout: true, stderr: true });
+      let inFlight = 0;
       const feed = (): void => {
-        if (next >= paths.length) {
-          void worker.terminate();
-          return;
+        for (let batch = inFlight < 2 ? take() : undefined; batch; batch = inFlight < 2 ? take() : undefined) {
+          inFlight++;
+          worker.postMessage({ index: batch.index, paths: paths.slice(batch.index, batch.index + batch.size) } satisfies WorkerRequest);
         }
-        const index = next;
-        // Smaller batches at the end so both workers finish together.
-        const size = Math.max(1, Math.min(BATCH, Math.ceil((paths.length - next) / (count * 2))));
-        next += size;
-        worker.postMessage({ index, paths: paths.slice(index, index + size) } satisfies WorkerRequest);
+        if (inFlight === 0) void worker.terminate();
       };
       worker.on('message', (reply: WorkerReply) => {
-        reply.results.forEach((r, i) => (results[reply.index + i] = r));
-        done += reply.results.length;
-        onProgress(done);
+        inFlight--;
+        record(reply.index, reply.results);
         feed();
       });
       worker.on('error', reject);
       worker.on('exit', () => resolve());
       feed();
     });
-  await Promise.all(Array.from({ length: count }, runWorker));
+  const here = async (): Promise<void> => {
+    for (let batch = take(); batch; batch = take()) {
+      const out: FileResult[] = [];
+      for (let i = 0; i < batch.size; i++) out.push(checkHere(paths[batch.index + i]!));
+      record(batch.index, out);
+      await new Promise((r) => setImmediate(r)); // the workers' replies, and their next batches
+    }
+  };
+  await Promise.all([...Array.from({ length: count - 1 }, runWorker), here()]);
   return results;
 }
 

@@ -14,7 +14,7 @@ import { expandInputs } from '../io.js';
 import { version } from '../version.js';
 import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs } from '../usage.js';
-import { checkInput, checkPath, type ParseLimits } from './check-one.js';
+import { checkInput, checkPath, type CheckOptions, type ParseLimits } from './check-one.js';
 import { crossDiagnostics, hostDomains, loadHostMemory } from '../host-domains.js';
 import { isVirtPinError } from '../../errors.js';
 import { IoError, readInput } from '../io.js';
@@ -77,10 +77,11 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
-  const workers = fromLibvirt || workerUrl === undefined || paths.some((p) => p.path === '-') ? 0 : poolSize(paths.length, jobs, availableParallelism(), loadavg()[0] ?? 0);
-  if (workers > 0) {
+  const threads = fromLibvirt || workerUrl === undefined || paths.some((p) => p.path === '-') ? 1 : poolSize(paths.length, jobs, availableParallelism(), loadavg()[0] ?? 0);
+  if (threads > 1) {
     const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
-    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, workers);
+    const here: CheckOptions = { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) };
+    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, threads, (path) => checkPath(path, here));
   } else {
     results = paths.map((path, i) => {
       const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))({ driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
