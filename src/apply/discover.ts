@@ -68,14 +68,8 @@ export function readLibvirtPid(paths: HostPaths, domain: string): number {
 
 /** Process start time (field 22 of /proc/PID/stat), to tell a pid from a recycled one. */
 export function processStartTime(paths: HostPaths, pid: number): string | undefined {
-  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
-  if (!p) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(p, 'utf8');
-  } catch {
-    return undefined; // exited between the lookup and the read
-  }
+  const text = new ProcFiles(paths.proc).read([String(checkTaskId(pid)), 'stat']);
+  if (text === undefined) return undefined; // no such process, or it exited between the lookup and the read
   const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return after[19];
 }
@@ -99,26 +93,67 @@ export function procIsCallers(proc: string): boolean {
 
 /** The process runs (not a zombie) and is the one that had this start time. */
 export function processAlive(paths: HostPaths, pid: number, startTime: string | undefined): boolean {
-  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'stat']);
-  if (!p || startTime === undefined) return false;
-  let text: string;
-  try {
-    text = readFileSync(p, 'utf8');
-  } catch {
-    return false;
-  }
+  if (startTime === undefined) return false;
+  const text = new ProcFiles(paths.proc).read([String(checkTaskId(pid)), 'stat']);
+  if (text === undefined) return false;
   const after = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return after[19] === startTime && after[0] !== 'Z' && after[0] !== 'X';
 }
 
-/** A thread's `comm` now (undefined when it or its process is gone). */
-export function threadComm(paths: HostPaths, pid: number, tid: number): string | undefined {
-  const p = new Confined(paths.proc).resolve([String(checkTaskId(pid)), 'task', String(checkTaskId(tid)), 'comm']);
-  if (!p) return undefined;
-  try {
-    return readFileSync(p, 'utf8').replace(/\n$/, '');
-  } catch {
-    return undefined;
+/** A thread's `comm` now (undefined when it or its process is gone). `files`: a reader to reuse across calls. */
+export function threadComm(paths: HostPaths, pid: number, tid: number, files = new ProcFiles(paths.proc)): string | undefined {
+  return files.read([String(checkTaskId(pid)), 'task', String(checkTaskId(tid)), 'comm'])?.replace(/\n$/, '');
+}
+
+/** Names procfs never makes a symlink, below the root or below a PID or TID directory. */
+const PROC_PLAIN_NAMES = new Set(['task', 'comm', 'stat', 'status', 'cgroup']);
+
+/**
+ * Reads a process's and its threads' files (`PID/stat`, `PID/task/TID/comm`)
+ * under a proc root. When the root is a procfs, the path is the root's real
+ * path joined with the components and read as it is: in procfs a PID or TID
+ * directory and the files named above are never symlinks (the only symlinks
+ * under a PID are `cwd`, `exe`, `root` and entries of `fd`, `map_files`,
+ * `ns`; `self` and `thread-self` are not decimal), so that path is already
+ * the real path inside the root that Confined.resolve would compute with a
+ * realpath and an lstat per thread (most of discovering 256 threads). Any
+ * other root (a captured copy in tests, VIRT_PIN_HOST_ROOT) goes through
+ * Confined.resolve. Which threads belong to the process is unchanged: only
+ * what `PID/task` lists.
+ */
+export class ProcFiles {
+  private readonly tree: Confined;
+  /** The real root when it is a procfs; null when it is not; undefined until asked. */
+  private procfsRoot: string | null | undefined;
+
+  constructor(proc: string) {
+    this.tree = new Confined(proc);
+  }
+
+  /** The file's text, or undefined when it (its thread, its process) does not exist or cannot be read. */
+  read(parts: readonly string[]): string | undefined {
+    let path: string | undefined;
+    const direct = this.procfs();
+    if (direct !== null && parts.every((p) => PROC_PLAIN_NAMES.has(p) || parseTaskId(p) !== undefined)) path = `${direct === '/' ? '' : direct}/${parts.join('/')}`;
+    else path = this.tree.resolve(parts);
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined; // exited between the lookup and the read
+    }
+  }
+
+  private procfs(): string | null {
+    if (this.procfsRoot === undefined) {
+      try {
+        const real = this.tree.resolve([]);
+        this.procfsRoot = real !== undefined && statfsSync(real).type === PROC_SUPER_MAGIC ? real : null;
+      } catch {
+        this.procfsRoot = null;
+      }
+    }
+    return this.procfsRoot;
   }
 }
 
@@ -137,17 +172,14 @@ export function discoverThreads(paths: HostPaths, pid: number, qmp?: QmpThreadId
   for (const v of qmp?.vcpus ?? []) byQmp.set(v.threadId, { kind: 'vcpu', vcpu: v.cpuIndex });
   for (const t of qmp?.iothreads ?? []) byQmp.set(t.threadId, { kind: 'iothread', iothread: t.id });
   const threads: QemuThread[] = [];
+  const files = new ProcFiles(paths.proc);
+  const pidText = String(pid);
   for (const entry of readdirSync(taskDir)) {
     const tid = parseTaskId(entry);
     if (tid === undefined) continue;
-    const commPath = proc.resolve([String(pid), 'task', entry, 'comm']);
-    if (!commPath) continue; // exited meanwhile
-    let comm: string;
-    try {
-      comm = readFileSync(commPath, 'utf8').replace(/\n$/, '');
-    } catch {
-      continue;
-    }
+    const text = files.read([pidText, 'task', entry, 'comm']);
+    if (text === undefined) continue; // exited meanwhile
+    const comm = text.replace(/\n$/, '');
     const q = tid !== pid ? byQmp.get(tid) : undefined;
     if (q) threads.push({ tid, comm, ...q, via: 'qmp' });
     else threads.push({ tid, comm, ...classifyThread(comm, tid, pid), via: tid === pid ? 'pid' : 'comm' });

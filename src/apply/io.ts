@@ -207,21 +207,34 @@ function tasksetError(e: unknown, tid: number): AffinityWriteError {
   return new AffinityWriteError(code, `taskset on thread ${tid}: ${text.trim()}`);
 }
 
+/** Masks kept per CPU list text for writes (a domain's vCPUs share few distinct lists). */
+const MAX_KEPT_MASKS = 1024;
+
 /** Thread affinity through sched_{set,get}affinity (koffi) or taskset. */
 export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readThreadAffinity' | 'writeThreadAffinity'> {
   const libcFor = lazyLibc(prefer);
+  // One buffer for every read, and the set of the last mask read: the threads of one QEMU mostly
+  // share a mask, and a mask equal byte for byte to the last one is that same (immutable) set.
+  let readBuf: Buffer | undefined;
+  let lastMask: Buffer | undefined;
+  let lastSet: CpuSet | undefined;
+  const masks = new Map<string, Buffer>();
   return {
     readThreadAffinity(tid) {
       checkTaskId(tid);
       const libc = libcFor();
       if (libc) {
         const bytes = kernelMaskBytes(libc);
-        const b = Buffer.alloc(bytes);
+        const b = (readBuf ??= Buffer.alloc(bytes));
+        b.fill(0);
         if (libc.getaffinity(tid, bytes, b) < 0) {
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
           throw new AffinityWriteError(code, `sched_getaffinity(${tid}): ${code}`);
         }
-        return setOfMask(b);
+        if (lastSet !== undefined && lastMask !== undefined && b.equals(lastMask)) return lastSet;
+        lastSet = setOfMask(b);
+        lastMask = Buffer.from(b);
+        return lastSet;
       }
       try {
         const out = execFileSync('taskset', ['-pc', String(tid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -237,7 +250,12 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
       checkTaskId(tid);
       const libc = libcFor();
       if (libc) {
-        const mask = maskOf(cpus, kernelMaskBytes(libc));
+        const text = cpus.toString();
+        let mask = masks.get(text);
+        if (mask === undefined) {
+          mask = maskOf(cpus, kernelMaskBytes(libc));
+          if (masks.size < MAX_KEPT_MASKS) masks.set(text, mask);
+        }
         if (libc.setaffinity(tid, mask.length, mask) < 0) {
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
           throw new AffinityWriteError(code, `sched_setaffinity(${tid}, ${cpus.toString()}): ${code}`);

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseKernelCpuList } from '../cpuset/index.js';
 import { cgroupCpusFile, relParts } from './cgroup.js';
-import { discoverDeviceIrqs, processAlive, readInterrupts, threadComm, type DeviceIrqs } from './discover.js';
+import { discoverDeviceIrqs, processAlive, ProcFiles, readInterrupts, threadComm, type DeviceIrqs } from './discover.js';
 import type { HostIo, ThreadMethod } from './io.js';
-import { Confined, LIVE_PATHS, type HostPaths } from './paths.js';
+import { LIVE_PATHS, type HostPaths } from './paths.js';
 import { parseSched, sameSched, type SchedState } from './sched.js';
 import { checkStateOwner, entryKey, legacyStatePath, readStateFile, removeStateFile, statePath } from './state.js';
 import { refuseForeignThreads, lockDomain } from './execute.js';
@@ -82,7 +82,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
   refuseForeignThreads(paths, options, { affinity: alive && state.entries.some((e) => e.kind === 'thread'), sched: alive && state.entries.some((e) => e.kind === 'sched') });
   const io = ioFor(paths, options);
   const retry = options.retry ?? { attempts: 5, delayMs: 20 };
-  const proc = new Confined(paths.proc);
+  const procFiles = new ProcFiles(paths.proc);
   const ints = state.entries.some((e) => e.kind === 'irq') ? readInterrupts(paths) : undefined;
   // One discovery per device, not one per recorded vector (that is quadratic: 256 vectors, 65 536 sysfs reads).
   const discovered = new Map<string, DeviceIrqs>();
@@ -103,14 +103,15 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
     };
     try {
       if (e.kind === 'thread' || e.kind === 'sched') {
-        if (!alive || !proc.resolve([String(state.pid), 'task', String(e.tid)])) {
+        // Same pid, same start time, and the same thread name: a state file naming some other thread gets nothing written.
+        // PID/task/TID/comm exists only for a thread of that process: one read proves both (the process was checked above).
+        const comm = alive ? threadComm(paths, state.pid, e.tid, procFiles) : undefined;
+        if (comm === undefined) {
           push('gone', 'the thread (or its process) no longer exists');
           continue;
         }
-        // Same pid, same start time, and the same thread name: a state file naming some other thread gets nothing written.
-        const comm = threadComm(paths, state.pid, e.tid);
         if (comm !== e.comm) {
-          push(comm === undefined ? 'gone' : 'reused', comm === undefined ? 'the thread exited' : `thread ${e.tid} is now '${comm.slice(0, 16)}', not the recorded '${e.comm.slice(0, 16)}'; left alone`);
+          push('reused', `thread ${e.tid} is now '${comm.slice(0, 16)}', not the recorded '${e.comm.slice(0, 16)}'; left alone`);
           continue;
         }
         if (e.kind === 'thread') {
