@@ -115,6 +115,7 @@ function loadLibc(): Libc | null {
     // A runtime require keeps the native package out of the esbuild bundle.
     const koffi = requireKoffi();
     const lib = koffi.load('libc.so.6');
+    libcLibrary = { lib, koffi };
     const set = lib.func('int sched_setaffinity(int pid, size_t size, const uint8_t *mask)');
     const get = lib.func('int sched_getaffinity(int pid, size_t size, _Out_ uint8_t *mask)');
     const setsched = lib.func('int sched_setscheduler(int pid, int policy, const int *param)');
@@ -136,6 +137,44 @@ function loadLibc(): Libc | null {
     process.emitWarning(`${why}; thread affinity and scheduler settings go through taskset and chrt`, { type: 'VirtPinNotice' });
   }
   return libcCache;
+}
+
+/** The loaded libc and koffi, for the calls only some runs make (socketCalls). */
+let libcLibrary: { lib: ReturnType<KoffiApi['load']>; koffi: KoffiApi } | undefined;
+
+/** The socket calls QMP needs that node:fs has no equivalent for; the descriptor is then read and written with node:fs. */
+export interface SocketCalls {
+  socket(domain: number, type: number, protocol: number): number;
+  connect(fd: number, address: Buffer, length: number): number;
+  errno(): number;
+}
+let socketCache: SocketCalls | null | undefined;
+
+/**
+ * socket and connect from libc through koffi when koffi loads (the
+ * thread calls load it anyway), declared on first use; null without koffi.
+ */
+export function socketCalls(): SocketCalls | null {
+  if (socketCache !== undefined) return socketCache;
+  if (!loadLibc() || !libcLibrary) return (socketCache = null);
+  const { lib, koffi } = libcLibrary;
+  try {
+    const socket = lib.func('int socket(int domain, int type, int protocol)');
+    const connect = lib.func('int connect(int fd, const uint8_t *addr, uint32_t len)');
+    socketCache = {
+      socket: (d, t, p) => socket(d, t, p) as number,
+      connect: (fd, a, n) => connect(fd, a, n) as number,
+      errno: () => koffi.errno(),
+    };
+  } catch {
+    socketCache = null;
+  }
+  return socketCache;
+}
+
+/** The errno name of a number (`ECONNREFUSED`), `EIO` when unknown. */
+export function errnoName(n: number): string {
+  return ERRNO_NAMES.get(n) ?? 'EIO';
 }
 
 let kernelMask: number | undefined;

@@ -13,6 +13,7 @@ import { hostFromSysfs } from '../../src/host/index.js';
 import { plan, renderPlanShell, type PlanInput, type RuntimePlan } from '../../src/plan/index.js';
 import { assertPlanSchema, PASSTHROUGH_ROOT } from '../plan/support.js';
 import { copyPassthroughHost, cpusAllowed, startQemu, type Qemu } from './support.js';
+import { qmpTransport, queryQmpThreads, queryQmpThreadsThroughNet } from '../../src/apply/qmp.js';
 import { describeWith, requireComponents } from '../support/components.js';
 
 let qemu: Qemu;
@@ -82,6 +83,18 @@ describeWith(['qemu'], 'threads of a real QEMU', () => {
     expect(viaQmp).toHaveLength(5);
     expect(r.results.filter((x) => x.status === 'would-change').length).toBeGreaterThan(0);
     expect(readStateFile(r.statePath)).toBeUndefined();
+  });
+
+  it('QMP through libc (koffi) and through node:net read the same thread ids', async () => {
+    expect(qmpTransport()).toBe('libc');
+    const direct = await queryQmpThreads(qemu.qmp);
+    const overNet = await queryQmpThreadsThroughNet(qemu.qmp, 3000);
+    expect(direct).toEqual(overNet);
+    expect(direct.vcpus.map((v) => v.cpuIndex)).toEqual([0, 1, 2, 3]);
+    // The ids QMP names are the threads the kernel names CPU N/TCG.
+    const byComm = threadsByComm(qemu.pid);
+    for (const v of direct.vcpus) expect(byComm.get(`CPU ${v.cpuIndex}/TCG`)).toEqual([v.threadId]);
+    expect(direct.iothreads).toEqual([{ id: 'iothread1', threadId: byComm.get('IO iothread1')?.[0] }]);
   });
 
   it('a thread mask with no allowed CPU is a clear EINVAL error, rolled back', async () => {
