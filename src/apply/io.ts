@@ -16,6 +16,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CpuSet, parseKernelCpuList } from '../cpuset/index.js';
 import { checkIrqNumber, checkTaskId, Confined } from './paths.js';
 import { POLICY_NUMBER, policyOfNumber, SCHED_RESET_ON_FORK, type SchedState } from './sched.js';
@@ -98,8 +100,9 @@ export interface KoffiApi {
 export function requireKoffi(): KoffiApi {
   const req = createRequire(import.meta.url);
   try {
-    const pkgFile = req.resolve('koffi/package.json');
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { version?: string };
+    const found = koffiPackageBesideBundle();
+    const pkgFile = found?.file ?? req.resolve('koffi/package.json');
+    const pkg = JSON.parse(found?.text ?? readFileSync(pkgFile, 'utf8')) as { version?: string };
     const native = req(`${pkgFile.slice(0, -'package.json'.length)}build/koffi/${process.platform}_${process.arch}/koffi.node`) as KoffiApi;
     if (typeof native.load === 'function' && typeof native.errno === 'function' && native.version === pkg.version) return native;
   } catch {
@@ -107,6 +110,26 @@ export function requireKoffi(): KoffiApi {
   }
   // The one bare-name require of the bundle (test/cli/hook-install.test.ts looks for it in this form).
   return createRequire(import.meta.url)('koffi') as KoffiApi;
+}
+
+/**
+ * koffi's package.json where Node's resolution looks first: node_modules
+ * in this bundle's directory, then in its parent (dist/../node_modules, the
+ * package's own). Node's resolver would find the same file, but its first
+ * use costs ~0.7 ms of every apply and restore; anything else (a hoisted
+ * koffi further up) is left to it.
+ */
+function koffiPackageBesideBundle(): { file: string; text: string } | undefined {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  for (const base of [dir, dirname(dir)]) {
+    const file = `${base === '/' ? '' : base}/node_modules/koffi/package.json`;
+    try {
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch {
+      // not there: the next candidate, then Node's resolution
+    }
+  }
+  return undefined;
 }
 
 function loadLibc(): Libc | null {
@@ -145,7 +168,7 @@ let libcLibrary: { lib: ReturnType<KoffiApi['load']>; koffi: KoffiApi } | undefi
 /** The socket calls QMP needs that node:fs has no equivalent for; the descriptor is then read and written with node:fs. */
 export interface SocketCalls {
   socket(domain: number, type: number, protocol: number): number;
-  connect(fd: number, address: Buffer, length: number): number;
+  connect(fd: number, address: Uint8Array, length: number): number;
   errno(): number;
 }
 let socketCache: SocketCalls | null | undefined;

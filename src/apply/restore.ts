@@ -4,7 +4,7 @@
  * device's vfio vector for IRQs, unchanged since for cgroups).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseKernelCpuList } from '../cpuset/index.js';
+import { parseKernelCpuList, type CpuSet } from '../cpuset/index.js';
 import { cgroupCpusFile, relParts } from './cgroup.js';
 import { discoverDeviceIrqs, processAlive, ProcFiles, readInterrupts, threadComm, type DeviceIrqs } from './discover.js';
 import type { HostIo, ThreadMethod } from './io.js';
@@ -91,6 +91,13 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
     if (!d) discovered.set(device, (d = discoverDeviceIrqs(paths, device, ints)));
     return d;
   };
+  // Recorded lists repeat (every vCPU of a domain had the same mask before): parse each text once.
+  const parsed = new Map<string, CpuSet>();
+  const listOf = (text: string): CpuSet => {
+    let set = parsed.get(text);
+    if (set === undefined) parsed.set(text, (set = parseKernelCpuList(text)));
+    return set;
+  };
   const reversed = [...state.entries].reverse();
   const ordered = [...reversed.filter((e) => e.kind !== 'cgroup'), ...reversed.filter((e) => e.kind === 'cgroup')];
   // Resolve every recorded cgroup first: one leading outside the tree (APPLY_PATH_ESCAPE) stops the restore before any write.
@@ -115,7 +122,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           continue;
         }
         if (e.kind === 'thread') {
-          const before = parseKernelCpuList(e.before);
+          const before = listOf(e.before);
           if (io.readThreadAffinity(e.tid).equals(before)) push('unchanged');
           else {
             await withRetry(() => io.writeThreadAffinity(e.tid, before), retry);
@@ -137,7 +144,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           push('reused', owner ? `IRQ ${e.irq} is no longer ${e.device}'s vfio vector${e.name ? ` ${e.name}` : ''} (${owner.why ?? `now ${owner.name ?? 'unnamed'}`}); left alone` : `IRQ ${e.irq} no longer belongs to ${e.device}; left alone`);
           continue;
         }
-        const before = parseKernelCpuList(e.before);
+        const before = listOf(e.before);
         if (io.readIrqAffinity(e.irq).requested.equals(before)) push('unchanged');
         else {
           await withRetry(() => io.writeIrqAffinity(e.irq, before), retry);
@@ -150,7 +157,7 @@ async function restoreLocked(paths: HostPaths, name: string, path: string, optio
           continue;
         }
         const cur = parseKernelCpuList(readCgroupText(file));
-        const before = parseKernelCpuList(e.before);
+        const before = listOf(e.before);
         if (cur.equals(before)) push('unchanged');
         else if (!cur.equals(parseKernelCpuList(e.after))) push('reused', `cpuset.cpus is now ${cur.toString()}, not the ${e.after} virt-pin wrote: changed by someone else since; left alone`);
         else {
