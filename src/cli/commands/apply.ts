@@ -13,10 +13,9 @@ import { planDocument, type RuntimePlan } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
 import { parseJsonInput } from '../json-input.js';
 import { parsePid } from '../pid-option.js';
-import { loadHost } from '../host-option.js';
 import { commandSpec, renderHelp } from '../command-table.js';
 import { EXIT_FINDINGS, EXIT_OK, UsageError } from '../usage.js';
-import { irqOverrides } from './plan.js';
+import { irqOverrides } from '../irq-overrides.js';
 
 export const usage = renderHelp(commandSpec('apply')!);
 
@@ -35,13 +34,15 @@ export async function run(argv: string[]): Promise<number> {
   const target = targetOf(values);
   const watch = watchOf(values);
   const input = readDomainInput(positionals[0]!);
+  // Loaded only for --host: the host readers bring fast-xml-parser's start-up with them (~1 ms of every apply).
+  const hostOption = values.host !== undefined ? await import('../host-option.js') : undefined;
   const plan = withInputErrors(input.name, (): RuntimePlan => {
     if (input.text.trimStart().startsWith('{')) {
       const json = parseJsonInput(input.name, input.text);
       if (!validatePlanJson(json)) throw new UsageError(`${input.name} is not a virt-pin plan: ${validatePlanJson.errors?.[0]?.instancePath} ${validatePlanJson.errors?.[0]?.message}`);
       return json as RuntimePlan;
     }
-    const host = loadHost(values.host);
+    const host = hostOption?.loadHost(values.host);
     const libvirtVersion = libvirtVersionArg(values.libvirt);
     return planDocument(input.text, { fileName: input.name, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}), irqOverrides: irqOverrides(values.irq, values['irq-default']) });
   });

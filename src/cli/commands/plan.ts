@@ -6,6 +6,7 @@
 import { libvirtVersionArg } from '../libvirt-version-arg.js';
 import { planDocument, renderPlanJson, renderPlanShell, renderPlanTable } from '../../plan/index.js';
 import { readDomainInput, withInputErrors } from '../domain-input.js';
+import { irqOverrides } from '../irq-overrides.js';
 import { loadHost } from '../host-option.js';
 import { paint, useColor } from '../color.js';
 import { printable, printableLines } from '../terminal-text.js';
@@ -52,15 +53,5 @@ export function run(argv: string[]): number {
 function colorPlanTable(table: string, on: boolean): string {
   const lines = table.split('\n');
   return lines.map((l, i) => (i === 0 || i === 2 ? paint(on, '1', l) : l)).join('\n');
-}
-
-export function irqOverrides(irq: string[] | undefined, irqDefault: string | undefined): { default?: string; devices?: Record<string, string> } {
-  const devices: Record<string, string> = {};
-  for (const item of irq ?? []) {
-    const eq = item.indexOf('=');
-    if (eq < 1) throw new UsageError(`--irq takes ADDRESS=POLICY, e.g. 0000:01:00.0=auto, not '${item}'`);
-    devices[item.slice(0, eq).toLowerCase()] = item.slice(eq + 1);
-  }
-  return { ...(irqDefault !== undefined ? { default: irqDefault } : {}), ...(Object.keys(devices).length ? { devices } : {}) };
 }
 
