@@ -9,12 +9,12 @@
  * taken over: it is renamed away first and checked to be the stale one, so
  * two processes taking over at once cannot both win.
  */
-import { linkSync, lstatSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { VirtPinError } from '../errors.js';
 import { processAlive, processStartTime } from './discover.js';
 import { LIVE_PATHS } from './paths.js';
-import { ensureStateDir } from './state.js';
+import { ensureStateDir, removeFile } from './state.js';
 import { readStateFileSafely } from './state-dir.js';
 
 interface LockContent {
@@ -207,18 +207,4 @@ function pidRuns(pid: number): boolean {
  */
 function lockNonce(): string {
   return `${process.pid.toString(16)}-${Date.now().toString(16)}-${Math.random().toString(16).slice(2, 10)}`;
-}
-
-/**
- * Remove a file; a missing one is fine. (fs.rmSync would do, but its first
- * call loads Node's recursive remover, ~0.4 ms of every hook call.)
- */
-function removeFile(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    // A read-only file system answers EROFS even for a name that does not exist: missing is missing.
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || lstatSync(path, { throwIfNoEntry: false }) === undefined) return;
-    throw e;
-  }
 }
