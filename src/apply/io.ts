@@ -269,17 +269,17 @@ function tasksetError(e: unknown, tid: number): AffinityWriteError {
   return new AffinityWriteError(code, `taskset on thread ${tid}: ${text.trim()}`);
 }
 
-/** Masks kept per CPU list text for writes (a domain's vCPUs share few distinct lists). */
+/** Masks kept per CPU list text for writes, and sets per mask read (a domain's threads share few distinct ones). */
 const MAX_KEPT_MASKS = 1024;
 
 /** Thread affinity through sched_{set,get}affinity (koffi) or taskset. */
 export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readThreadAffinity' | 'writeThreadAffinity'> {
   const libcFor = lazyLibc(prefer);
-  // One buffer for every read, and the set of the last mask read: the threads of one QEMU mostly
-  // share a mask, and a mask equal byte for byte to the last one is that same (immutable) set.
+  // One buffer for every read, and the sets of the masks read so far by their bytes: the threads of
+  // one QEMU share few distinct masks, and a mask seen before is that same (immutable) set, its text
+  // already made.
   let readBuf: Buffer | undefined;
-  let lastMask: Buffer | undefined;
-  let lastSet: CpuSet | undefined;
+  const sets = new Map<string, CpuSet>();
   const masks = new Map<string, Buffer>();
   return {
     readThreadAffinity(tid) {
@@ -293,10 +293,13 @@ export function threadAffinityIo(prefer?: ThreadMethod): Pick<AffinityIo, 'readT
           const code = ERRNO_NAMES.get(libc.errno()) ?? 'EIO';
           throw new AffinityWriteError(code, `sched_getaffinity(${tid}): ${code}`);
         }
-        if (lastSet !== undefined && lastMask !== undefined && b.equals(lastMask)) return lastSet;
-        lastSet = setOfMask(b);
-        lastMask = Buffer.from(b);
-        return lastSet;
+        const key = b.toString('latin1', 0, bytes);
+        let set = sets.get(key);
+        if (set === undefined) {
+          set = setOfMask(b);
+          if (sets.size < MAX_KEPT_MASKS) sets.set(key, set);
+        }
+        return set;
       }
       try {
         const out = execFileSync('taskset', ['-pc', String(tid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
