@@ -165,28 +165,62 @@ function loadLibc(): Libc | null {
 /** The loaded libc and koffi, for the calls only some runs make (socketCalls). */
 let libcLibrary: { lib: ReturnType<KoffiApi['load']>; koffi: KoffiApi } | undefined;
 
-/** The socket calls QMP needs that node:fs has no equivalent for; the descriptor is then read and written with node:fs. */
+/**
+ * The Unix socket calls node:fs and node:net have no equivalent for (QMP
+ * without node:net, src/apply/qmp.ts; the hook's syslog datagrams,
+ * src/cli/hook/syslog-socket.ts); a descriptor they make is read, written
+ * and closed with node:fs.
+ */
 export interface SocketCalls {
   socket(domain: number, type: number, protocol: number): number;
   connect(fd: number, address: Uint8Array, length: number): number;
+  sendto(fd: number, buf: Uint8Array, length: number, flags: number, address: Uint8Array, addressLength: number): number;
   errno(): number;
 }
 let socketCache: SocketCalls | null | undefined;
 
+/** x86_64 and aarch64 share the generic values of these constants (others differ: mips, sparc, alpha). */
+export const UNIX_SOCKETS = {
+  usable: process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64'),
+  AF_UNIX: 1,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+} as const;
+
 /**
- * socket and connect from libc through koffi when koffi loads (the
- * thread calls load it anyway), declared on first use; null without koffi.
+ * struct sockaddr_un for `path` (sa_family_t in the machine's byte order,
+ * then the path and its NUL), or undefined for a path that cannot be one:
+ * empty, with a NUL, or longer than sun_path's 107 bytes.
+ */
+export function unixSocketAddress(path: string): Buffer | undefined {
+  const bytes = Buffer.from(path, 'utf8');
+  if (bytes.length === 0 || bytes.length > 107 || bytes.includes(0)) return undefined;
+  const address = Buffer.alloc(2 + bytes.length + 1);
+  new Uint16Array(address.buffer, address.byteOffset, 1)[0] = UNIX_SOCKETS.AF_UNIX;
+  bytes.copy(address, 2);
+  return address;
+}
+
+/**
+ * socket, connect and sendto from libc through koffi when koffi loads and
+ * the constants above hold here, declared on first use; null otherwise.
  */
 export function socketCalls(): SocketCalls | null {
   if (socketCache !== undefined) return socketCache;
-  if (!loadLibc() || !libcLibrary) return (socketCache = null);
+  if (!UNIX_SOCKETS.usable || !loadLibc() || !libcLibrary) return (socketCache = null);
   const { lib, koffi } = libcLibrary;
   try {
     const socket = lib.func('int socket(int domain, int type, int protocol)');
     const connect = lib.func('int connect(int fd, const uint8_t *addr, uint32_t len)');
+    const sendto = lib.func('long sendto(int fd, const uint8_t *buf, size_t len, int flags, const uint8_t *addr, uint32_t addrlen)');
     socketCache = {
       socket: (d, t, p) => socket(d, t, p) as number,
       connect: (fd, a, n) => connect(fd, a, n) as number,
+      sendto: (fd, buf, len, flags, a, n) => Number(sendto(fd, buf, len, flags, a, n)),
       errno: () => koffi.errno(),
     };
   } catch {

@@ -15,14 +15,15 @@ import { closeSync, readSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { VirtPinError } from '../errors.js';
 import type { QmpThreadIds } from './discover.js';
-import { errnoName, socketCalls, type SocketCalls } from './io.js';
+import { errnoName, socketCalls, unixSocketAddress, UNIX_SOCKETS, type SocketCalls } from './io.js';
 
 /** The most a monitor may send before its answers are complete (256 vCPUs answer in ~30 kB). */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 export async function queryQmpThreads(socketPath: string, timeoutMs = 3000): Promise<QmpThreadIds> {
-  const calls = LIBC_SOCKETS && Buffer.byteLength(socketPath) <= MAX_SUN_PATH && !socketPath.includes('\0') ? socketCalls() : null;
-  return calls ? queryThroughLibc(calls, socketPath, timeoutMs) : queryThroughNet(socketPath, timeoutMs);
+  const address = unixSocketAddress(socketPath);
+  const calls = address ? socketCalls() : null;
+  return calls && address ? queryThroughLibc(calls, address, socketPath, timeoutMs) : queryThroughNet(socketPath, timeoutMs);
 }
 
 /**
@@ -87,14 +88,7 @@ class QmpConversation {
 
 // ---------------------------------------------------------------- libc
 
-/** x86_64 and aarch64 share the generic values of these constants (others differ: mips, sparc, alpha). */
-const LIBC_SOCKETS = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-/** sun_path holds 108 bytes, the terminating NUL included. */
-const MAX_SUN_PATH = 107;
+const { AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC } = UNIX_SOCKETS;
 /** How long to wait before trying again when the monitor has not answered yet. */
 const POLL_MS = 1;
 
@@ -104,7 +98,7 @@ const POLL_MS = 1;
  * caller's own QMP client in the same process can finish and free QEMU's one
  * monitor slot), and a wait costs a timer, not a blocked process.
  */
-async function queryThroughLibc(calls: SocketCalls, socketPath: string, timeoutMs: number): Promise<QmpThreadIds> {
+async function queryThroughLibc(calls: SocketCalls, address: Buffer, socketPath: string, timeoutMs: number): Promise<QmpThreadIds> {
   const talk = new QmpConversation(socketPath);
   const deadline = Date.now() + timeoutMs;
   const later = async (): Promise<void> => {
@@ -114,10 +108,6 @@ async function queryThroughLibc(calls: SocketCalls, socketPath: string, timeoutM
   const fd = calls.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw talk.fail(errnoName(calls.errno()));
   try {
-    const path = Buffer.from(socketPath);
-    const address = Buffer.alloc(2 + path.length + 1); // sa_family_t, the path, its NUL
-    address.writeUInt16LE(AF_UNIX, 0);
-    path.copy(address, 2);
     // A Unix socket connects at once or answers EAGAIN: the listener's backlog is full (QEMU serves one client at a time).
     while (calls.connect(fd, address, address.length) < 0) {
       const code = errnoName(calls.errno());
@@ -193,7 +183,7 @@ function queryThroughNet(socketPath: string, timeoutMs: number): Promise<QmpThre
 
 /** Which transport queryQmpThreads uses here (tests run both). */
 export function qmpTransport(): 'libc' | 'net' {
-  return LIBC_SOCKETS && socketCalls() ? 'libc' : 'net';
+  return socketCalls() ? 'libc' : 'net';
 }
 
 /** The node:net transport, whatever qmpTransport says (tests compare the two). */
