@@ -28,3 +28,21 @@ export function missing(ctx: RuleContext, at: Located, element: string, attr: st
 export function ordered(ctx: RuleContext, hint: OrderHint): RuleContext {
   return { ...ctx, report: (at, message, extra = {}) => ctx.report(at, message, { ...extra, order: { ...hint, ...extra.order } }) };
 }
+
+/**
+ * Ascending ids as a list with runs of three or more folded: `0-3, 8, 12, 13`
+ * (a pair stays a pair, as findings always wrote it). vCPU ids can exceed
+ * what a CpuSet holds, so this does not go through one.
+ */
+export function idList(ids: readonly number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < ids.length; ) {
+    let j = k;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    if (j - k >= 2) {
+      out.push(`${ids[k]}-${ids[j]}`);
+      k = j + 1;
+    } else out.push(`${ids[k++]}`);
+  }
+  return out.join(', ');
+}

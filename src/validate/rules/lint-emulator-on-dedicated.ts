@@ -1,3 +1,4 @@
+import { idList } from '../helpers.js';
 import type { Rule } from '../types.js';
 
 /** The emulator or an IOThread may run on a CPU that vCPUs are pinned to alone, so it steals that vCPU's time. */
@@ -24,9 +25,10 @@ export const emulatorOnDedicated: Rule = {
       const hit = t.cpus.ids().filter((c) => dedicated.has(c));
       if (!hit.length) continue;
       const at = t.provenance.element ? { loc: { line: t.provenance.element.line, column: t.provenance.element.column, offset: 0 } } : ctx.model.vcpu ?? ctx.model.root;
-      const owners = [...new Set(hit.flatMap((c) => dedicated.get(c)!))];
-      const whose = owners.length === 1 ? `which vCPU ${owners[0]} is pinned to` : `which vCPUs ${owners.join(', ')} are pinned to`;
-      ctx.report(at, `${name} may run on CPU${hit.length === 1 ? '' : 's'} ${hit.join(', ')}, ${whose} (${t.source})`, {
+      // Ascending, runs folded: the emulator floating over 512 CPUs of 4,096 pinned vCPUs is `CPUs 0-511, which vCPUs 0-4095 …`.
+      const owners = [...new Set(hit.flatMap((c) => dedicated.get(c)!))].sort((a, b) => a - b);
+      const whose = owners.length === 1 ? `which vCPU ${owners[0]} is pinned to` : `which vCPUs ${idList(owners)} are pinned to`;
+      ctx.report(at, `${name} may run on CPU${hit.length === 1 ? '' : 's'} ${idList(hit)}, ${whose} (${t.source})`, {
         hint: name === 'the emulator' ? 'add an <emulatorpin> on housekeeping CPUs' : `add an <iothreadpin> on housekeeping CPUs`,
       });
     }
