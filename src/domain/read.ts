@@ -5,6 +5,7 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { XmlDocument, XmlElement } from '../xml/index.js';
+import { ElementImpl } from '../xml/tree.js';
 import {
   autoBaseUnsigned,
   cpuList,
@@ -53,16 +54,19 @@ export function elementPath(e: XmlElement): string {
  */
 class PathCache {
   readonly #paths = new Map<XmlElement, string>();
-  /** Per parent: each element child's 1-based position among same-name siblings, and how many siblings have each name. */
-  readonly #positions = new Map<XmlElement, { position: Map<XmlElement, number>; count: Map<string, number> }>();
+  /**
+   * Per parent: how many element children have each name. Each child's 1-based position among its same-name
+   * siblings is written on the child itself (ElementImpl.siblingPosition) when the parent is indexed: a Map
+   * from 4,096 <vcpupin>s to their positions cost more memory than the pins' own paths.
+   */
+  readonly #counts = new Map<XmlElement, Map<string, number>>();
 
   path(e: XmlElement): string {
     const parent = e.parent;
     if (!parent) return `/${e.name}`;
-    const index = this.#index(parent);
-    const count = index.count.get(e.name) ?? 1;
+    const count = this.#count(parent).get(e.name) ?? 1;
     // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
-    return count > 1 ? [this.#parentPath(parent), '/', e.name, '[', index.position.get(e) ?? 1, ']'].join('') : `${this.#parentPath(parent)}/${e.name}`;
+    return count > 1 ? [this.#parentPath(parent), '/', e.name, '[', positionOf(e), ']'].join('') : `${this.#parentPath(parent)}/${e.name}`;
   }
 
   /** Only parents' paths are kept: each is the prefix of many; a leaf's path is asked for once or twice. */
@@ -74,23 +78,33 @@ class PathCache {
     return out;
   }
 
-  #index(parent: XmlElement): { position: Map<XmlElement, number>; count: Map<string, number> } {
-    let index = this.#positions.get(parent);
-    if (!index) {
-      // Numbers only, no object per child: a <cputune> may hold tens of thousands of pins.
-      const position = new Map<XmlElement, number>();
-      const count = new Map<string, number>();
+  #count(parent: XmlElement): Map<string, number> {
+    let count = this.#counts.get(parent);
+    if (!count) {
+      count = new Map<string, number>();
       for (const k of parent.children) {
         if (k.kind !== 'element') continue;
         const n = (count.get(k.name) ?? 0) + 1;
         count.set(k.name, n);
-        position.set(k, n);
+        // Rewritten on every read that indexes this parent, so an edit since an earlier read cannot leave a stale one.
+        if (k instanceof ElementImpl) k.siblingPosition = n;
       }
-      index = { position, count };
-      this.#positions.set(parent, index);
+      this.#counts.set(parent, count);
     }
-    return index;
+    return count;
   }
+}
+
+/** A child's position among its same-name siblings; its parent was indexed (PathCache.#count) in this read. */
+function positionOf(e: XmlElement): number {
+  if (e instanceof ElementImpl) return e.siblingPosition;
+  // Not the library's own tree (a caller's XmlElement): count the earlier same-name siblings.
+  let n = 1;
+  for (const k of e.parent!.children) {
+    if (k === e) break;
+    if (k.kind === 'element' && k.name === e.name) n++;
+  }
+  return n;
 }
 
 /**

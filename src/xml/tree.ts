@@ -51,8 +51,28 @@ export class ScannedAttr implements AttrRecord {
   }
 }
 
+/**
+ * A text node as scanned: like ScannedAttr, its span is two numbers, made
+ * into an object only when printing asks (every indentation run of a
+ * document is one of these).
+ */
+export class ScannedText {
+  readonly kind = 'text' as const;
+  parent: ElementImpl | undefined = undefined;
+  constructor(
+    readonly raw: string,
+    readonly value: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-export type TextImpl = Mutable<XmlText> & { parent: ElementImpl | undefined };
+export type TextImpl = (Mutable<XmlText> & { parent: ElementImpl | undefined }) | ScannedText;
 export type LeafImpl = (Mutable<XmlComment> | Mutable<XmlCData> | Mutable<XmlProcessingInstruction>) & { parent: ElementImpl | undefined };
 export type NodeImpl = ElementImpl | TextImpl | LeafImpl;
 
@@ -170,9 +190,12 @@ export class ElementImpl implements XmlElement {
   attrs: AttrRecord[];
   kids: NodeImpl[] = [];
   selfClosingFlag: boolean;
-  span: Span | undefined;
-  startTag: Span = NO_START_TAG;
-  endTag: Span | undefined;
+  // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
+  // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
+  tagStart = -1;
+  tagEnd = -1;
+  endStart = -1;
+  spanEnd = -1;
   /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
   tail = '';
   #location: SourceLocation | undefined;
@@ -187,6 +210,8 @@ export class ElementImpl implements XmlElement {
   indent: string | undefined;
   /** Namespace URI of the name as the scanner resolved it; null when not scanned (new elements). */
   scannedNamespace: string | undefined | null = null;
+  /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
+  siblingPosition = 0;
 
   constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean) {
     this.docImpl = doc;
@@ -200,8 +225,19 @@ export class ElementImpl implements XmlElement {
 
   /** Computed on first use: most elements of a document are never reported on. */
   get location(): SourceLocation | undefined {
-    if (this.#location === undefined && this.startTag.start >= 0) this.#location = this.docImpl.locate(this.startTag.start);
+    if (this.#location === undefined && this.tagStart >= 0) this.#location = this.docImpl.locate(this.tagStart);
     return this.#location;
+  }
+
+  /** Source span of the whole element (undefined for new elements). */
+  get span(): Span | undefined {
+    return this.tagStart < 0 ? undefined : { start: this.tagStart, end: this.spanEnd };
+  }
+  get startTag(): Span {
+    return this.tagStart < 0 ? NO_START_TAG : { start: this.tagStart, end: this.tagEnd };
+  }
+  get endTag(): Span | undefined {
+    return this.endStart < 0 ? undefined : { start: this.endStart, end: this.spanEnd };
   }
 
   get document(): XmlDocument {
@@ -584,20 +620,20 @@ function printNode(doc: DocumentImpl, node: NodeImpl, out: string[]): void {
       continue;
     }
     const e = item;
-    if (e.span && !e.dirty) {
-      out.push(src.slice(e.span.start, e.span.end));
+    if (e.tagStart >= 0 && !e.dirty) {
+      out.push(src.slice(e.tagStart, e.spanEnd));
       continue;
     }
-    if (!e.span) {
+    if (e.tagStart < 0) {
       then(printNew(doc, e, out));
       continue;
     }
     // An existing element with edits inside.
     const selfClose = e.selfClosingFlag && e.kids.length === 0;
-    if (e.tagDirty || selfClose !== (e.endTag === undefined)) out.push(startTag(doc, e, selfClose));
-    else out.push(src.slice(e.startTag.start, e.startTag.end));
+    if (e.tagDirty || selfClose !== (e.endStart < 0)) out.push(startTag(doc, e, selfClose));
+    else out.push(src.slice(e.tagStart, e.tagEnd));
     if (selfClose) continue;
-    then([...e.kids, e.endTag ? src.slice(e.endTag.start, e.endTag.end) : `</${e.name}>`]);
+    then([...e.kids, e.endStart >= 0 ? src.slice(e.endStart, e.spanEnd) : `</${e.name}>`]);
   }
 }
 
@@ -606,7 +642,7 @@ function startTag(doc: DocumentImpl, e: ElementImpl, selfClose: boolean): string
   let s = `<${e.name}`;
   for (const a of e.attrs) s += a.span ? a.lead + src.slice(a.span.start, a.span.end) : `${a.lead}${a.name}=${a.quote}${a.raw}${a.quote}`;
   // A self-closed element that gained children drops the space before '/>'.
-  const tail = !e.span ? '' : selfClose || e.endTag !== undefined ? e.tail : e.tail.replace(/\s+$/, '');
+  const tail = e.tagStart < 0 ? '' : selfClose || e.endStart >= 0 ? e.tail : e.tail.replace(/\s+$/, '');
   return s + tail + (selfClose ? '/>' : '>');
 }
 
