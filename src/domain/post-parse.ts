@@ -53,7 +53,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   const maxVcpus = Math.min(maxParsed ?? 0, MAX_CPUSET_ID + 1);
   for (const extra of model.ignoredVcpuElements) change('VCPU_ELEMENT_IGNORED', 16, 'only the first <vcpu> element is read; this one is ignored', extra);
 
-  const vcpus: VcpuState[] = Array.from({ length: maxVcpus }, (_, id) => ({ id, online: true, hotpluggable: false, order: 0 }));
+  // pin and sched have their slots from the start: added later, each would give every vCPU a separate property store.
+  const vcpus: VcpuState[] = Array.from({ length: maxVcpus }, (_, id) => ({ id, online: true, hotpluggable: false, order: 0, pin: undefined, sched: undefined }));
   const entries = model.vcpus?.entries ?? [];
   const individualVcpus = entries.length > 0;
   if (individualVcpus) {

@@ -46,3 +46,9 @@ export function idList(ids: readonly number[]): string {
   }
   return out.join(', ');
 }
+
+/** Whether the ids are in ascending order (lists built in vCPU order are; checking is cheaper than sorting). */
+export function isAscending(ids: readonly number[]): boolean {
+  for (let k = 1; k < ids.length; k++) if (ids[k - 1]! > ids[k]!) return false;
+  return true;
+}
