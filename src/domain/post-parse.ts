@@ -173,7 +173,6 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     if (ct.blocks.length > 1) change('CPUTUNE_BLOCKS_MERGED', 16, `${ct.blocks.length} <cputune> elements are merged into one`, ct.blocks[1]!);
     for (const r of ct.ignoredRepeats) change('CPUTUNE_REPEAT_IGNORED', 16, `only the first <${r.path.split('/').pop()!.replace(/\[\d+\]$/, '')}> is read; this one is ignored`, r);
   }
-  const pinned = new Set<number>();
   for (const p of ct?.vcpupins ?? []) {
     const id = ok(p.vcpu);
     const set = ok(p.cpuset);
@@ -182,8 +181,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       change('VCPUPIN_OUT_OF_RANGE_DROPPED', 1, `<vcpupin vcpu='${id}'> names a vCPU the domain does not have (maximum ${maxVcpus}); libvirt drops it with only a log warning`, p);
       continue;
     }
-    if (set.isEmpty() || pinned.has(id)) continue; // refusals (V16)
-    pinned.add(id);
+    // A vCPU's pin is set only here, so a pin already there is an earlier <vcpupin> for it (no Set of ids per vCPU).
+    if (set.isEmpty() || vcpus[id]!.pin !== undefined) continue; // refusals (V16)
     // Offline pins are kept: QEMU and the test driver (our 'generic') both
     // support offline vcpupin; drivers that drop them (§7.2) are not modelled.
     vcpus[id]!.pin = { cpus: set, from: refOf(p) };
