@@ -185,7 +185,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     if (set.isEmpty() || vcpus[id]!.pin !== undefined) continue; // refusals (V16)
     // Offline pins are kept: QEMU and the test driver (our 'generic') both
     // support offline vcpupin; drivers that drop them (§7.2) are not modelled.
-    vcpus[id]!.pin = { cpus: set, from: refOf(p) };
+    // The pin's own record is its ElementRef (it has loc and path): no copy per vCPU.
+    vcpus[id]!.pin = { cpus: set, from: p };
   }
   let emulatorPin: PinDef | undefined;
   const ep = ct?.emulatorpins[0];
@@ -199,7 +200,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const set = ok(p.cpuset);
     const t = id !== undefined ? ioById.get(id) : undefined;
     if (!t || !set || set.isEmpty() || t.pin) continue; // refusals (V18)
-    t.pin = { cpus: set, from: refOf(p) };
+    t.pin = { cpus: set, from: p };
   }
 
   const schedOf = (s: SchedDef): ThreadSched | undefined => {
