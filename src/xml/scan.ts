@@ -16,7 +16,7 @@
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
 import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
-import { DocumentImpl, ElementImpl, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
+import { DocumentImpl, ElementImpl, NO_KIDS, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
@@ -329,7 +329,7 @@ class Scanner {
     const j = this.attrsEnd;
     const selfClosing = this.attrsSelfClosing;
     const tagEnd = selfClosing ? j + 2 : j + 1;
-    const el = new ElementImpl(this.doc, name, attrs, selfClosing);
+    const el = new ElementImpl(this.doc, name, attrs, selfClosing, selfClosing ? NO_KIDS : []);
     el.tagStart = i;
     el.tagEnd = tagEnd;
     el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);

@@ -79,6 +79,12 @@ export type NodeImpl = ElementImpl | TextImpl | LeafImpl;
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** The start tag of an element not read from source; shared (spans are replaced, never mutated). */
 const NO_START_TAG: Span = Object.freeze({ start: -1, end: -1 });
+/**
+ * The children of every scanned `<x/>`, shared (frozen, so a push into it would throw rather than give every
+ * empty element a child): insert, setText and replace assign a new array before adding to an element without
+ * children, and the scanner pushes only into elements it has open.
+ */
+export const NO_KIDS: NodeImpl[] = Object.freeze([]) as unknown as NodeImpl[];
 
 export class DocumentImpl implements XmlDocument {
   readonly source: string;
@@ -188,7 +194,7 @@ export class ElementImpl implements XmlElement {
   readonly prefix: string | undefined;
   parent: ElementImpl | undefined;
   attrs: AttrRecord[];
-  kids: NodeImpl[] = [];
+  kids: NodeImpl[];
   selfClosingFlag: boolean;
   // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
   // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
@@ -213,8 +219,10 @@ export class ElementImpl implements XmlElement {
   /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
   siblingPosition = 0;
 
-  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean) {
+  /** `kids` is NO_KIDS for a scanned empty element: every edit that gives it children assigns a new array. */
+  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean, kids: NodeImpl[] = []) {
     this.docImpl = doc;
+    this.kids = kids;
     this.name = name;
     const colon = name.indexOf(':');
     this.prefix = colon === -1 ? undefined : name.slice(0, colon);
