@@ -60,13 +60,22 @@ class PathCache {
    * from 4,096 <vcpupin>s to their positions cost more memory than the pins' own paths.
    */
   readonly #counts = new Map<XmlElement, Map<string, number>>();
+  /** Per parent and child name: `/domain/cputune/vcpupin[`, the prefix of the indexed paths (indexedPath). */
+  readonly #prefixes = new Map<XmlElement, Map<string, string>>();
 
   path(e: XmlElement): string {
     const parent = e.parent;
     if (!parent) return `/${e.name}`;
     const count = this.#count(parent).get(e.name) ?? 1;
-    // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
-    return count > 1 ? [this.#parentPath(parent), '/', e.name, '[', positionOf(e), ']'].join('') : `${this.#parentPath(parent)}/${e.name}`;
+    return count > 1 ? indexedPath(this.#prefix(parent, e.name), positionOf(e)) : `${this.#parentPath(parent)}/${e.name}`;
+  }
+
+  #prefix(parent: XmlElement, name: string): string {
+    let byName = this.#prefixes.get(parent);
+    if (!byName) this.#prefixes.set(parent, (byName = new Map()));
+    let prefix = byName.get(name);
+    if (prefix === undefined) byName.set(name, (prefix = [this.#parentPath(parent), '/', name, '['].join('')));
+    return prefix;
   }
 
   /** Only parents' paths are kept: each is the prefix of many; a leaf's path is asked for once or twice. */
@@ -94,6 +103,45 @@ class PathCache {
     return count;
   }
 }
+
+/**
+ * `prefix` + position + `]`, the same string object for the same path in every read: `/domain/cputune/vcpupin[7]`
+ * of each of thousands of pins was a new string per read (and a temporary array to join it flat), made again by
+ * every check and resolve of the domain. Only strings are kept (no element, no document), at most
+ * INDEXED_PATH_LIMIT of them under at most INDEXED_PREFIX_LIMIT prefixes; past either limit the cache starts over.
+ */
+const INDEXED_PATHS = new Map<string, string[]>();
+const INDEXED_PREFIX_LIMIT = 64;
+const INDEXED_PATH_LIMIT = 1 << 16;
+let indexedPathCount = 0;
+
+function indexedPath(prefix: string, position: number): string {
+  let list = INDEXED_PATHS.get(prefix);
+  if (!list) {
+    if (INDEXED_PATHS.size >= INDEXED_PREFIX_LIMIT) {
+      INDEXED_PATHS.clear();
+      indexedPathCount = 0;
+    }
+    INDEXED_PATHS.set(prefix, (list = []));
+  }
+  const known = list[position];
+  if (known !== undefined) return known;
+  // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
+  const path = [prefix, position, ']'].join('');
+  if (position <= MAX_INDEXED_POSITION) {
+    if (indexedPathCount >= INDEXED_PATH_LIMIT) {
+      INDEXED_PATHS.clear();
+      indexedPathCount = 0;
+      INDEXED_PATHS.set(prefix, (list = []));
+    }
+    list[position] = path;
+    indexedPathCount++;
+  }
+  return path;
+}
+
+/** Positions past this (more same-name siblings than a domain has vCPUs) are built each time, not cached. */
+const MAX_INDEXED_POSITION = 16384;
 
 /** A child's position among its same-name siblings; its parent was indexed (PathCache.#count) in this read. */
 function positionOf(e: XmlElement): number {
