@@ -112,7 +112,7 @@ class PathCache {
  */
 const INDEXED_PATHS = new Map<string, string[]>();
 const INDEXED_PREFIX_LIMIT = 64;
-const INDEXED_PATH_LIMIT = 1 << 16;
+const INDEXED_PATH_LIMIT = 1 << 15;
 let indexedPathCount = 0;
 
 function indexedPath(prefix: string, position: number): string {

@@ -3,7 +3,7 @@
  * Pure: no I/O, never throws for odd definitions (definitionOf already
  * took libvirt's choices; validate reports refusals).
  */
-import { CpuSet } from '../cpuset/index.js';
+import { CpuSet, MAX_CPUSET_ID } from '../cpuset/index.js';
 import { CpuBitmap } from '../cpuset/cpuset.js';
 import type { DomainDefinition, PinDef, ThreadSched } from '../domain/definition.js';
 import type { DomainModel, ElementRef, NumaMode } from '../domain/types.js';
@@ -125,6 +125,20 @@ function evaluateCpuMask(
  */
 function hasOwn(who: string, element: string): string {
   return who + (element === 'vcpupin' ? ' has its own <vcpupin>' : element === 'iothreadpin' ? ' has its own <iothreadpin>' : ` has its own <${element}>`);
+}
+
+/**
+ * `vCPU 7` and `vCPU 7 has its own <vcpupin>` as the same strings in every resolve (ids below 16,384, as
+ * MAX_CPUSET_ID bounds the vCPUs): two strings per vCPU per resolve otherwise, for a large domain resolved by
+ * every check. Only strings are kept.
+ */
+const VCPU_NAMES: string[] = [];
+const VCPU_HAS_OWN_PIN: string[] = [];
+function vcpuName(id: number): string {
+  return id <= MAX_CPUSET_ID ? (VCPU_NAMES[id] ??= `vCPU ${id}`) : `vCPU ${id}`;
+}
+function vcpuHasOwnPin(id: number): string {
+  return id <= MAX_CPUSET_ID ? (VCPU_HAS_OWN_PIN[id] ??= hasOwn(vcpuName(id), 'vcpupin')) : hasOwn(vcpuName(id), 'vcpupin');
 }
 
 function thread(cpus: CpuMask, rule: CpuRule, element: ElementPointer | undefined, because: string): ResolvedThread {
@@ -287,14 +301,14 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
 
   // ---- vCPUs
   const vcpus: ResolvedVcpu[] = def.vcpus.map((v) => {
-    const who = `vCPU ${v.id}`;
+    const who = vcpuName(v.id);
     // In the order of the JSON output, no spread temporaries per vCPU; without an order (the usual case) as one
     // literal, so that V8 gives the object room for these fields instead of a separate property store. A pinned
     // vCPU (the usual large domain) is built directly, without the intermediate thread object of evaluateCpuMask.
     let out: ResolvedVcpu;
     const pin = v.pin;
     if (pin && v.order === 0) {
-      const provenance = { rule: 'vcpupin' as const, element: pointer(pin.from)!, because: hasOwn(who, 'vcpupin') };
+      const provenance = { rule: 'vcpupin' as const, element: pointer(pin.from)!, because: vcpuHasOwnPin(v.id) };
       out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: pin.cpus, source: 'vcpupin', provenance, cgroupCpus: true };
     } else {
       const t = evaluateCpuMask(def, view, who, { pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
