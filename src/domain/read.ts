@@ -447,14 +447,13 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
   // Pins are built as one literal when both attributes are there (the usual case), so that V8
   // allocates no separate property store per pin; the key order is the same either way.
   for (const p of all('vcpupin')) {
-    const at = ref(p);
     const vcpu = attrField(p, 'vcpu', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (vcpu && cpuset) {
-      def.vcpupins.push({ loc: at.loc, path: at.path, vcpu, cpuset });
+      def.vcpupins.push({ loc: locOf(p), path: paths.path(p), vcpu, cpuset });
       continue;
     }
-    const pin: CputuneDef['vcpupins'][number] = at;
+    const pin: CputuneDef['vcpupins'][number] = ref(p);
     if (vcpu) pin.vcpu = vcpu;
     if (cpuset) pin.cpuset = cpuset;
     def.vcpupins.push(pin);
@@ -466,14 +465,13 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     def.emulatorpins.push(pin);
   }
   for (const p of all('iothreadpin')) {
-    const at = ref(p);
     const id = attrField(p, 'iothread', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (id && cpuset) {
-      def.iothreadpins.push({ loc: at.loc, path: at.path, iothread: id, cpuset });
+      def.iothreadpins.push({ loc: locOf(p), path: paths.path(p), iothread: id, cpuset });
       continue;
     }
-    const pin: CputuneDef['iothreadpins'][number] = at;
+    const pin: CputuneDef['iothreadpins'][number] = ref(p);
     if (id) pin.iothread = id;
     if (cpuset) pin.cpuset = cpuset;
     def.iothreadpins.push(pin);

@@ -71,6 +71,26 @@ function normalizeAttr(t: string): string {
   return t;
 }
 
+/**
+ * Short decimal values (`vcpu='7'`, `cpuset='12'`, `iothread='3'`: ids 0..16383 without a leading zero) as one
+ * shared string per number for every parse, instead of a new copy per attribute of every document. Only strings
+ * are kept, at most 16,384.
+ */
+const SMALL_NUMBERS: string[] = [];
+
+function smallNumber(text: string, from: number, to: number): string | undefined {
+  const len = to - from;
+  if (len < 1 || len > 5 || (len > 1 && text.charCodeAt(from) === 0x30)) return undefined;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const d = text.charCodeAt(k) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  if (n > 16383) return undefined;
+  return (SMALL_NUMBERS[n] ??= text.slice(from, to));
+}
+
 /** One namespace binding made by an element, undone when that element closes. */
 interface Binding {
   depth: number;
@@ -397,7 +417,7 @@ class Scanner {
       if (count === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.slice(0, count).map((a) => a.name));
       if (attrNames ? attrNames.has(aName) : hasName(attrs, count, aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
       // Attribute-value normalization: references decoded, each whitespace char → space.
-      const raw = text.slice(vStart, vEnd);
+      const raw = smallNumber(text, vStart, vEnd) ?? text.slice(vStart, vEnd);
       const amp = this.nextAmp(vStart);
       const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
       attrNames?.add(aName);
