@@ -190,8 +190,6 @@ function indentBefore(s: string, offset: number): string | undefined {
 export class ElementImpl implements XmlElement {
   readonly kind = 'element' as const;
   readonly name: string;
-  readonly localName: string;
-  readonly prefix: string | undefined;
   parent: ElementImpl | undefined;
   attrs: AttrRecord[];
   kids: NodeImpl[];
@@ -206,12 +204,8 @@ export class ElementImpl implements XmlElement {
   tail = '';
   #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
-  /** The start tag must be reprinted. */
-  tagDirty = false;
-  /** The child list must be reprinted (children themselves may still be verbatim). */
-  kidsDirty = false;
-  /** Something in this subtree changed. */
-  dirty = false;
+  /** tagDirty, kidsDirty and dirty as bits of one field (three fields per element of every parse, set only by edits). */
+  #edits = 0;
   /** Indentation for a new element (no span). */
   indent: string | undefined;
   /** Namespace URI of the name as the scanner resolved it; null when not scanned (new elements). */
@@ -224,11 +218,40 @@ export class ElementImpl implements XmlElement {
     this.docImpl = doc;
     this.kids = kids;
     this.name = name;
-    const colon = name.indexOf(':');
-    this.prefix = colon === -1 ? undefined : name.slice(0, colon);
-    this.localName = colon === -1 ? name : name.slice(colon + 1);
     this.attrs = attrs;
     this.selfClosingFlag = selfClosing;
+  }
+
+  /** From the name each time (two fields per element of every parse otherwise; unprefixed names allocate nothing). */
+  get prefix(): string | undefined {
+    const colon = this.name.indexOf(':');
+    return colon === -1 ? undefined : this.name.slice(0, colon);
+  }
+  get localName(): string {
+    const colon = this.name.indexOf(':');
+    return colon === -1 ? this.name : this.name.slice(colon + 1);
+  }
+
+  /** The start tag must be reprinted. */
+  get tagDirty(): boolean {
+    return (this.#edits & 1) !== 0;
+  }
+  set tagDirty(v: boolean) {
+    this.#edits = v ? this.#edits | 1 : this.#edits & ~1;
+  }
+  /** The child list must be reprinted (children themselves may still be verbatim). */
+  get kidsDirty(): boolean {
+    return (this.#edits & 2) !== 0;
+  }
+  set kidsDirty(v: boolean) {
+    this.#edits = v ? this.#edits | 2 : this.#edits & ~2;
+  }
+  /** Something in this subtree changed. */
+  get dirty(): boolean {
+    return (this.#edits & 4) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.#edits = v ? this.#edits | 4 : this.#edits & ~4;
   }
 
   /** Computed on first use: most elements of a document are never reported on. */
