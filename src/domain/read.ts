@@ -108,7 +108,8 @@ class PathCache {
  * `prefix` + position + `]`, the same string object for the same path in every read: `/domain/cputune/vcpupin[7]`
  * of each of thousands of pins was a new string per read (and a temporary array to join it flat), made again by
  * every check and resolve of the domain. Only strings are kept (no element, no document), at most
- * INDEXED_PATH_LIMIT of them under at most INDEXED_PREFIX_LIMIT prefixes; past either limit the cache starts over.
+ * INDEXED_PATH_LIMIT of them under at most INDEXED_PREFIX_LIMIT prefixes of at most MAX_INDEXED_PREFIX_LENGTH
+ * characters; past either count the cache starts over.
  */
 const INDEXED_PATHS = new Map<string, string[]>();
 const INDEXED_PREFIX_LIMIT = 64;
@@ -116,6 +117,8 @@ const INDEXED_PATH_LIMIT = 1 << 15;
 let indexedPathCount = 0;
 
 function indexedPath(prefix: string, position: number): string {
+  // A hostile document's kilobyte-long names are not kept past its read.
+  if (prefix.length > MAX_INDEXED_PREFIX_LENGTH) return [prefix, position, ']'].join('');
   let list = INDEXED_PATHS.get(prefix);
   if (!list) {
     if (INDEXED_PATHS.size >= INDEXED_PREFIX_LIMIT) {
@@ -139,6 +142,8 @@ function indexedPath(prefix: string, position: number): string {
   }
   return path;
 }
+
+const MAX_INDEXED_PREFIX_LENGTH = 256;
 
 /** Positions past this (more same-name siblings than a domain has vCPUs) are built each time, not cached. */
 const MAX_INDEXED_POSITION = 16384;

@@ -341,6 +341,9 @@ describe('element paths', () => {
       const got = doc.root.elements().flatMap((g) => g.elements('x').map((x) => elementPath(x)));
       expect(got).toEqual(Array.from({ length: 80 }, (_, i) => [1, 2, 3].map((n) => `/domain/g${i}/x[${n}]`)).flat());
     }
+    const long = 'n'.repeat(300);
+    const longDoc = parseDocument(`<domain><${long}><x/><x/></${long}></domain>`);
+    expect(longDoc.root.elements()[0]!.elements('x').map((x) => elementPath(x))).toEqual([`/domain/${long}/x[1]`, `/domain/${long}/x[2]`]);
     const pins = Array.from({ length: 3 }, (_, i) => `<vcpupin vcpu='${i}' cpuset='${i}'/>`).join('');
     const model = readDomainText(`<domain><vcpu>3</vcpu><cputune>${pins}</cputune></domain>`);
     expect(model.cputune!.vcpupins.map((p) => p.path)).toEqual(['/domain/cputune/vcpupin[1]', '/domain/cputune/vcpupin[2]', '/domain/cputune/vcpupin[3]']);
