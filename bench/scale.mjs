@@ -118,7 +118,7 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     kept.length = 0;
     return { grownMb: grown / 1e6, retainedMb: retained / 1e6 };
   };
-  // What check returns grows faster than the input here: from 512 vCPUs on, every further vCPU shares a host CPU (a finding each).
+  // What check returns: from 1,024 vCPUs up, one PIN_SHARED_SINGLE_CPU per shared host CPU (512) and one EMULATOR_ON_DEDICATED_CPU per IOThread.
   const output = (n) => {
     const found = lib.checkDocument(xml[n], { host });
     return { findings: found.length, outputKb: JSON.stringify(found).length / 1024 };

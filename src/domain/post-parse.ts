@@ -53,7 +53,8 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   const maxVcpus = Math.min(maxParsed ?? 0, MAX_CPUSET_ID + 1);
   for (const extra of model.ignoredVcpuElements) change('VCPU_ELEMENT_IGNORED', 16, 'only the first <vcpu> element is read; this one is ignored', extra);
 
-  const vcpus: VcpuState[] = Array.from({ length: maxVcpus }, (_, id) => ({ id, online: true, hotpluggable: false, order: 0 }));
+  // pin and sched have their slots from the start: added later, each would give every vCPU a separate property store.
+  const vcpus: VcpuState[] = Array.from({ length: maxVcpus }, (_, id) => ({ id, online: true, hotpluggable: false, order: 0, pin: undefined, sched: undefined }));
   const entries = model.vcpus?.entries ?? [];
   const individualVcpus = entries.length > 0;
   if (individualVcpus) {
@@ -172,7 +173,6 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     if (ct.blocks.length > 1) change('CPUTUNE_BLOCKS_MERGED', 16, `${ct.blocks.length} <cputune> elements are merged into one`, ct.blocks[1]!);
     for (const r of ct.ignoredRepeats) change('CPUTUNE_REPEAT_IGNORED', 16, `only the first <${r.path.split('/').pop()!.replace(/\[\d+\]$/, '')}> is read; this one is ignored`, r);
   }
-  const pinned = new Set<number>();
   for (const p of ct?.vcpupins ?? []) {
     const id = ok(p.vcpu);
     const set = ok(p.cpuset);
@@ -181,11 +181,12 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
       change('VCPUPIN_OUT_OF_RANGE_DROPPED', 1, `<vcpupin vcpu='${id}'> names a vCPU the domain does not have (maximum ${maxVcpus}); libvirt drops it with only a log warning`, p);
       continue;
     }
-    if (set.isEmpty() || pinned.has(id)) continue; // refusals (V16)
-    pinned.add(id);
+    // A vCPU's pin is set only here, so a pin already there is an earlier <vcpupin> for it (no Set of ids per vCPU).
+    if (set.isEmpty() || vcpus[id]!.pin !== undefined) continue; // refusals (V16)
     // Offline pins are kept: QEMU and the test driver (our 'generic') both
     // support offline vcpupin; drivers that drop them (§7.2) are not modelled.
-    vcpus[id]!.pin = { cpus: set, from: refOf(p) };
+    // The pin's own record is its ElementRef (it has loc and path): no copy per vCPU.
+    vcpus[id]!.pin = { cpus: set, from: p };
   }
   let emulatorPin: PinDef | undefined;
   const ep = ct?.emulatorpins[0];
@@ -199,7 +200,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const set = ok(p.cpuset);
     const t = id !== undefined ? ioById.get(id) : undefined;
     if (!t || !set || set.isEmpty() || t.pin) continue; // refusals (V18)
-    t.pin = { cpus: set, from: refOf(p) };
+    t.pin = { cpus: set, from: p };
   }
 
   const schedOf = (s: SchedDef): ThreadSched | undefined => {

@@ -5,6 +5,7 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { XmlDocument, XmlElement } from '../xml/index.js';
+import { ElementImpl } from '../xml/tree.js';
 import {
   autoBaseUnsigned,
   cpuList,
@@ -53,16 +54,28 @@ export function elementPath(e: XmlElement): string {
  */
 class PathCache {
   readonly #paths = new Map<XmlElement, string>();
-  /** Per parent: each element child's 1-based position among same-name siblings, and how many siblings have each name. */
-  readonly #positions = new Map<XmlElement, { position: Map<XmlElement, number>; count: Map<string, number> }>();
+  /**
+   * Per parent: how many element children have each name. Each child's 1-based position among its same-name
+   * siblings is written on the child itself (ElementImpl.siblingPosition) when the parent is indexed: a Map
+   * from 4,096 <vcpupin>s to their positions cost more memory than the pins' own paths.
+   */
+  readonly #counts = new Map<XmlElement, Map<string, number>>();
+  /** Per parent and child name: `/domain/cputune/vcpupin[`, the prefix of the indexed paths (indexedPath). */
+  readonly #prefixes = new Map<XmlElement, Map<string, string>>();
 
   path(e: XmlElement): string {
     const parent = e.parent;
     if (!parent) return `/${e.name}`;
-    const index = this.#index(parent);
-    const count = index.count.get(e.name) ?? 1;
-    // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
-    return count > 1 ? [this.#parentPath(parent), '/', e.name, '[', index.position.get(e) ?? 1, ']'].join('') : `${this.#parentPath(parent)}/${e.name}`;
+    const count = this.#count(parent).get(e.name) ?? 1;
+    return count > 1 ? indexedPath(this.#prefix(parent, e.name), positionOf(e)) : `${this.#parentPath(parent)}/${e.name}`;
+  }
+
+  #prefix(parent: XmlElement, name: string): string {
+    let byName = this.#prefixes.get(parent);
+    if (!byName) this.#prefixes.set(parent, (byName = new Map()));
+    let prefix = byName.get(name);
+    if (prefix === undefined) byName.set(name, (prefix = [this.#parentPath(parent), '/', name, '['].join('')));
+    return prefix;
   }
 
   /** Only parents' paths are kept: each is the prefix of many; a leaf's path is asked for once or twice. */
@@ -74,23 +87,77 @@ class PathCache {
     return out;
   }
 
-  #index(parent: XmlElement): { position: Map<XmlElement, number>; count: Map<string, number> } {
-    let index = this.#positions.get(parent);
-    if (!index) {
-      // Numbers only, no object per child: a <cputune> may hold tens of thousands of pins.
-      const position = new Map<XmlElement, number>();
-      const count = new Map<string, number>();
+  #count(parent: XmlElement): Map<string, number> {
+    let count = this.#counts.get(parent);
+    if (!count) {
+      count = new Map<string, number>();
       for (const k of parent.children) {
         if (k.kind !== 'element') continue;
         const n = (count.get(k.name) ?? 0) + 1;
         count.set(k.name, n);
-        position.set(k, n);
+        // Rewritten on every read that indexes this parent, so an edit since an earlier read cannot leave a stale one.
+        if (k instanceof ElementImpl) k.siblingPosition = n;
       }
-      index = { position, count };
-      this.#positions.set(parent, index);
+      this.#counts.set(parent, count);
     }
-    return index;
+    return count;
   }
+}
+
+/**
+ * `prefix` + position + `]`, the same string object for the same path in every read: `/domain/cputune/vcpupin[7]`
+ * of each of thousands of pins was a new string per read (and a temporary array to join it flat), made again by
+ * every check and resolve of the domain. Only strings are kept (no element, no document), at most
+ * INDEXED_PATH_LIMIT of them under at most INDEXED_PREFIX_LIMIT prefixes of at most MAX_INDEXED_PREFIX_LENGTH
+ * characters; past either count the cache starts over.
+ */
+const INDEXED_PATHS = new Map<string, string[]>();
+const INDEXED_PREFIX_LIMIT = 64;
+const INDEXED_PATH_LIMIT = 1 << 15;
+let indexedPathCount = 0;
+
+function indexedPath(prefix: string, position: number): string {
+  // A hostile document's kilobyte-long names are not kept past its read.
+  if (prefix.length > MAX_INDEXED_PREFIX_LENGTH) return [prefix, position, ']'].join('');
+  let list = INDEXED_PATHS.get(prefix);
+  if (!list) {
+    if (INDEXED_PATHS.size >= INDEXED_PREFIX_LIMIT) {
+      INDEXED_PATHS.clear();
+      indexedPathCount = 0;
+    }
+    INDEXED_PATHS.set(prefix, (list = []));
+  }
+  const known = list[position];
+  if (known !== undefined) return known;
+  // join() builds one flat string; a template of this shape keeps a tree of concatenation nodes alive with the model.
+  const path = [prefix, position, ']'].join('');
+  if (position <= MAX_INDEXED_POSITION) {
+    if (indexedPathCount >= INDEXED_PATH_LIMIT) {
+      INDEXED_PATHS.clear();
+      indexedPathCount = 0;
+      INDEXED_PATHS.set(prefix, (list = []));
+    }
+    list[position] = path;
+    indexedPathCount++;
+  }
+  return path;
+}
+
+const MAX_INDEXED_PREFIX_LENGTH = 256;
+
+/** Positions past this (more same-name siblings than a domain has vCPUs) are built each time, not cached. */
+const MAX_INDEXED_POSITION = 16384;
+
+/** A child's position among its same-name siblings; its parent was indexed (PathCache.#count) in this read. */
+function positionOf(e: XmlElement): number {
+  if (e instanceof ElementImpl) return e.siblingPosition;
+  // Not the library's own tree (a caller's XmlElement): count the earlier same-name siblings.
+  let n = 1;
+  for (const k of e.parent!.children) {
+    if (k === e) break;
+    if (k.kind === 'element' && k.name === e.name) n++;
+  }
+  return n;
 }
 
 /**
@@ -385,14 +452,13 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
   // Pins are built as one literal when both attributes are there (the usual case), so that V8
   // allocates no separate property store per pin; the key order is the same either way.
   for (const p of all('vcpupin')) {
-    const at = ref(p);
     const vcpu = attrField(p, 'vcpu', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (vcpu && cpuset) {
-      def.vcpupins.push({ loc: at.loc, path: at.path, vcpu, cpuset });
+      def.vcpupins.push({ loc: locOf(p), path: paths.path(p), vcpu, cpuset });
       continue;
     }
-    const pin: CputuneDef['vcpupins'][number] = at;
+    const pin: CputuneDef['vcpupins'][number] = ref(p);
     if (vcpu) pin.vcpu = vcpu;
     if (cpuset) pin.cpuset = cpuset;
     def.vcpupins.push(pin);
@@ -404,14 +470,13 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     def.emulatorpins.push(pin);
   }
   for (const p of all('iothreadpin')) {
-    const at = ref(p);
     const id = attrField(p, 'iothread', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (id && cpuset) {
-      def.iothreadpins.push({ loc: at.loc, path: at.path, iothread: id, cpuset });
+      def.iothreadpins.push({ loc: locOf(p), path: paths.path(p), iothread: id, cpuset });
       continue;
     }
-    const pin: CputuneDef['iothreadpins'][number] = at;
+    const pin: CputuneDef['iothreadpins'][number] = ref(p);
     if (id) pin.iothread = id;
     if (cpuset) pin.cpuset = cpuset;
     def.iothreadpins.push(pin);

@@ -19,8 +19,8 @@ export interface ResolveDocumentOptions {
 
 /** Throws VirtPinError (XML_* codes) only when the text is not well-formed XML. */
 export function resolveDocument(text: string, options: ResolveDocumentOptions = {}): ResolvedModel {
-  const doc = parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined);
-  const model = readDomain(doc);
+  // The tree is not kept in a variable: once read, nothing holds it, and a collection during resolve need not copy it.
+  const model = readDomain(parseDocument(text, options.fileName !== undefined ? { fileName: options.fileName } : undefined));
   const def = definitionOf(model, { driver: options.driver ?? 'qemu', ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}) });
   return resolve(def, options.host, { model, ...(options.fileName !== undefined ? { file: options.fileName } : {}) });
 }

@@ -3,7 +3,7 @@
  * Pure: no I/O, never throws for odd definitions (definitionOf already
  * took libvirt's choices; validate reports refusals).
  */
-import { CpuSet } from '../cpuset/index.js';
+import { CpuSet, MAX_CPUSET_ID } from '../cpuset/index.js';
 import { CpuBitmap } from '../cpuset/cpuset.js';
 import type { DomainDefinition, PinDef, ThreadSched } from '../domain/definition.js';
 import type { DomainModel, ElementRef, NumaMode } from '../domain/types.js';
@@ -97,9 +97,7 @@ function evaluateCpuMask(
   vcpuElement: ElementRef | undefined,
 ): ResolvedThread {
   const pin = own.pin;
-  if (pin) {
-    return thread(pin.cpus, own.rule, pointer(pin.from), `${who} has its own <${own.element}>`);
-  }
+  if (pin) return thread(pin.cpus, own.rule, pointer(pin.from), hasOwn(who, own.element));
   const noPin = `${who} has no <${own.element}>`;
   if (def.placement === 'auto') {
     const promoted = def.changes.some(isPromotion);
@@ -119,6 +117,28 @@ function evaluateCpuMask(
     undefined,
     `${noPin} and <vcpu> has no cpuset, so libvirt allows all host CPUs (${hasChange(def.libvirtVersion, 'isolated-cpus-excluded') ? 'online minus isolated' : 'every online CPU, isolated ones too before libvirt 10.4'}) and writes no cgroup cpuset.cpus`,
   );
+}
+
+/**
+ * `vCPU 3 has its own <vcpupin>`: the name and one constant tail, one concatenation (a template makes three,
+ * each kept alive with the resolved model, per vCPU).
+ */
+function hasOwn(who: string, element: string): string {
+  return who + (element === 'vcpupin' ? ' has its own <vcpupin>' : element === 'iothreadpin' ? ' has its own <iothreadpin>' : ` has its own <${element}>`);
+}
+
+/**
+ * `vCPU 7` and `vCPU 7 has its own <vcpupin>` as the same strings in every resolve (ids below 16,384, as
+ * MAX_CPUSET_ID bounds the vCPUs): two strings per vCPU per resolve otherwise, for a large domain resolved by
+ * every check. Only strings are kept.
+ */
+const VCPU_NAMES: string[] = [];
+const VCPU_HAS_OWN_PIN: string[] = [];
+function vcpuName(id: number): string {
+  return id <= MAX_CPUSET_ID ? (VCPU_NAMES[id] ??= `vCPU ${id}`) : `vCPU ${id}`;
+}
+function vcpuHasOwnPin(id: number): string {
+  return id <= MAX_CPUSET_ID ? (VCPU_HAS_OWN_PIN[id] ??= hasOwn(vcpuName(id), 'vcpupin')) : hasOwn(vcpuName(id), 'vcpupin');
 }
 
 function thread(cpus: CpuMask, rule: CpuRule, element: ElementPointer | undefined, because: string): ResolvedThread {
@@ -281,19 +301,26 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
 
   // ---- vCPUs
   const vcpus: ResolvedVcpu[] = def.vcpus.map((v) => {
-    const who = `vCPU ${v.id}`;
-    const t = evaluateCpuMask(def, view, who, { pin: v.pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
+    const who = vcpuName(v.id);
     // In the order of the JSON output, no spread temporaries per vCPU; without an order (the usual case) as one
-    // literal, so that V8 gives the object room for these fields instead of a separate property store.
+    // literal, so that V8 gives the object room for these fields instead of a separate property store. A pinned
+    // vCPU (the usual large domain) is built directly, without the intermediate thread object of evaluateCpuMask.
     let out: ResolvedVcpu;
-    if (v.order === 0) out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: t.cpus, source: t.source, provenance: t.provenance, cgroupCpus: t.cgroupCpus };
-    else {
-      out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable } as ResolvedVcpu;
-      out.order = v.order;
-      out.cpus = t.cpus;
-      out.source = t.source;
-      out.provenance = t.provenance;
-      out.cgroupCpus = t.cgroupCpus;
+    const pin = v.pin;
+    if (pin && v.order === 0) {
+      const provenance = { rule: 'vcpupin' as const, element: pointer(pin.from)!, because: vcpuHasOwnPin(v.id) };
+      out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: pin.cpus, source: 'vcpupin', provenance, cgroupCpus: true };
+    } else {
+      const t = evaluateCpuMask(def, view, who, { pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
+      if (v.order === 0) out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: t.cpus, source: t.source, provenance: t.provenance, cgroupCpus: t.cgroupCpus };
+      else {
+        out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable } as ResolvedVcpu;
+        out.order = v.order;
+        out.cpus = t.cpus;
+        out.source = t.source;
+        out.provenance = t.provenance;
+        out.cgroupCpus = t.cgroupCpus;
+      }
     }
     const cellid = cellOf.get(v.id);
     let memoryNodes = mem.base;

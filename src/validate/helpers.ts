@@ -28,3 +28,27 @@ export function missing(ctx: RuleContext, at: Located, element: string, attr: st
 export function ordered(ctx: RuleContext, hint: OrderHint): RuleContext {
   return { ...ctx, report: (at, message, extra = {}) => ctx.report(at, message, { ...extra, order: { ...hint, ...extra.order } }) };
 }
+
+/**
+ * Ascending ids as a list with runs of three or more folded: `0-3, 8, 12, 13`
+ * (a pair stays a pair, as findings always wrote it). vCPU ids can exceed
+ * what a CpuSet holds, so this does not go through one.
+ */
+export function idList(ids: readonly number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < ids.length; ) {
+    let j = k;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    if (j - k >= 2) {
+      out.push(`${ids[k]}-${ids[j]}`);
+      k = j + 1;
+    } else out.push(`${ids[k++]}`);
+  }
+  return out.join(', ');
+}
+
+/** Whether the ids are in ascending order (lists built in vCPU order are; checking is cheaper than sorting). */
+export function isAscending(ids: readonly number[]): boolean {
+  for (let k = 1; k < ids.length; k++) if (ids[k - 1]! > ids[k]!) return false;
+  return true;
+}

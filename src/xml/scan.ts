@@ -16,7 +16,7 @@
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
 import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
-import { DocumentImpl, ElementImpl, ScannedAttr, type AttrRecord, type NodeImpl } from './tree.js';
+import { DocumentImpl, ElementImpl, NO_KIDS, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
@@ -71,6 +71,26 @@ function normalizeAttr(t: string): string {
   return t;
 }
 
+/**
+ * Short decimal values (`vcpu='7'`, `cpuset='12'`, `iothread='3'`: ids 0..16383 without a leading zero) as one
+ * shared string per number for every parse, instead of a new copy per attribute of every document. Only strings
+ * are kept, at most 16,384.
+ */
+const SMALL_NUMBERS: string[] = [];
+
+function smallNumber(text: string, from: number, to: number): string | undefined {
+  const len = to - from;
+  if (len < 1 || len > 5 || (len > 1 && text.charCodeAt(from) === 0x30)) return undefined;
+  let n = 0;
+  for (let k = from; k < to; k++) {
+    const d = text.charCodeAt(k) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  if (n > 16383) return undefined;
+  return (SMALL_NUMBERS[n] ??= text.slice(from, to));
+}
+
 /** One namespace binding made by an element, undone when that element closes. */
 interface Binding {
   depth: number;
@@ -96,6 +116,11 @@ class Scanner {
   readonly bindings: Binding[] = [];
   /** The strings reuse() hands out again, replaced round-robin. */
   readonly recent: string[] = [];
+  /** attributes() collects here, then copies out at the exact length. */
+  readonly scratchAttrs: AttrRecord[] = new Array<AttrRecord>(ATTRS_SCANNED_LINEARLY).fill(undefined!);
+  /** Set by attributes(): the index of the start tag's `>` or `/>`, and whether it is `/>`. */
+  attrsEnd = 0;
+  attrsSelfClosing = false;
   recentNext = 0;
   readonly nextAmp: (from: number) => number;
   readonly nextLt: (from: number) => number;
@@ -149,7 +174,7 @@ class Scanner {
     }
     if (text.charCodeAt(0) === 0xfeff) {
       // A byte-order mark stays part of the prolog so it round-trips.
-      this.add(DocumentImpl.textNode('\uFEFF', '\uFEFF', { start: 0, end: 1 }));
+      this.add(new ScannedText('\uFEFF', '\uFEFF', 0, 1));
       this.i = 1;
     }
   }
@@ -192,7 +217,7 @@ class Scanner {
     const amp = this.nextAmp(i);
     // Without a reference or a '\r' the value is the raw text itself: one string, not two copies.
     const value = !this.stack.length || ((amp === -1 || amp >= textEnd) && raw.indexOf('\r') === -1) ? raw : this.decode(i, textEnd, false);
-    this.add(DocumentImpl.textNode(raw, value, { start: i, end: textEnd }));
+    this.add(new ScannedText(raw, value, i, textEnd));
     this.i = textEnd;
   }
 
@@ -300,12 +325,12 @@ class Scanner {
     const open = this.stack.pop();
     if (!open) this.fail('XML_MALFORMED', `end tag </${name}> without a start tag`, i);
     if (open.name !== name) {
-      const at = open.location ?? this.doc.locate(open.startTag.start);
+      const at = open.location ?? this.doc.locate(open.tagStart);
       this.fail('XML_MISMATCHED_TAG', `</${name}> closes <${open.name}>, opened at line ${at.line} column ${at.column}`, i, `close <${open.name}> before </${name}>`);
     }
     this.closeScope();
-    open.endTag = { start: i, end: j + 1 };
-    open.span = { start: open.startTag.start, end: j + 1 };
+    open.endStart = i;
+    open.spanEnd = j + 1;
     if (this.stack.length === 0) this.rootClosed = true;
     this.i = j + 1;
   }
@@ -320,10 +345,13 @@ class Scanner {
     if (this.stack.length >= this.maxDepth) this.fail('XML_TOO_DEEP', `elements are nested deeper than ${this.maxDepth} levels`, i);
     if (++this.elementCount > this.maxElements) this.fail('XML_TOO_MANY_ELEMENTS', `the document has more than ${this.maxElements} elements`, i);
 
-    const { attrs, end: j, selfClosing } = this.attributes(name, nameEnd);
+    const attrs = this.attributes(name, nameEnd);
+    const j = this.attrsEnd;
+    const selfClosing = this.attrsSelfClosing;
     const tagEnd = selfClosing ? j + 2 : j + 1;
-    const el = new ElementImpl(this.doc, name, attrs, selfClosing);
-    el.startTag = { start: i, end: tagEnd };
+    const el = new ElementImpl(this.doc, name, attrs, selfClosing, selfClosing ? NO_KIDS : []);
+    el.tagStart = i;
+    el.tagEnd = tagEnd;
     el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);
     this.namespaceOf(el, i);
 
@@ -335,8 +363,7 @@ class Scanner {
     }
     if (selfClosing) {
       this.closeScope();
-      // The same span as its start tag: one object fewer per empty element (spans are never mutated).
-      el.span = el.startTag;
+      el.spanEnd = tagEnd;
       if (this.stack.length === 0) this.rootClosed = true;
     } else {
       this.stack.push(el);
@@ -344,10 +371,16 @@ class Scanner {
     this.i = tagEnd;
   }
 
-  /** The attributes of the start tag whose name ends at `from`; `end` is the index of its `>` or `/>`. */
-  attributes(name: string, from: number): { attrs: AttrRecord[]; end: number; selfClosing: boolean } {
+  /**
+   * The attributes of the start tag whose name ends at `from`, in an array of their exact length (a pushed-to
+   * array reserves 16 slots: 128 bytes per element for its usual one or two attributes); the index of its `>` or
+   * `/>` is left in attrsEnd, and which of the two in attrsSelfClosing.
+   */
+  attributes(name: string, from: number): AttrRecord[] {
     const { text, n } = this;
-    const attrs: AttrRecord[] = [];
+    // Filled by index, never truncated: setting length to 0 would give up the scratch array's own store.
+    const attrs = this.scratchAttrs;
+    let count = 0;
     let attrNames: Set<string> | undefined;
     let j = from;
     for (;;) {
@@ -355,10 +388,13 @@ class Scanner {
       while (j < n && isWs(text.charCodeAt(j))) j++;
       if (j >= n) this.fail('XML_UNCLOSED', `start tag <${name}> is not closed`, from - name.length - 1);
       const c = text[j];
-      if (c === '>') return { attrs, end: j, selfClosing: false };
-      if (c === '/') {
-        if (text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
-        return { attrs, end: j, selfClosing: true };
+      if (c === '>' || c === '/') {
+        if (c === '/' && text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
+        this.attrsEnd = j;
+        this.attrsSelfClosing = c === '/';
+        const out = attrs.slice(0, count);
+        attrs.fill(undefined!, 0, count);
+        return out;
       }
       if (j === wsStart) this.fail('XML_BAD_ATTRIBUTE', `attributes of <${name}> must be separated by whitespace`, j);
       const aStart = j;
@@ -378,14 +414,14 @@ class Scanner {
       if (vEnd === -1) this.fail('XML_UNCLOSED', `the value of '${aName}' is not closed`, j);
       const ltAt = this.nextLt(vStart);
       if (ltAt !== -1 && ltAt < vEnd) this.fail('XML_BAD_ATTRIBUTE', `'<' is not allowed in the value of '${aName}'`, ltAt, "write '&lt;'");
-      if (attrs.length === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.map((a) => a.name));
-      if (attrNames ? attrNames.has(aName) : attrs.some((a) => a.name === aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
+      if (count === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.slice(0, count).map((a) => a.name));
+      if (attrNames ? attrNames.has(aName) : hasName(attrs, count, aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
       // Attribute-value normalization: references decoded, each whitespace char → space.
-      const raw = text.slice(vStart, vEnd);
+      const raw = smallNumber(text, vStart, vEnd) ?? text.slice(vStart, vEnd);
       const amp = this.nextAmp(vStart);
       const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
       attrNames?.add(aName);
-      attrs.push(new ScannedAttr(aName, value, raw, quote as QuoteChar, text.slice(wsStart, aStart), aStart, vEnd + 1));
+      attrs[count++] = new ScannedAttr(aName, value, raw, quote as QuoteChar, text.slice(wsStart, aStart), aStart, vEnd + 1);
       j = vEnd + 1;
     }
   }
@@ -526,4 +562,10 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
   scanner.gate();
   while (scanner.step());
   return scanner.finish();
+}
+
+/** Whether one of the first `count` attributes is named `name`. */
+function hasName(attrs: readonly AttrRecord[], count: number, name: string): boolean {
+  for (let k = 0; k < count; k++) if (attrs[k]!.name === name) return true;
+  return false;
 }

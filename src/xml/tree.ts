@@ -51,14 +51,40 @@ export class ScannedAttr implements AttrRecord {
   }
 }
 
+/**
+ * A text node as scanned: like ScannedAttr, its span is two numbers, made
+ * into an object only when printing asks (every indentation run of a
+ * document is one of these).
+ */
+export class ScannedText {
+  readonly kind = 'text' as const;
+  parent: ElementImpl | undefined = undefined;
+  constructor(
+    readonly raw: string,
+    readonly value: string,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  get span(): Span {
+    return { start: this.start, end: this.end };
+  }
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-export type TextImpl = Mutable<XmlText> & { parent: ElementImpl | undefined };
+export type TextImpl = (Mutable<XmlText> & { parent: ElementImpl | undefined }) | ScannedText;
 export type LeafImpl = (Mutable<XmlComment> | Mutable<XmlCData> | Mutable<XmlProcessingInstruction>) & { parent: ElementImpl | undefined };
 export type NodeImpl = ElementImpl | TextImpl | LeafImpl;
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** The start tag of an element not read from source; shared (spans are replaced, never mutated). */
 const NO_START_TAG: Span = Object.freeze({ start: -1, end: -1 });
+/**
+ * The children of every scanned `<x/>`, shared (frozen, so a push into it would throw rather than give every
+ * empty element a child): insert, setText and replace assign a new array before adding to an element without
+ * children, and the scanner pushes only into elements it has open.
+ */
+export const NO_KIDS: NodeImpl[] = Object.freeze([]) as unknown as NodeImpl[];
 
 export class DocumentImpl implements XmlDocument {
   readonly source: string;
@@ -164,44 +190,85 @@ function indentBefore(s: string, offset: number): string | undefined {
 export class ElementImpl implements XmlElement {
   readonly kind = 'element' as const;
   readonly name: string;
-  readonly localName: string;
-  readonly prefix: string | undefined;
   parent: ElementImpl | undefined;
   attrs: AttrRecord[];
-  kids: NodeImpl[] = [];
+  kids: NodeImpl[];
   selfClosingFlag: boolean;
-  span: Span | undefined;
-  startTag: Span = NO_START_TAG;
-  endTag: Span | undefined;
+  // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
+  // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
+  tagStart = -1;
+  tagEnd = -1;
+  endStart = -1;
+  spanEnd = -1;
   /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
   tail = '';
   #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
-  /** The start tag must be reprinted. */
-  tagDirty = false;
-  /** The child list must be reprinted (children themselves may still be verbatim). */
-  kidsDirty = false;
-  /** Something in this subtree changed. */
-  dirty = false;
+  /** tagDirty, kidsDirty and dirty as bits of one field (three fields per element of every parse, set only by edits). */
+  #edits = 0;
   /** Indentation for a new element (no span). */
   indent: string | undefined;
   /** Namespace URI of the name as the scanner resolved it; null when not scanned (new elements). */
   scannedNamespace: string | undefined | null = null;
+  /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
+  siblingPosition = 0;
 
-  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean) {
+  /** `kids` is NO_KIDS for a scanned empty element: every edit that gives it children assigns a new array. */
+  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean, kids: NodeImpl[] = []) {
     this.docImpl = doc;
+    this.kids = kids;
     this.name = name;
-    const colon = name.indexOf(':');
-    this.prefix = colon === -1 ? undefined : name.slice(0, colon);
-    this.localName = colon === -1 ? name : name.slice(colon + 1);
     this.attrs = attrs;
     this.selfClosingFlag = selfClosing;
   }
 
+  /** From the name each time (two fields per element of every parse otherwise; unprefixed names allocate nothing). */
+  get prefix(): string | undefined {
+    const colon = this.name.indexOf(':');
+    return colon === -1 ? undefined : this.name.slice(0, colon);
+  }
+  get localName(): string {
+    const colon = this.name.indexOf(':');
+    return colon === -1 ? this.name : this.name.slice(colon + 1);
+  }
+
+  /** The start tag must be reprinted. */
+  get tagDirty(): boolean {
+    return (this.#edits & 1) !== 0;
+  }
+  set tagDirty(v: boolean) {
+    this.#edits = v ? this.#edits | 1 : this.#edits & ~1;
+  }
+  /** The child list must be reprinted (children themselves may still be verbatim). */
+  get kidsDirty(): boolean {
+    return (this.#edits & 2) !== 0;
+  }
+  set kidsDirty(v: boolean) {
+    this.#edits = v ? this.#edits | 2 : this.#edits & ~2;
+  }
+  /** Something in this subtree changed. */
+  get dirty(): boolean {
+    return (this.#edits & 4) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.#edits = v ? this.#edits | 4 : this.#edits & ~4;
+  }
+
   /** Computed on first use: most elements of a document are never reported on. */
   get location(): SourceLocation | undefined {
-    if (this.#location === undefined && this.startTag.start >= 0) this.#location = this.docImpl.locate(this.startTag.start);
+    if (this.#location === undefined && this.tagStart >= 0) this.#location = this.docImpl.locate(this.tagStart);
     return this.#location;
+  }
+
+  /** Source span of the whole element (undefined for new elements). */
+  get span(): Span | undefined {
+    return this.tagStart < 0 ? undefined : { start: this.tagStart, end: this.spanEnd };
+  }
+  get startTag(): Span {
+    return this.tagStart < 0 ? NO_START_TAG : { start: this.tagStart, end: this.tagEnd };
+  }
+  get endTag(): Span | undefined {
+    return this.endStart < 0 ? undefined : { start: this.endStart, end: this.spanEnd };
   }
 
   get document(): XmlDocument {
@@ -584,20 +651,20 @@ function printNode(doc: DocumentImpl, node: NodeImpl, out: string[]): void {
       continue;
     }
     const e = item;
-    if (e.span && !e.dirty) {
-      out.push(src.slice(e.span.start, e.span.end));
+    if (e.tagStart >= 0 && !e.dirty) {
+      out.push(src.slice(e.tagStart, e.spanEnd));
       continue;
     }
-    if (!e.span) {
+    if (e.tagStart < 0) {
       then(printNew(doc, e, out));
       continue;
     }
     // An existing element with edits inside.
     const selfClose = e.selfClosingFlag && e.kids.length === 0;
-    if (e.tagDirty || selfClose !== (e.endTag === undefined)) out.push(startTag(doc, e, selfClose));
-    else out.push(src.slice(e.startTag.start, e.startTag.end));
+    if (e.tagDirty || selfClose !== (e.endStart < 0)) out.push(startTag(doc, e, selfClose));
+    else out.push(src.slice(e.tagStart, e.tagEnd));
     if (selfClose) continue;
-    then([...e.kids, e.endTag ? src.slice(e.endTag.start, e.endTag.end) : `</${e.name}>`]);
+    then([...e.kids, e.endStart >= 0 ? src.slice(e.endStart, e.spanEnd) : `</${e.name}>`]);
   }
 }
 
@@ -606,7 +673,7 @@ function startTag(doc: DocumentImpl, e: ElementImpl, selfClose: boolean): string
   let s = `<${e.name}`;
   for (const a of e.attrs) s += a.span ? a.lead + src.slice(a.span.start, a.span.end) : `${a.lead}${a.name}=${a.quote}${a.raw}${a.quote}`;
   // A self-closed element that gained children drops the space before '/>'.
-  const tail = !e.span ? '' : selfClose || e.endTag !== undefined ? e.tail : e.tail.replace(/\s+$/, '');
+  const tail = e.tagStart < 0 ? '' : selfClose || e.endStart >= 0 ? e.tail : e.tail.replace(/\s+$/, '');
   return s + tail + (selfClose ? '/>' : '>');
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from '../../src/xml/index.js';
-import { formatPciAddress, readDomain, readDomainText, type DomainModel, type Field } from '../../src/domain/index.js';
+import { elementPath, formatPciAddress, readDomain, readDomainText, type DomainModel, type Field } from '../../src/domain/index.js';
 
 const dom = (body: string): string => `<domain type='kvm'>\n  <name>t</name>\n${body}\n</domain>\n`;
 const read = (body: string): DomainModel => readDomainText(dom(body));
@@ -329,5 +329,23 @@ describe('document level', () => {
 
   it('refuses a document that is not a domain with a stable code and location', () => {
     expect(() => readDomainText('<capabilities/>')).toThrow(expect.objectContaining({ code: 'DOMAIN_NOT_A_DOMAIN' }));
+  });
+});
+
+describe('element paths', () => {
+  it('are right for every position, in every read, past the limits of the shared path cache', () => {
+    // 80 parents (more prefixes than the cache keeps) with 3 same-name children each, read twice.
+    const body = Array.from({ length: 80 }, (_, i) => `<g${i}><x/><x/><x/></g${i}>`).join('');
+    for (let round = 0; round < 2; round++) {
+      const doc = parseDocument(`<domain>${body}</domain>`);
+      const got = doc.root.elements().flatMap((g) => g.elements('x').map((x) => elementPath(x)));
+      expect(got).toEqual(Array.from({ length: 80 }, (_, i) => [1, 2, 3].map((n) => `/domain/g${i}/x[${n}]`)).flat());
+    }
+    const long = 'n'.repeat(300);
+    const longDoc = parseDocument(`<domain><${long}><x/><x/></${long}></domain>`);
+    expect(longDoc.root.elements()[0]!.elements('x').map((x) => elementPath(x))).toEqual([`/domain/${long}/x[1]`, `/domain/${long}/x[2]`]);
+    const pins = Array.from({ length: 3 }, (_, i) => `<vcpupin vcpu='${i}' cpuset='${i}'/>`).join('');
+    const model = readDomainText(`<domain><vcpu>3</vcpu><cputune>${pins}</cputune></domain>`);
+    expect(model.cputune!.vcpupins.map((p) => p.path)).toEqual(['/domain/cputune/vcpupin[1]', '/domain/cputune/vcpupin[2]', '/domain/cputune/vcpupin[3]']);
   });
 });

@@ -184,6 +184,25 @@ describe('every rule fires on its bad case, at the right line, and not on the go
     expect(d).toEqual([expect.objectContaining({ code: 'VCPUPIN_OUT_OF_RANGE_DROPPED', severity: 'warning', spec: '§7.1', line: 6, column: 5 })]);
   });
 
+  it('vCPUs sharing one CPU are one finding per CPU, at the second vCPU, naming all of them as ranges', () => {
+    // vCPUs 0-3 on CPU 5, 4 and 6 on CPU 2, 5 alone on CPU 1.
+    const cpuOf = [5, 5, 5, 5, 2, 1, 2];
+    const pins = cpuOf.map((c, v) => `    <vcpupin vcpu='${v}' cpuset='${c}'/>`).join('\n');
+    const d = checkDocument(dom(`  <vcpu>7</vcpu>\n  <cputune>\n${pins}\n  </cputune>`)).filter((x) => x.code === 'PIN_SHARED_SINGLE_CPU');
+    expect(d.map((x) => [x.line, x.column, x.message])).toEqual([
+      [7, 5, '4 vCPUs (0-3) are all pinned to CPU 5 alone and will take turns on it'],
+      [12, 5, 'vCPUs 4 and 6 are both pinned to CPU 2 alone and will take turns on it'],
+    ]);
+    expect(d[0]!.path).toBe('/domain/cputune/vcpupin[2]');
+  });
+
+  it('the emulator over many dedicated CPUs names the CPUs and vCPUs as ascending ranges', () => {
+    // vCPUs 0-5 on CPUs 0-2 (two each, in the order 0, 3, 1, 4, 2, 5 of the CPUs), the emulator floating over all of them.
+    const pins = [0, 1, 2, 0, 1, 2].map((c, v) => `    <vcpupin vcpu='${v}' cpuset='${c}'/>`).join('\n');
+    const d = checkDocument(dom(`  <vcpu>6</vcpu>\n  <cputune>\n${pins}\n    <emulatorpin cpuset='0-2,5'/>\n  </cputune>`)).filter((x) => x.code === 'EMULATOR_ON_DEDICATED_CPU');
+    expect(d.map((x) => x.message)).toEqual(['the emulator may run on CPUs 0-2, which vCPUs 0-5 are pinned to (emulatorpin)']);
+  });
+
   it('XML that does not parse is one error with the parser code, never a throw', () => {
     expect(checkDocument('<domain>\n<vcpu>2</vcpu>')).toEqual([expect.objectContaining({ code: 'XML_UNCLOSED', severity: 'error', line: 1, column: 1 })]);
     expect(checkDocument('<capabilities/>')).toEqual([expect.objectContaining({ code: 'DOMAIN_NOT_A_DOMAIN' })]);

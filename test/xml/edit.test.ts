@@ -90,6 +90,14 @@ describe('editing changes only what it touches', () => {
     expect(serializeDocument(doc)).toBe(`<domain>\n  <cputune/>\n</domain>\n`);
   });
 
+  it('empty elements share no children: giving one children or text leaves the other empty ones empty', () => {
+    const doc = parseDocument(`<domain>\n  <cputune/>\n  <numatune/>\n  <name/>\n</domain>\n`);
+    doc.root.element('cputune')!.insert({ name: 'emulatorpin', attrs: { cpuset: '1' } });
+    doc.root.element('name')!.setText('vm');
+    expect(doc.root.element('numatune')!.children).toEqual([]);
+    expect(serializeDocument(doc)).toBe(`<domain>\n  <cputune>\n    <emulatorpin cpuset='1'/>\n  </cputune>\n  <numatune/>\n  <name>vm</name>\n</domain>\n`);
+  });
+
   it('remove takes the element with its line; replace keeps the position', () => {
     const doc = parseDocument(domain);
     const ct = doc.root.element('cputune')!;

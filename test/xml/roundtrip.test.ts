@@ -81,3 +81,14 @@ describe('lossless round trip over the libvirt corpus', () => {
     expect(compared).toBe(2752);
   });
 });
+
+describe('attribute values', () => {
+  it('numbers keep their exact text (leading zeros, signs, past 16383), shared or not', () => {
+    const values = ['0', '7', '12', '16383', '16384', '007', '00', '+3', '-1', '99999', '123456', '1 ', ' 2', '4\t'];
+    for (let round = 0; round < 2; round++) {
+      const doc = parseDocument(`<d>${values.map((v, i) => `<x a${i}='${v}'/>`).join('')}</d>`);
+      const got = doc.root.elements('x').map((x, i) => x.attr(`a${i}`));
+      expect(got).toEqual(values.map((v) => v.replace(/\t/g, ' ')));
+    }
+  });
+});

@@ -8,7 +8,8 @@ export const vcpupin: Rule = {
   spec: 'V16',
   summary: 'vcpupin without vcpu/cpuset, bad or empty cpuset, duplicate vcpu',
   check(ctx) {
-    const seen = new Map<number, number>();
+    // Line of the first pin per vCPU id (0: none yet); ids below maxVcpus (at most 16,384), so an array, not a Map entry per pin.
+    const firstLine = new Int32Array(ctx.definition.maxVcpus);
     for (const p of ctx.model.cputune?.vcpupins ?? []) {
       if (!p.vcpu) missing(ctx, p, 'vcpupin', 'vcpu', "vcpu='0'");
       else if (p.vcpu.error) ctx.report(p.vcpu.loc, `<vcpupin vcpu='${p.vcpu.raw}'> is refused: ${p.vcpu.error.message}`, { hint: 'vcpu is a vCPU number from 0' });
@@ -19,8 +20,8 @@ export const vcpupin: Rule = {
       else if (p.cpuset.value!.isEmpty()) ctx.report(p.cpuset.loc, `<vcpupin cpuset='${p.cpuset.raw}'> names no CPU`, { hint: 'name at least one host CPU' });
       const id = p.vcpu?.value;
       if (id === undefined || id >= ctx.definition.maxVcpus) continue;
-      if (seen.has(id)) ctx.report(p, `vCPU ${id} is pinned twice (first at line ${seen.get(id)})`, { hint: 'keep one <vcpupin> per vCPU' });
-      else seen.set(id, p.loc.line);
+      if (firstLine[id]) ctx.report(p, `vCPU ${id} is pinned twice (first at line ${firstLine[id]})`, { hint: 'keep one <vcpupin> per vCPU' });
+      else firstLine[id] = p.loc.line;
     }
   },
 };
