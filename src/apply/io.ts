@@ -196,7 +196,7 @@ export const UNIX_SOCKETS = {
  * then the path and its NUL), or undefined for a path that cannot be one:
  * empty, with a NUL, or longer than sun_path's 107 bytes.
  */
-export function unixSocketAddress(path: string): Buffer | undefined {
+export function unixSocketAddress(path: string): Uint8Array | undefined {
   const bytes = Buffer.from(path, 'utf8');
   if (bytes.length === 0 || bytes.length > 107 || bytes.includes(0)) return undefined;
   const address = Buffer.alloc(2 + bytes.length + 1);

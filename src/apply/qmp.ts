@@ -98,7 +98,7 @@ const POLL_MS = 1;
  * caller's own QMP client in the same process can finish and free QEMU's one
  * monitor slot), and a wait costs a timer, not a blocked process.
  */
-async function queryThroughLibc(calls: SocketCalls, address: Buffer, socketPath: string, timeoutMs: number): Promise<QmpThreadIds> {
+async function queryThroughLibc(calls: SocketCalls, address: Uint8Array, socketPath: string, timeoutMs: number): Promise<QmpThreadIds> {
   const talk = new QmpConversation(socketPath);
   const deadline = Date.now() + timeoutMs;
   const later = async (): Promise<void> => {
