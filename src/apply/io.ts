@@ -13,7 +13,7 @@
  * write): tests use that to act on the host between two writes.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
@@ -95,21 +95,29 @@ export interface KoffiApi {
  * it is there: koffi's JavaScript entry loads crypto, https and zlib (its
  * installer's helpers) before it looks for the native module, ~8 ms of every
  * apply and restore. The same file, checked against the package's version as
- * koffi checks it; any other layout goes through require('koffi').
+ * koffi checks it, is opened with process.dlopen (what require() does for a
+ * .node file, without its path resolution and realpath walk: ~1 ms of a hook
+ * call that logs); any other layout goes through require('koffi').
  */
 export function requireKoffi(): KoffiApi {
-  const req = createRequire(import.meta.url);
   try {
     const found = koffiPackageBesideBundle();
-    const pkgFile = found?.file ?? req.resolve('koffi/package.json');
+    const pkgFile = found?.file ?? createRequire(import.meta.url).resolve('koffi/package.json');
     const pkg = JSON.parse(found?.text ?? readFileSync(pkgFile, 'utf8')) as { version?: string };
-    const native = req(`${pkgFile.slice(0, -'package.json'.length)}build/koffi/${process.platform}_${process.arch}/koffi.node`) as KoffiApi;
+    const module = { exports: {} as KoffiApi };
+    process.dlopen(module, `${pkgFile.slice(0, -'package.json'.length)}build/koffi/${process.platform}_${process.arch}/koffi.node`);
+    const native = module.exports;
     if (typeof native.load === 'function' && typeof native.errno === 'function' && native.version === pkg.version) return native;
   } catch {
     // not the layout koffi ships on this platform: its entry finds the module
   }
   // The one bare-name require of the bundle (test/cli/hook-install.test.ts looks for it in this form).
   return createRequire(import.meta.url)('koffi') as KoffiApi;
+}
+
+/** This bundle's file: __filename in the CommonJS bundles (import.meta.url there would load node:url, ~0.8 ms), else from import.meta.url. */
+function bundleFile(): string {
+  return typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
 }
 
 /**
@@ -120,13 +128,15 @@ export function requireKoffi(): KoffiApi {
  * koffi further up) is left to it.
  */
 function koffiPackageBesideBundle(): { file: string; text: string } | undefined {
-  const dir = dirname(fileURLToPath(import.meta.url));
+  const dir = dirname(bundleFile());
   for (const base of [dir, dirname(dir)]) {
     const file = `${base === '/' ? '' : base}/node_modules/koffi/package.json`;
+    // existsSync first: a failed readFileSync builds an error with a stack trace.
+    if (!existsSync(file)) continue;
     try {
       return { file, text: readFileSync(file, 'utf8') };
     } catch {
-      // not there: the next candidate, then Node's resolution
+      // not readable: the next candidate, then Node's resolution
     }
   }
   return undefined;
