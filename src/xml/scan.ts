@@ -16,7 +16,7 @@
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
 import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
-import { DocumentImpl, ElementImpl, NO_KIDS, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
+import { DocumentImpl, ElementImpl, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
@@ -349,7 +349,7 @@ class Scanner {
     const j = this.attrsEnd;
     const selfClosing = this.attrsSelfClosing;
     const tagEnd = selfClosing ? j + 2 : j + 1;
-    const el = new ElementImpl(this.doc, name, attrs, selfClosing, selfClosing ? NO_KIDS : []);
+    const el = new ElementImpl(this.doc, name, attrs, selfClosing);
     el.tagStart = i;
     el.tagEnd = tagEnd;
     el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);
@@ -392,8 +392,11 @@ class Scanner {
         if (c === '/' && text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
         this.attrsEnd = j;
         this.attrsSelfClosing = c === '/';
-        const out = attrs.slice(0, count);
-        attrs.fill(undefined!, 0, count);
+        // Array literals for the common small counts: allocated inline, where slice() and fill() are two
+        // builtin calls per element (most elements have 0-2 attributes).
+        if (count === 0) return [];
+        const out = count === 1 ? [attrs[0]!] : count === 2 ? [attrs[0]!, attrs[1]!] : attrs.slice(0, count);
+        for (let k = 0; k < count; k++) attrs[k] = undefined!;
         return out;
       }
       if (j === wsStart) this.fail('XML_BAD_ATTRIBUTE', `attributes of <${name}> must be separated by whitespace`, j);
