@@ -77,14 +77,15 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
+  // What this thread checks with (workers get the serialized form and load the host themselves).
+  const checkOptions: CheckOptions = { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) };
   const threads = fromLibvirt || workerUrl === undefined || paths.some((p) => p.path === '-') ? 1 : poolSize(paths.length, jobs, availableParallelism(), loadavg()[0] ?? 0);
   if (threads > 1) {
     const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
-    const here: CheckOptions = { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) };
-    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, threads, (path) => checkPath(path, here));
+    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, threads, (path) => checkPath(path, checkOptions));
   } else {
     results = paths.map((path, i) => {
-      const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))({ driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) });
+      const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))(checkOptions);
       onProgress(i + 1);
       return result;
     });

@@ -14,7 +14,7 @@
  * the caller (which hands it to `logger`, not waited for), never waited on.
  */
 import { closeSync } from 'node:fs';
-import { socketCalls, unixSocketAddress, UNIX_SOCKETS } from '../../apply/io.js';
+import { errnoName, socketCalls, unixSocketAddress, UNIX_SOCKETS } from '../../apply/io.js';
 
 export interface SyslogLine {
   /** facility × 8 + severity */
@@ -24,7 +24,7 @@ export interface SyslogLine {
 
 const { AF_UNIX, SOCK_DGRAM, SOCK_CLOEXEC, MSG_DONTWAIT, MSG_NOSIGNAL } = UNIX_SOCKETS;
 /** No socket file, or no one bound to it: there is no syslog daemon, and logger would fail the same way. */
-const NO_DAEMON = new Set([2 /* ENOENT */, 111 /* ECONNREFUSED */, 20 /* ENOTDIR */]);
+const NO_DAEMON = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTDIR']);
 /** A longer line is cut here (glibc's syslog and logger cut too); the hook's lines are far shorter. */
 export const MAX_DATAGRAM_BYTES = 8192;
 
@@ -65,7 +65,7 @@ export function sendToSyslogSocket(
     const now = options.now ?? new Date();
     for (let i = 0; i < lines.length; i++) {
       const datagram = syslogDatagram(lines[i]!, options.tag, pid, now);
-      if (c.sendto(fd, datagram, datagram.length, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addr.length) !== datagram.length) return unsent(i, NO_DAEMON.has(c.errno()));
+      if (c.sendto(fd, datagram, datagram.length, MSG_DONTWAIT | MSG_NOSIGNAL, addr, addr.length) !== datagram.length) return unsent(i, NO_DAEMON.has(errnoName(c.errno())));
     }
     return unsent(lines.length);
   } finally {
