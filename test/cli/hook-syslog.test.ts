@@ -5,7 +5,7 @@
  * sender makes its own (Node has none); test/oracle/libvirtd.test.ts sends
  * through the real /dev/log to journald and reads the entries back.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,6 +104,28 @@ describe('the hook log on a syslog socket', () => {
       await new Promise((r) => server.close(r));
     }
     expect(sendToSyslogSocket([], { tag: 'virt-pin', socketPath: join(dir, 'missing') })).toEqual({ rest: [], noDaemon: false });
+  });
+
+  it('with no socket file does not load koffi at all (a stat answers it), and loads it for a real socket', async () => {
+    const lines = [{ priority: 29, text: 'a' }];
+    const dlopen = vi.spyOn(process, 'dlopen');
+    try {
+      vi.resetModules(); // a fresh io.ts, whose koffi is not loaded yet
+      const fresh = await import('../../src/cli/hook/syslog-socket.js');
+      expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'missing') })).toEqual({ rest: lines, noDaemon: true });
+      expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'missing', 'log') })).toEqual({ rest: lines, noDaemon: true });
+      expect(dlopen).not.toHaveBeenCalled();
+      const sock = listen(join(dir, 'log'));
+      try {
+        expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'log') })).toEqual({ rest: [], noDaemon: false });
+        expect(dlopen).toHaveBeenCalledTimes(1);
+        expect(sock.read()).toHaveLength(1);
+      } finally {
+        sock.close();
+      }
+    } finally {
+      dlopen.mockRestore();
+    }
   });
 
   it('never waits on a reader that stopped reading: what the full socket refuses comes back at once', () => {

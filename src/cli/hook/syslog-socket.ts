@@ -13,7 +13,7 @@
  * every send is MSG_DONTWAIT; a line that cannot go at once is returned to
  * the caller (which hands it to `logger`, not waited for), never waited on.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import { errnoName, socketCalls, unixSocketAddress, UNIX_SOCKETS } from '../../apply/io.js';
 
 export interface SyslogLine {
@@ -55,9 +55,17 @@ export function sendToSyslogSocket(
   options: { tag: string; socketPath?: string; pid?: number; now?: Date },
 ): { rest: SyslogLine[]; noDaemon: boolean } {
   const unsent = (from: number, noDaemon = false) => ({ rest: lines.slice(from), noDaemon });
-  const c = lines.length ? socketCalls() : null;
-  const addr = unixSocketAddress(options.socketPath ?? '/dev/log');
-  if (!c || !addr) return unsent(0);
+  const addr = lines.length ? unixSocketAddress(options.socketPath ?? '/dev/log') : undefined;
+  if (!addr) return unsent(0);
+  // No socket file at all (no daemon, as in many containers; /dev/log is often a link into /run, so the link is
+  // followed): sendto would say ENOENT too. Asked before loading koffi, which costs ~1.5 ms against microseconds.
+  try {
+    statSync(options.socketPath ?? '/dev/log');
+  } catch (e) {
+    if (NO_DAEMON.has((e as NodeJS.ErrnoException).code ?? '')) return unsent(0, true);
+  }
+  const c = socketCalls();
+  if (!c) return unsent(0);
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return unsent(0);
   try {
