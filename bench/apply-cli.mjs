@@ -15,7 +15,9 @@
 //
 // Also: the same pair with `apply --libvirt VERSION` (no `virsh --version`
 // probe). The floor: two `node -e 0` processes, run the same way in the same rounds
-// (no Node program can take less).
+// (no Node program can take less); and the floor of the mechanism, the
+// script's work from two Node processes that load koffi and call
+// sched_setaffinity per thread (bench/affinity-floor.cjs).
 //
 // One round runs the three pairs in rotating order; each run is checked
 // afterwards (vCPU 1's Cpus_allowed_list), outside the timing. CPU time is
@@ -60,6 +62,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
   const [cpuA, cpuB] = online;
   const all = host.onlineCpus.toString();
   const cli = join(root, 'dist', 'cli.cjs');
+  const affinityFloor = join(root, 'bench', 'affinity-floor.cjs');
   // The version the probe would find (else the newest modelled), for the --libvirt variant.
   const probed = spawnSync('virsh', ['--version'], { encoding: 'utf8' });
   const libvirtVersion = probed.status === 0 && /^\d+\.\d+/.test(probed.stdout.trim()) ? probed.stdout.trim() : '10.7.0';
@@ -120,6 +123,15 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           const b = run(process.execPath, ['-e', '0'], 'node -e 0');
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
+        // The floor of the mechanism: the script's work from two Node processes that load koffi and libc and call
+        // sched_setaffinity per thread (bench/affinity-floor.cjs), without the CLI, discovery, records or read-back.
+        mechanism: () => {
+          const a = run(process.execPath, [affinityFloor, ...bound.targets.map((t) => `${t.cpus}:${t.tid}`)], 'affinity-floor.cjs');
+          expect('affinity-floor.cjs', String(cpuB));
+          const b = run(process.execPath, [affinityFloor, ...bound.targets.map((t) => `${all}:${t.tid}`)], 'affinity-floor.cjs back');
+          expect('affinity-floor.cjs setting threads back', all);
+          return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
+        },
         shell: () => {
           const a = run('sh', [setScript], 'sh set.sh');
           expect('the taskset script', String(cpuB));
@@ -151,6 +163,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
       const baseRuns = summary('shell');
       const floorRuns = summary('floor');
       const givenRuns = summary('virtPinGiven');
+      const mechanismRuns = summary('mechanism');
       out.push({
         vcpus: count,
         threads: bound.targets.length,
@@ -163,6 +176,8 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
         target,
         verdict: target === undefined ? undefined : verdict(runs, baseRuns, target),
         floorVerdict: target === undefined ? undefined : verdict(floorRuns, baseRuns, target),
+        mechanismRuns,
+        mechanismVerdict: target === undefined ? undefined : verdict(mechanismRuns, baseRuns, target),
       });
     } finally {
       await qemu.stop();
@@ -181,6 +196,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       `${r.vcpus} vCPUs (${r.threads} threads, ${r.machine}): virt-pin CPU ${f(r.runs.cpu)} wall ${f(r.runs.wall)} ms; sh+taskset CPU ${f(r.baseRuns.cpu)} wall ${f(r.baseRuns.wall)} ms; ` +
         `ratio CPU ${(r.runs.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× wall ${(r.runs.wall.median / r.baseRuns.wall.median).toFixed(2)}×; target ≤ ${r.target}×: ${r.verdict?.state} (per-round ${r.verdict?.ratio.min.toFixed(2)}–${r.verdict?.ratio.max.toFixed(2)}); ` +
         `two node -e 0: CPU ${f(r.floorRuns.cpu)} wall ${f(r.floorRuns.wall)} ms = ${(r.floorRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU; ` +
+        `the mechanism from Node (bench/affinity-floor.cjs, twice): CPU ${f(r.mechanismRuns.cpu)} ms = ${(r.mechanismRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU; ` +
         `with --libvirt ${r.libvirtVersion}: CPU ${f(r.givenRuns.cpu)} wall ${f(r.givenRuns.wall)} ms = ${(r.givenRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU`,
     );
   }
