@@ -70,8 +70,12 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     }
   }
   const reps = (n, vcpus = 8192) => Math.max(1, Math.round(vcpus / n));
-  /** A factor-round sample covers 32,768 vCPUs (8 calls at 4,096): at 8,192 its per-round factor spread 2.2–6.3 on a quiet machine. */
-  const FACTOR_SAMPLE_VCPUS = 32768;
+  /**
+   * A factor-round sample covers 131,072 vCPUs (32 calls at 4,096, ~0.2 s), so that the collections a sample
+   * causes average out: with 8,192 per sample the per-round factor spread 2.1–7.2 on a quiet machine, even for
+   * fast-xml-parser's linear parse; with 131,072, 3.2–4.7.
+   */
+  const FACTOR_SAMPLE_VCPUS = 131072;
   // Main-thread GC pauses (perf_hooks 'gc' entries, delivered after the synchronous rounds), attributed to the sample they fell in.
   const pauses = [];
   const observer = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
