@@ -204,6 +204,10 @@ function readCapped(fd: number, limit: number): Pick<InputFile, 'bytes' | 'overs
     total += n;
     if (total > limit) return { bytes: NO_BYTES, oversize: { limit, size: st.isFile() ? Math.max(st.size, total) : undefined } };
     chunks.push(chunk.subarray(0, n));
+    // A regular file that gave exactly its fstat size when asked for one byte more is at its end: Linux reads a
+    // regular file short only there, so the read that would return 0 is skipped (one syscall per file of a
+    // directory check). A file that was still growing gives the extra byte, and is read on.
+    if (sized && total === st.size && n < chunk.length) break;
   }
   return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total) };
 }
