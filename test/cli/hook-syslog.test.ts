@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireKoffi } from '../../src/apply/io.js';
@@ -114,6 +114,8 @@ describe('the hook log on a syslog socket', () => {
       const fresh = await import('../../src/cli/hook/syslog-socket.js');
       expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'missing') })).toEqual({ rest: lines, noDaemon: true });
       expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'missing', 'log') })).toEqual({ rest: lines, noDaemon: true });
+      writeFileSync(join(dir, 'file'), '');
+      expect(fresh.sendToSyslogSocket(lines, { tag: 'virt-pin', socketPath: join(dir, 'file', 'log') })).toEqual({ rest: lines, noDaemon: true }); // ENOTDIR
       expect(dlopen).not.toHaveBeenCalled();
       const sock = listen(join(dir, 'log'));
       try {

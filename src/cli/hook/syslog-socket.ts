@@ -59,10 +59,11 @@ export function sendToSyslogSocket(
   if (!addr) return unsent(0);
   // No socket file at all (no daemon, as in many containers; /dev/log is often a link into /run, so the link is
   // followed): sendto would say ENOENT too. Asked before loading koffi, which costs ~1.5 ms against microseconds.
+  // Anything but ENOENT and ENOTDIR (EACCES, ELOOP) is left to sendto.
   try {
-    statSync(options.socketPath ?? '/dev/log');
+    if (statSync(options.socketPath ?? '/dev/log', { throwIfNoEntry: false }) === undefined) return unsent(0, true);
   } catch (e) {
-    if (NO_DAEMON.has((e as NodeJS.ErrnoException).code ?? '')) return unsent(0, true);
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return unsent(0, true);
   }
   const c = socketCalls();
   if (!c) return unsent(0);
