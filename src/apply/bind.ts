@@ -165,6 +165,13 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
     for (const x of emulatorClass) if (leave.has(x.kind)) binding.notes.push(`thread ${x.tid} (${x.comm}, ${x.kind}) left alone`);
   }
   const threadsOf = (t: ThreadTarget): QemuThread[] => (t.thread === 'emulator' ? emulatorThreads : namedThreads(t));
+  // A plan of 256 vCPUs pinned to a few CPUs repeats the same lists: parse each once (sets are immutable, so targets may share one).
+  const listSets = new Map<string, CpuSet>();
+  const cpusOf = (list: string): CpuSet => {
+    let set = listSets.get(list);
+    if (set === undefined) listSets.set(list, (set = parseKernelCpuList(list)));
+    return set;
+  };
 
   let emulatorAction: (typeof affinityActions)[number] | undefined;
   for (const a of affinityActions) {
@@ -172,11 +179,11 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
       emulatorAction = a;
       continue;
     }
-    const cpus = parseKernelCpuList(a.cpus);
+    const cpus = cpusOf(a.cpus);
     for (const x of threadsOf(a.target)) binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: a.id, label: `${a.id} (${x.comm}, tid ${x.tid})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
   }
   if (emulatorAction) {
-    const cpus = parseKernelCpuList(emulatorAction.cpus);
+    const cpus = cpusOf(emulatorAction.cpus);
     for (const x of emulatorThreads) binding.targets.push({ key: `thread:${x.tid}`, kind: 'thread', actionId: 'emulator', label: `emulator (${x.comm}, tid ${x.tid}, ${x.kind})`, cpus, tid: x.tid, comm: x.comm, role: x.kind });
     for (const x of binding.threads.filter((t) => !claimed.has(t.tid) && t.kind === 'vcpu')) binding.notes.push(`thread ${x.tid} (${x.comm}) is not in the plan; left alone`);
   }
@@ -205,7 +212,7 @@ export async function bindPlan(plan: RuntimePlan, options: TargetOptions = {}): 
       binding.devices.push(found);
       for (const n of found.notes) binding.notes.push(`${a.target.device}: ${n}`);
       if (found.present && !found.irqs.length) binding.notes.push(`${a.target.device}: no IRQs yet (the guest driver has not enabled MSI/MSI-X); apply again or wait`);
-      const cpus = parseKernelCpuList(a.cpus);
+      const cpus = cpusOf(a.cpus);
       for (const i of found.irqs) {
         if (taken.has(i.irq)) continue;
         taken.add(i.irq);
