@@ -4,7 +4,7 @@
  * links, a broken domain and an unreadable file among good ones.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,39 @@ describe('check over a copy of /etc/libvirt (issue 18 item 1)', () => {
     const all = runCli(['check', '--all-xml', '--format', 'json', etc]);
     expect(all.status).toBe(1);
     expect((JSON.parse(all.stdout) as Entry[]).filter((e) => e.diagnostics.some((d) => d.code === 'DOMAIN_NOT_A_DOMAIN'))).toHaveLength(3);
+  });
+
+  describe('the directory walk (src/cli/io.ts xmlFilesIn)', () => {
+    const tree = join(root, 'walk');
+    const w = (path: string, text: string): void => {
+      mkdirSync(join(tree, path, '..'), { recursive: true });
+      writeFileSync(join(tree, path), text);
+    };
+    w('b/vm.xml', dom('vm'));
+    w('b/sub/deep.xml', dom('deep'));
+    w('outside/other.xml', dom('other'));
+    // A link that sorts before its file, a link back up the tree, a link to a file outside the walked tree, a hard link.
+    symlinkSync('vm.xml', join(tree, 'b/a-link.xml'));
+    symlinkSync('..', join(tree, 'b/sub/up'));
+    symlinkSync('../outside/other.xml', join(tree, 'b/z-other.xml'));
+    linkSync(join(tree, 'b/vm.xml'), join(tree, 'b/vm-hard.xml'));
+    const files = (args: string[], cwd?: string): string[] => {
+      const r = runCli(['check', '--format', 'json', ...args], cwd ? { cwd } : {});
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Entry[]).map((e) => e.file);
+    };
+
+    it('a file reached directly and through a link is checked once, under its own name and place; a loop is entered once; hard links are two names', () => {
+      const b = join(tree, 'b');
+      expect(files([b])).toEqual([`${b}/sub/deep.xml`, `${b}/vm-hard.xml`, `${b}/vm.xml`, `${b}/z-other.xml`]);
+    });
+
+    it('paths are spelled as the argument was, normalized: a trailing slash, ./ and . give no doubled or leading separators', () => {
+      expect(files(['b/'], tree)).toEqual(['b/sub/deep.xml', 'b/vm-hard.xml', 'b/vm.xml', 'b/z-other.xml']);
+      expect(files(['./b'], tree)).toEqual(['b/sub/deep.xml', 'b/vm-hard.xml', 'b/vm.xml', 'b/z-other.xml']);
+      // From inside the tree, the file outside is reached twice (directly, and through the link): once, under its own name.
+      expect(files(['.'], tree)).toEqual(['b/sub/deep.xml', 'b/vm-hard.xml', 'b/vm.xml', 'outside/other.xml']);
+    });
   });
 
   it('a non-domain file named on the command line is always checked', () => {
