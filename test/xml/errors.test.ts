@@ -63,6 +63,19 @@ describe('what the parser refuses, with code and location', () => {
     expect(doc.prolog.map((n) => n.kind)).toEqual(['text', 'pi', 'text', 'comment', 'text', 'pi', 'text']);
     expect(doc.epilog.map((n) => n.kind)).toEqual(['text']);
   });
+
+  it('reads names with characters beyond ASCII wherever XML allows them, and ends a name at the first character it does not', () => {
+    // U+00E9 (a start character), U+00B7 and U+0301 (name characters that cannot start one), then ASCII again after them.
+    const doc = parseDocument("<domain><m\u00E9ta\u00B7x-1 \u00E9t\u0301\u00E9='1' b='2'/></domain>");
+    const el = doc.root.elements()[0]!;
+    expect(el.name).toBe('m\u00E9ta\u00B7x-1');
+    expect(el.attributes.map((a) => [a.name, a.value])).toEqual([
+      ['\u00E9t\u0301\u00E9', '1'],
+      ['b', '2'],
+    ]);
+    expect(refusal('<domain><\u00B7a/></domain>').code).toBe('XML_MALFORMED');
+    expect(refusal("<domain a\u00D7b='1'/>").code).toBe('XML_BAD_ATTRIBUTE');
+  });
 });
 
 describe('hostile input', () => {
