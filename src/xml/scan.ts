@@ -439,26 +439,39 @@ class Scanner {
    */
   namespaceOf(el: ElementImpl, at: number): void {
     const depth = this.stack.length;
+    // One pass over the attributes for declarations; prefixed attributes (rare) are checked after it, once this
+    // element's own declarations are in scope.
+    let prefixedAttr = false;
     for (const a of el.attrs) {
+      const colon = a.name.indexOf(':');
       let prefix: string;
-      if (a.name === 'xmlns') prefix = '';
-      else if (a.name.startsWith('xmlns:')) {
+      if (colon === -1) {
+        if (a.name !== 'xmlns') continue;
+        prefix = '';
+      } else if (colon === 5 && a.name.startsWith('xmlns')) {
         prefix = a.name.slice(6);
         if (a.value === '') this.fail('XML_UNBOUND_PREFIX', `prefix '${prefix}' cannot be bound to an empty namespace`, a.span!.start);
-      } else continue;
+      } else {
+        prefixedAttr = true;
+        continue;
+      }
       this.bindings.push({ depth, prefix, previous: this.namespaces.get(prefix) });
       this.namespaces.set(prefix, a.value);
     }
-    if (el.prefix !== undefined && !this.bound(el.prefix)) {
-      this.fail('XML_UNBOUND_PREFIX', `prefix '${el.prefix}' of <${el.name}> is not bound to a namespace`, at + 1, `add xmlns:${el.prefix}='…' to this element or an ancestor`);
+    const elPrefix = el.prefix;
+    if (elPrefix !== undefined && !this.bound(elPrefix)) {
+      this.fail('XML_UNBOUND_PREFIX', `prefix '${elPrefix}' of <${el.name}> is not bound to a namespace`, at + 1, `add xmlns:${elPrefix}='…' to this element or an ancestor`);
     }
-    for (const a of el.attrs) {
-      const colon = a.name.indexOf(':');
-      if (colon === -1) continue;
-      const ap = a.name.slice(0, colon);
-      if (ap !== 'xmlns' && !this.bound(ap)) this.fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${a.name}' is not bound to a namespace`, a.span!.start);
+    if (prefixedAttr) {
+      for (const a of el.attrs) {
+        const colon = a.name.indexOf(':');
+        if (colon === -1) continue;
+        const ap = a.name.slice(0, colon);
+        if (ap !== 'xmlns' && !this.bound(ap)) this.fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${a.name}' is not bound to a namespace`, a.span!.start);
+      }
     }
-    const uri = el.prefix === 'xml' ? 'http://www.w3.org/XML/1998/namespace' : this.namespaces.get(el.prefix ?? '');
+    // No binding in scope (most documents declare none): no lookup.
+    const uri = elPrefix === 'xml' ? 'http://www.w3.org/XML/1998/namespace' : this.namespaces.size === 0 ? undefined : this.namespaces.get(elPrefix ?? '');
     el.scannedNamespace = uri === '' ? undefined : uri;
   }
 
