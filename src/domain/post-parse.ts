@@ -54,7 +54,9 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   for (const extra of model.ignoredVcpuElements) change('VCPU_ELEMENT_IGNORED', 16, 'only the first <vcpu> element is read; this one is ignored', extra);
 
   // pin and sched have their slots from the start: added later, each would give every vCPU a separate property store.
-  const vcpus: VcpuState[] = Array.from({ length: maxVcpus }, (_, id) => ({ id, online: true, hotpluggable: false, order: 0, pin: undefined, sched: undefined }));
+  // A loop, not Array.from({ length }, fn): that iterates an array-like through the generic protocol, per document.
+  const vcpus: VcpuState[] = [];
+  for (let id = 0; id < maxVcpus; id++) vcpus.push({ id, online: true, hotpluggable: false, order: 0, pin: undefined, sched: undefined });
   const entries = model.vcpus?.entries ?? [];
   const individualVcpus = entries.length > 0;
   if (individualVcpus) {

@@ -255,16 +255,15 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
 
   // ---- placement
   const promoted = def.changes.some(isPromotion);
-  const placement: ResolvedPlacement = {
-    vcpu: def.placement,
-    ...(memory ? { memory: memory.placement } : {}),
-    promoted,
-    implicitNumatune: memory?.implicit ?? false,
-    numadAdvice,
-    ...(host?.numadNodeset && numadAdvice ? { numadNodeset: host.numadNodeset } : {}),
-    ...(numadAdvice && typeof view.numadCpus !== 'string' ? { numadCpus: view.numadCpus } : {}),
-    ...(numadAdvice && host?.numadNodeset && typeof view.numadNodes !== 'string' ? { numadMemoryNodes: view.numadNodes } : {}),
-  };
+  // Assigned in key order rather than a literal with conditional spreads (see the result at the end).
+  const placement = { vcpu: def.placement } as ResolvedPlacement;
+  if (memory) placement.memory = memory.placement;
+  placement.promoted = promoted;
+  placement.implicitNumatune = memory?.implicit ?? false;
+  placement.numadAdvice = numadAdvice;
+  if (host?.numadNodeset && numadAdvice) placement.numadNodeset = host.numadNodeset;
+  if (numadAdvice && typeof view.numadCpus !== 'string') placement.numadCpus = view.numadCpus;
+  if (numadAdvice && host?.numadNodeset && typeof view.numadNodes !== 'string') placement.numadMemoryNodes = view.numadNodes;
   if (promoted) {
     notes.push({
       code: 'RESOLVE_PLACEMENT_PROMOTED',
@@ -400,43 +399,50 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
 
   // ---- memory summary
   const memoryElement = pointer(memory?.from);
-  const resolvedMemory: ResolvedMemory = {
-    ...(memory ? { mode: memory.mode, placement: memory.placement } : {}),
-    ...(memory?.placement === 'auto' ? { nodes: view.numadNodes } : memory?.nodeset ? { nodes: memory.nodeset } : {}),
-    implicit: memory?.implicit ?? false,
-    ...(memoryElement ? { element: memoryElement } : {}),
-    memnodes: [...def.numatune.memnodes]
-      .sort((a, b) => a.cellid - b.cellid)
-      .map((m) => ({ cellid: m.cellid, mode: m.mode, nodes: m.nodeset, element: pointer(m.from)! })),
-  };
+  // This summary, the bandwidth and the result are built by assignment in their documented key order, not as
+  // literals with conditional spreads: V8 builds a literal holding a spread one property at a time, and these
+  // run for every document resolved (a tenth of resolve's time in a warm profile of check over the corpus).
+  const resolvedMemory = {} as ResolvedMemory;
+  if (memory) {
+    resolvedMemory.mode = memory.mode;
+    resolvedMemory.placement = memory.placement;
+  }
+  if (memory?.placement === 'auto') resolvedMemory.nodes = view.numadNodes;
+  else if (memory?.nodeset) resolvedMemory.nodes = memory.nodeset;
+  resolvedMemory.implicit = memory?.implicit ?? false;
+  if (memoryElement) resolvedMemory.element = memoryElement;
+  resolvedMemory.memnodes = [...def.numatune.memnodes]
+    .sort((a, b) => a.cellid - b.cellid)
+    .map((m) => ({ cellid: m.cellid, mode: m.mode, nodes: m.nodeset, element: pointer(m.from)! }));
 
-  const domainBandwidth: ResolvedDomainBandwidth = {
-    ...(def.bandwidth.shares !== undefined ? { shares: def.bandwidth.shares } : {}),
-    ...(def.bandwidth.globalPeriod !== undefined && def.bandwidth.globalPeriod !== 0n ? { globalPeriod: def.bandwidth.globalPeriod } : {}),
-    ...(def.bandwidth.globalQuota !== undefined && def.bandwidth.globalQuota !== 0n ? { globalQuota: def.bandwidth.globalQuota } : {}),
-  };
+  const domainBandwidth: ResolvedDomainBandwidth = {};
+  if (def.bandwidth.shares !== undefined) domainBandwidth.shares = def.bandwidth.shares;
+  if (def.bandwidth.globalPeriod !== undefined && def.bandwidth.globalPeriod !== 0n) domainBandwidth.globalPeriod = def.bandwidth.globalPeriod;
+  if (def.bandwidth.globalQuota !== undefined && def.bandwidth.globalQuota !== 0n) domainBandwidth.globalQuota = def.bandwidth.globalQuota;
 
   addThreadNotes(notes, def, vcpus, emulator, iothreads, host);
 
   const name = model?.name?.value;
   const type = model?.type?.value ?? def.domainType;
-  return {
-    schemaVersion: 1,
-    ...(context.file !== undefined ? { file: context.file } : {}),
-    domain: { ...(name !== undefined ? { name } : {}), ...(type !== undefined ? { type } : {}) },
-    driver: def.driver,
-    hostFacts: host !== undefined,
-    allCpus: view.all,
-    maxVcpus: def.maxVcpus,
-    placement,
-    vcpus,
-    emulator,
-    iothreads,
-    initialAffinity,
-    memory: resolvedMemory,
-    domainBandwidth,
-    notes,
-  };
+  const domain: ResolvedModel['domain'] = {};
+  if (name !== undefined) domain.name = name;
+  if (type !== undefined) domain.type = type;
+  const out = { schemaVersion: 1 } as ResolvedModel;
+  if (context.file !== undefined) out.file = context.file;
+  out.domain = domain;
+  out.driver = def.driver;
+  out.hostFacts = host !== undefined;
+  out.allCpus = view.all;
+  out.maxVcpus = def.maxVcpus;
+  out.placement = placement;
+  out.vcpus = vcpus;
+  out.emulator = emulator;
+  out.iothreads = iothreads;
+  out.initialAffinity = initialAffinity;
+  out.memory = resolvedMemory;
+  out.domainBandwidth = domainBandwidth;
+  out.notes = notes;
+  return out;
 }
 
 /** spec §5.1 — `<vcpu cpuset>` is deliberately not consulted here (§12.5). */
