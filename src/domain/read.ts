@@ -262,7 +262,8 @@ function readRoot(doc: XmlDocument): DomainModel {
   for (const extra of vcpuEls.slice(1)) model.ignoredVcpuElements.push(ref(extra));
   if (vcpuEl) {
     // virXMLNodeContentString: all descendant text; an empty element gives "" which libvirt refuses.
-    model.vcpu = { ...ref(vcpuEl), max: wrappingUnsignedInt(stringValue(vcpuEl), locOf(vcpuEl)) };
+    // A literal, not a spread of ref(): V8 clones a spread source through a slow path, once per document read.
+    model.vcpu = { loc: locOf(vcpuEl), path: paths.path(vcpuEl), max: wrappingUnsignedInt(stringValue(vcpuEl), locOf(vcpuEl)) };
     const current = attrField(vcpuEl, 'current', unsignedInt);
     if (current) model.vcpu.current = current;
     const placement = attrField(vcpuEl, 'placement', (r, l) => enumOf(r, l, PLACEMENTS));
@@ -380,20 +381,24 @@ function readRoot(doc: XmlDocument): DomainModel {
       const driver = child(disk, 'driver');
       if (!driver) continue;
       const id = attrField(driver, 'iothread', unsignedInt);
-      if (id) model.iothreadRefs.push({ ...ref(driver), device: 'disk', ...(bus ? { bus } : {}), id });
-      for (const t of children(driver, 'iothreads').flatMap((b) => children(b, 'iothread'))) {
-        const tid = attrField(t, 'id', unsignedInt);
-        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'disk', ...(bus ? { bus } : {}), id: tid, mapping: true });
+      if (id) model.iothreadRefs.push({ loc: locOf(driver), path: paths.path(driver), device: 'disk', ...(bus ? { bus } : {}), id });
+      for (const block of children(driver, 'iothreads')) {
+        for (const t of children(block, 'iothread')) {
+          const tid = attrField(t, 'id', unsignedInt);
+          if (tid) model.iothreadRefs.push({ loc: locOf(t), path: paths.path(t), device: 'disk', ...(bus ? { bus } : {}), id: tid, mapping: true });
+        }
       }
     }
     for (const c of children(devices, 'controller')) {
       const driver = child(c, 'driver');
       const id = driver ? attrField(driver, 'iothread', unsignedInt) : undefined;
       const model_ = c.attr('model');
-      if (driver && id) model.iothreadRefs.push({ ...ref(driver), device: 'controller', ...(model_ ? { bus: model_ } : {}), id } satisfies IOThreadRef);
-      for (const t of driver ? children(driver, 'iothreads').flatMap((b) => children(b, 'iothread')) : []) {
-        const tid = attrField(t, 'id', unsignedInt);
-        if (tid) model.iothreadRefs.push({ ...ref(t), device: 'controller', ...(model_ ? { bus: model_ } : {}), id: tid, mapping: true });
+      if (driver && id) model.iothreadRefs.push({ loc: locOf(driver), path: paths.path(driver), device: 'controller', ...(model_ ? { bus: model_ } : {}), id } satisfies IOThreadRef);
+      for (const block of driver ? children(driver, 'iothreads') : []) {
+        for (const t of children(block, 'iothread')) {
+          const tid = attrField(t, 'id', unsignedInt);
+          if (tid) model.iothreadRefs.push({ loc: locOf(t), path: paths.path(t), device: 'controller', ...(model_ ? { bus: model_ } : {}), id: tid, mapping: true });
+        }
       }
     }
     const iommu = child(devices, 'iommu');
@@ -482,7 +487,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     def.iothreadpins.push(pin);
   }
   const sched = (e: XmlElement, kind: SchedDef['kind'], listAttr?: string): SchedDef => {
-    const s: SchedDef = { ...ref(e), kind };
+    const s: SchedDef = { loc: locOf(e), path: paths.path(e), kind };
     if (listAttr) {
       const ids = attrField(e, listAttr, cpuList);
       if (ids) s.ids = ids;
@@ -510,7 +515,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
       return mon;
     });
   def.cachetunes = all('cachetune').map((e) => {
-    const t: CacheTuneDef = { ...ref(e), caches: [], monitors: monitors(e) };
+    const t: CacheTuneDef = { loc: locOf(e), path: paths.path(e), caches: [], monitors: monitors(e) };
     const vcpus = attrField(e, 'vcpus', cpuList);
     if (vcpus) t.vcpus = vcpus;
     t.caches = children(e, 'cache').map((c) => {
@@ -530,7 +535,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     return t;
   });
   def.memorytunes = all('memorytune').map((e) => {
-    const t: MemoryTuneDef = { ...ref(e), nodes: [], monitors: monitors(e) };
+    const t: MemoryTuneDef = { loc: locOf(e), path: paths.path(e), nodes: [], monitors: monitors(e) };
     const vcpus = attrField(e, 'vcpus', cpuList);
     if (vcpus) t.vcpus = vcpus;
     t.nodes = children(e, 'node').map((n) => {
@@ -561,9 +566,10 @@ function readCpu(cpuEl: XmlElement): CpuDef {
   const numa = child(cpuEl, 'numa');
   if (numa) {
     cpu.numa = {
-      ...ref(numa),
+      loc: locOf(numa),
+      path: paths.path(numa),
       cells: children(numa, 'cell').map((c, index) => {
-        const cell: NonNullable<CpuDef['numa']>['cells'][number] = { ...ref(c), index };
+        const cell: NonNullable<CpuDef['numa']>['cells'][number] = { loc: locOf(c), path: paths.path(c), index };
         const id = attrField(c, 'id', unsignedInt);
         if (id) cell.id = id;
         const cpus = attrField(c, 'cpus', cpuList);
@@ -580,7 +586,7 @@ function readCpu(cpuEl: XmlElement): CpuDef {
 }
 
 function readHostdev(h: XmlElement, via: HostdevDef['via']): HostdevDef {
-  const def: HostdevDef = { ...ref(h), via };
+  const def: HostdevDef = { loc: locOf(h), path: paths.path(h), via };
   const mode = attrField(h, 'mode', plainString);
   if (mode) def.mode = mode;
   const type = via === 'interface' ? { raw: 'pci', value: 'pci', loc: locOf(h) } : attrField(h, 'type', plainString);
