@@ -124,4 +124,24 @@ describe('check --format sarif for code scanning', () => {
       writeFileSync(file, original);
     }
   });
+
+  it('fingerprints are the same whether the files were checked by one thread or by workers', () => {
+    // 30 files: --jobs 2 starts a worker (src/cli/commands/check-pool.ts POOL_THRESHOLD). Each file's findings sit on
+    // lines that differ only in their text, so a fingerprint made without the source line would differ.
+    const many = join(repo, 'many');
+    mkdirSync(many, { recursive: true });
+    for (let i = 0; i < 30; i++) writeFileSync(join(many, `vm${String(i).padStart(2, '0')}.xml`), dom(PINS));
+    const run = (jobs: string): Log['runs'][number]['results'] => {
+      const r = runCli(['check', '--format', 'sarif', '--jobs', jobs, 'many'], { cwd: repo });
+      expect(r.status, r.stderr).toBe(1);
+      return (JSON.parse(r.stdout) as Log).runs[0]!.results;
+    };
+    const one = run('1');
+    const pooled = run('2');
+    expect(one.length).toBeGreaterThanOrEqual(60);
+    expect(pooled.map((r) => r.partialFingerprints)).toEqual(one.map((r) => r.partialFingerprints));
+    // The gitlab report's fingerprints likewise.
+    const gitlab = (jobs: string): string[] => (JSON.parse(runCli(['check', '--format', 'gitlab', '--jobs', jobs, 'many'], { cwd: repo }).stdout) as { fingerprint: string }[]).map((i) => i.fingerprint);
+    expect(gitlab('2')).toEqual(gitlab('1'));
+  });
 });

@@ -18,6 +18,8 @@ export interface CheckOptions {
   limits?: ParseLimits;
   /** --all-xml: a non-domain file found in a directory is an error, not skipped. */
   allXml?: boolean;
+  /** false: results carry no `source` (the output does not show or hash source lines). Default true. */
+  keepSource?: boolean;
 }
 
 /**
@@ -66,5 +68,5 @@ export function checkInput(input: InputFile, options: CheckOptions): FileResult 
     return { file: input.name, diagnostics: [diagnostic], source: '' };
   }
   const diagnostics = checkDocument(text, { fileName: input.name, driver: options.driver, ...(options.libvirtVersion ? { libvirtVersion: options.libvirtVersion } : {}), ...(options.host ? { host: options.host } : {}), ...options.limits });
-  return { file: input.name, diagnostics, source: text };
+  return options.keepSource === false ? { file: input.name, diagnostics } : { file: input.name, diagnostics, source: text };
 }

@@ -77,12 +77,17 @@ export async function run(argv: string[], workerUrl?: URL): Promise<number> {
   };
 
   let results: FileResult[];
-  // What this thread checks with (workers get the serialized form and load the host themselves).
-  const checkOptions: CheckOptions = { driver, limits, allXml, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) };
+  // Whose source text the output reads: the human excerpts, and the line hashed into SARIF and GitLab fingerprints
+  // (the same with and without workers, or a finding's fingerprint would change with the machine's load). Other
+  // formats drop it: kept to the end of a batch, every file's text was work for the garbage collector.
+  const keepSource = format === 'human' || format === 'sarif' || format === 'gitlab';
+  // What this thread checks with (workers get the serialized form and load the host themselves). With host facts
+  // the texts stay for the cross-domain pass below.
+  const checkOptions: CheckOptions = { driver, limits, allXml, keepSource: keepSource || host !== undefined, ...(libvirtVersion ? { libvirtVersion } : {}), ...(host ? { host } : {}) };
   const threads = fromLibvirt || workerUrl === undefined || paths.some((p) => p.path === '-') ? 1 : poolSize(paths.length, jobs, availableParallelism(), loadavg()[0] ?? 0);
   if (threads > 1) {
     const options: SerializedCheckOptions = { driver, limits, ...(allXml ? { allXml } : {}), ...(libvirtVersion ? { libvirtVersion } : {}), ...(values.host !== undefined ? { hostSpec: values.host } : {}) };
-    results = await checkInPool(paths, options, format === 'human', new URL('check-worker.cjs', workerUrl!), onProgress, threads, (path) => checkPath(path, checkOptions));
+    results = await checkInPool(paths, options, keepSource, new URL('check-worker.cjs', workerUrl!), onProgress, threads, (path) => checkPath(path, checkOptions));
   } else {
     results = paths.map((path, i) => {
       const result = (fromLibvirt ? (o: Parameters<typeof checkInput>[1]) => checkInput({ name: path.path, bytes: new TextEncoder().encode(fromLibvirt[i]!.text) }, o) : (o: Parameters<typeof checkPath>[1]) => checkPath(path, o))(checkOptions);
