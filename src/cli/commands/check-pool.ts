@@ -147,8 +147,9 @@ export function serveCheckRequests(
     const { limits, allXml } = data.options;
     for (const path of paths) {
       // An unreadable file is an entry of the batch, as without a pool.
-      const result = checkPath(path, { ...options, ...(limits ? { limits } : {}), ...(allXml ? { allXml } : {}) });
-      if (!data.keepSource || result.diagnostics.length === 0) delete result.source;
+      const result = checkPath(path, { ...options, keepSource: data.keepSource, ...(limits ? { limits } : {}), ...(allXml ? { allXml } : {}) });
+      // A source the output reads only for findings: none to send back for a file without any.
+      if (result.diagnostics.length === 0) delete result.source;
       reply.results.push(result);
     }
     port.postMessage(reply);
