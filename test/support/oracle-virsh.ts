@@ -67,7 +67,7 @@ function runMerged(commands: string[], uri: string): string {
     env: { ...process.env, LC_ALL: 'C' },
   });
   if (r.error) throw r.error;
-  if (!r.stdout.includes('@@END@@')) throw new Error(`virsh did not finish the batch (${commands.length} commands): ${r.stdout.slice(-500)}`);
+  if (!r.stdout.includes('@@END@@')) throw new Error(`virsh did not finish the batch (${commands.length} commands; exit status ${r.status ?? 'none'}, signal ${r.signal ?? 'none'}): ${r.stdout.slice(-500)}`);
   return r.stdout;
 }
 
