@@ -36,20 +36,33 @@ export function requireVirsh(): string {
   return r.stdout.trim();
 }
 
+/**
+ * Cases per virsh process. One process for a whole suite (4,401 commands for
+ * the test-driver suite) once died of SIGABRT in mid-batch under a loaded
+ * full run and passed alone; a crash of the oracle itself then costs one
+ * short batch, run once more, not the suite.
+ */
+const CASES_PER_PROCESS = 100;
+
 /** `uri`: another connection than the test driver (qemu:///system for libvirtd; run under the system lock). */
 export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: boolean; validate?: boolean; uri?: string } = {}): Map<string, VirshResult> {
   const dir = mkdtempSync(join(tmpdir(), 'virt-pin-oracle-'));
   try {
-    const commands: string[] = [];
-    cases.forEach((c, i) => {
-      const file = join(dir, `${i}.xml`);
-      writeFileSync(file, c.xml);
-      commands.push(`echo @@CASE ${c.name}@@`, `define ${options.validate ? '--validate ' : ''}${file}`, 'echo @@XML@@', `dumpxml ${c.name}`);
-      if (options.queries !== false) commands.push('echo @@VCPUPIN@@', `vcpupin ${c.name}`, 'echo @@EMU@@', `emulatorpin ${c.name}`, 'echo @@IO@@', `iothreadinfo ${c.name}`);
-      commands.push(`undefine ${c.name}`);
-    });
-    commands.push('echo @@END@@');
-    return parseBatch(runMerged(commands, options.uri ?? 'test:///default'), cases);
+    const results = new Map<string, VirshResult>();
+    for (let start = 0; start < cases.length; start += CASES_PER_PROCESS) {
+      const chunk = cases.slice(start, start + CASES_PER_PROCESS);
+      const commands: string[] = [];
+      chunk.forEach((c, i) => {
+        const file = join(dir, `${start + i}.xml`);
+        writeFileSync(file, c.xml);
+        commands.push(`echo @@CASE ${c.name}@@`, `define ${options.validate ? '--validate ' : ''}${file}`, 'echo @@XML@@', `dumpxml ${c.name}`);
+        if (options.queries !== false) commands.push('echo @@VCPUPIN@@', `vcpupin ${c.name}`, 'echo @@EMU@@', `emulatorpin ${c.name}`, 'echo @@IO@@', `iothreadinfo ${c.name}`);
+        commands.push(`undefine ${c.name}`);
+      });
+      commands.push('echo @@END@@');
+      for (const [name, r] of parseBatch(runMerged(commands, options.uri ?? 'test:///default'), chunk)) results.set(name, r);
+    }
+    return results;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,17 +71,26 @@ export function runVirshBatch(cases: readonly VirshCase[], options: { queries?: 
 /**
  * One virsh process with all commands as one ';'-separated argument (reading
  * them from stdin would make virsh echo prompts). stdout and stderr are
- * merged in order (both line-buffered), so an error lands inside its case's frame.
+ * merged in order (both line-buffered), so an error lands inside its case's
+ * frame. A virsh that stops short of the last command (killed by a signal,
+ * or exiting early) is run once more: every case of a batch defines and
+ * undefines its own domain, so a second run gives the same answers; a
+ * second failure throws, with virsh's status and signal.
  */
 function runMerged(commands: string[], uri: string): string {
-  const r = spawnSync('sh', ['-c', 'stdbuf -oL -eL virsh -q -c "$2" "$1" 2>&1', 'sh', commands.join('; '), uri], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, LC_ALL: 'C' },
-  });
-  if (r.error) throw r.error;
-  if (!r.stdout.includes('@@END@@')) throw new Error(`virsh did not finish the batch (${commands.length} commands; exit status ${r.status ?? 'none'}, signal ${r.signal ?? 'none'}): ${r.stdout.slice(-500)}`);
-  return r.stdout;
+  let last = '';
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const r = spawnSync('sh', ['-c', 'stdbuf -oL -eL virsh -q -c "$2" "$1" 2>&1', 'sh', commands.join('; '), uri], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    if (r.error) throw r.error;
+    if (r.stdout.includes('@@END@@')) return r.stdout;
+    last = `exit status ${r.status ?? 'none'}, signal ${r.signal ?? 'none'}: ${r.stdout.slice(-500)}`;
+    process.stderr.write(`oracle-virsh: virsh stopped short of a batch of ${commands.length} commands (attempt ${attempt} of 2; ${last.slice(0, 200)})\n`);
+  }
+  throw new Error(`virsh did not finish the batch twice (${commands.length} commands; ${last})`);
 }
 
 function parseBatch(out: string, cases: readonly VirshCase[]): Map<string, VirshResult> {
