@@ -88,6 +88,11 @@ export class DocumentImpl implements XmlDocument {
   epilogNodes: NodeImpl[] = [];
   modifiedFlag = false;
   #lineStarts: number[] | undefined;
+  #hasCr: boolean | undefined;
+  /** locate()'s cursor: the last index it answered for, that index's line and where that line starts. */
+  #cursorOffset = 0;
+  #cursorLine = 1;
+  #cursorLineStart = 0;
   #style: XmlStyle | undefined;
 
   constructor(source: string, fileName: string | undefined) {
@@ -117,22 +122,30 @@ export class DocumentImpl implements XmlDocument {
     return this.#style;
   }
 
+  /**
+   * Line and column of a source index. Readers ask in document order (the
+   * domain reader locates every field it reads), so a cursor walks forward
+   * from the last answer, counting line ends with indexOf: a monotone series
+   * of lookups costs one pass over the text and allocates nothing. A lookup
+   * behind the cursor, or any lookup in a text with a carriage return,
+   * binary-searches a table of line starts built on first need.
+   */
   locate(offset: number): SourceLocation {
-    if (!this.#lineStarts) {
-      // A line ends at \n, \r\n or a lone \r (XML reads all three as one line end).
-      const starts = [0];
-      const s = this.source;
-      if (s.indexOf('\r') === -1) {
-        for (let k = s.indexOf('\n'); k !== -1; k = s.indexOf('\n', k + 1)) starts.push(k + 1);
-      } else {
-        for (let k = 0; k < s.length; k++) {
-          const c = s.charCodeAt(k);
-          if (c === 0x0a || (c === 0x0d && s.charCodeAt(k + 1) !== 0x0a)) starts.push(k + 1);
-        }
+    const s = this.source;
+    if (this.#hasCr === undefined) this.#hasCr = s.indexOf('\r') !== -1;
+    if (!this.#hasCr && offset >= this.#cursorOffset) {
+      let line = this.#cursorLine;
+      let lineStart = this.#cursorLineStart;
+      for (let k = s.indexOf('\n', this.#cursorOffset); k !== -1 && k < offset; k = s.indexOf('\n', k + 1)) {
+        line++;
+        lineStart = k + 1;
       }
-      this.#lineStarts = starts;
+      this.#cursorOffset = offset;
+      this.#cursorLine = line;
+      this.#cursorLineStart = lineStart;
+      return { line, column: offset - lineStart + 1, offset };
     }
-    const starts = this.#lineStarts;
+    const starts = this.#lineStarts ?? (this.#lineStarts = lineStartsOf(s));
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -146,6 +159,20 @@ export class DocumentImpl implements XmlDocument {
   byteOffset(offset: number): number {
     return Buffer.byteLength(this.source.slice(0, offset), 'utf8');
   }
+}
+
+/** Where each line starts; a line ends at \n, \r\n or a lone \r (XML reads all three as one line end). */
+function lineStartsOf(s: string): number[] {
+  const starts = [0];
+  if (s.indexOf('\r') === -1) {
+    for (let k = s.indexOf('\n'); k !== -1; k = s.indexOf('\n', k + 1)) starts.push(k + 1);
+    return starts;
+  }
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x0a || (c === 0x0d && s.charCodeAt(k + 1) !== 0x0a)) starts.push(k + 1);
+  }
+  return starts;
 }
 
 function detectStyle(doc: DocumentImpl): XmlStyle {

@@ -30,3 +30,34 @@ describe('parse ∘ serialize is the identity (property)', () => {
     );
   });
 });
+
+/** Line and column the slow way: count line ends (\n, \r\n, lone \r) before `offset`. */
+function naiveLocation(s: string, offset: number): { line: number; column: number; offset: number } {
+  let line = 1;
+  let start = 0;
+  for (let k = 0; k < offset; k++) {
+    const c = s[k];
+    if (c === '\n' || (c === '\r' && s[k + 1] !== '\n')) {
+      line++;
+      start = k + 1;
+    }
+  }
+  return { line, column: offset - start + 1, offset };
+}
+
+describe('document.locate (property)', () => {
+  // locate() walks a cursor forward and binary-searches behind it: any order of lookups must give the same answers.
+  it('gives the line and column of any index, whatever the order of the lookups', () => {
+    fc.assert(
+      fc.property(element(3), fc.constantFrom('\n', '\r\n', '\r'), fc.array(fc.nat(), { minLength: 1, maxLength: 30 }), (body, nl, picks) => {
+        const text = `<r>${nl}${body.replace(/\n/g, nl)}${nl}  ${body}${nl}</r>`;
+        const doc = parseDocument(text);
+        for (const p of picks) {
+          const offset = p % (text.length + 1);
+          expect(doc.locate(offset)).toEqual(naiveLocation(text, offset));
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
