@@ -455,12 +455,14 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     if (f) def[key] = f;
   }
   // Pins are built as one literal when both attributes are there (the usual case), so that V8
-  // allocates no separate property store per pin; the key order is the same either way.
+  // allocates no separate property store per pin; the key order is the same either way. The element is
+  // located before its attributes: document.locate walks forward (src/xml/tree.ts).
   for (const p of all('vcpupin')) {
+    const loc = locOf(p);
     const vcpu = attrField(p, 'vcpu', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (vcpu && cpuset) {
-      def.vcpupins.push({ loc: locOf(p), path: paths.path(p), vcpu, cpuset });
+      def.vcpupins.push({ loc, path: paths.path(p), vcpu, cpuset });
       continue;
     }
     const pin: CputuneDef['vcpupins'][number] = ref(p);
@@ -475,10 +477,11 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     def.emulatorpins.push(pin);
   }
   for (const p of all('iothreadpin')) {
+    const loc = locOf(p);
     const id = attrField(p, 'iothread', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (id && cpuset) {
-      def.iothreadpins.push({ loc: locOf(p), path: paths.path(p), iothread: id, cpuset });
+      def.iothreadpins.push({ loc, path: paths.path(p), iothread: id, cpuset });
       continue;
     }
     const pin: CputuneDef['iothreadpins'][number] = ref(p);
