@@ -17,7 +17,10 @@
 // probe). The floor: two `node -e 0` processes, run the same way in the same rounds
 // (no Node program can take less); and the floor of the mechanism, the
 // script's work from two Node processes that load koffi and call
-// sched_setaffinity per thread (bench/affinity-floor.cjs).
+// sched_setaffinity per thread (bench/affinity-floor.cjs); and the floor of
+// a root-safe applier, the same with the reads virt-pin does per thread to
+// stay safe and restorable (its name under /proc/PID/task, its affinity
+// before and after: affinity-floor.cjs --safe).
 //
 // One round runs the three pairs in rotating order; each run is checked
 // afterwards (vCPU 1's Cpus_allowed_list), outside the timing. CPU time is
@@ -132,6 +135,16 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           expect('affinity-floor.cjs setting threads back', all);
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
+        // The floor of a root-safe applier: the same writes, and per thread the reads virt-pin does to stay safe and
+        // restorable (the thread's name under /proc/PID/task, its affinity before and after), without planning,
+        // thread discovery, lock or state file (bench/affinity-floor.cjs --safe).
+        safeMechanism: () => {
+          const a = run(process.execPath, [affinityFloor, '--safe', String(qemu.pid), ...bound.targets.map((t) => `${t.cpus}:${t.tid}`)], 'affinity-floor.cjs --safe');
+          expect('affinity-floor.cjs --safe', String(cpuB));
+          const b = run(process.execPath, [affinityFloor, '--safe', String(qemu.pid), ...bound.targets.map((t) => `${all}:${t.tid}`)], 'affinity-floor.cjs --safe back');
+          expect('affinity-floor.cjs --safe setting threads back', all);
+          return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
+        },
         shell: () => {
           const a = run('sh', [setScript], 'sh set.sh');
           expect('the taskset script', String(cpuB));
@@ -164,6 +177,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
       const floorRuns = summary('floor');
       const givenRuns = summary('virtPinGiven');
       const mechanismRuns = summary('mechanism');
+      const safeRuns = summary('safeMechanism');
       out.push({
         vcpus: count,
         threads: bound.targets.length,
@@ -178,6 +192,8 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
         floorVerdict: target === undefined ? undefined : verdict(floorRuns, baseRuns, target),
         mechanismRuns,
         mechanismVerdict: target === undefined ? undefined : verdict(mechanismRuns, baseRuns, target),
+        safeRuns,
+        safeVerdict: target === undefined ? undefined : verdict(safeRuns, baseRuns, target),
       });
     } finally {
       await qemu.stop();
@@ -197,6 +213,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         `ratio CPU ${(r.runs.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× wall ${(r.runs.wall.median / r.baseRuns.wall.median).toFixed(2)}×; target ≤ ${r.target}×: ${r.verdict?.state} (per-round ${r.verdict?.ratio.min.toFixed(2)}–${r.verdict?.ratio.max.toFixed(2)}); ` +
         `two node -e 0: CPU ${f(r.floorRuns.cpu)} wall ${f(r.floorRuns.wall)} ms = ${(r.floorRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU; ` +
         `the mechanism from Node (bench/affinity-floor.cjs, twice): CPU ${f(r.mechanismRuns.cpu)} ms = ${(r.mechanismRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU; ` +
+        `with a root-safe applier's reads (--safe): CPU ${f(r.safeRuns.cpu)} ms = ${(r.safeRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU (${r.safeVerdict?.state}); ` +
         `with --libvirt ${r.libvirtVersion}: CPU ${f(r.givenRuns.cpu)} wall ${f(r.givenRuns.wall)} ms = ${(r.givenRuns.cpu.median / r.baseRuns.cpu.median).toFixed(2)}× CPU`,
     );
   }
