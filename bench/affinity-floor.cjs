@@ -4,15 +4,17 @@
 // does, then calls sched_setaffinity once per thread. It does no discovery,
 // and it neither records nor reads back anything.
 //
-// With `--safe PID` first, it also does per thread the reads virt-pin does
-// to stay root-safe and restorable: the thread's name under
+// With `--safe PID` first, it also does per thread the reads virt-pin's
+// apply does to stay root-safe and restorable: the thread's name under
 // /proc/PID/task/TID/comm (the thread is the process's only while that
 // exists; restore compares the name, docs/security.md), its affinity before
 // (what rollback and restore put back) and after (that the write took).
-// That is the floor of a safe applier; it still does no planning, no thread
-// discovery, no lock and no state file.
+// With `--safe-back PID`, what virt-pin's restore reads: the name, and the
+// affinity before (a thread already as recorded is not written; here it is
+// written anyway). That is the floor of a safe applier; it still does no
+// planning, no thread discovery, no lock and no state file.
 //
-// argv: [--safe PID] LIST:TID pairs, for example `0-1:4242 3:4243` (a
+// argv: [--safe PID | --safe-back PID] LIST:TID pairs, for example `0-1:4242 3:4243` (a
 // kernel CPU list, then a thread id). Exits 1 on the first call that fails.
 'use strict';
 const { readFileSync } = require('node:fs');
@@ -38,7 +40,8 @@ function maskOf(list) {
 }
 
 const args = process.argv.slice(2);
-const safePid = args[0] === '--safe' ? args[1] : undefined;
+const safePid = args[0] === '--safe' || args[0] === '--safe-back' ? args[1] : undefined;
+const readAfter = args[0] === '--safe';
 const pairs = safePid === undefined ? args : args.slice(2);
 const masks = new Map();
 const before = Buffer.alloc(128);
@@ -59,5 +62,5 @@ for (const arg of pairs) {
     if (getaffinity(tid, before.length, before) !== 0) fail(`sched_getaffinity(${tid})`);
   }
   if (setaffinity(tid, mask.length, mask) !== 0) fail(`sched_setaffinity(${arg})`);
-  if (safePid !== undefined && (getaffinity(tid, after.length, after) !== 0 || after.length === 0)) fail(`sched_getaffinity(${tid}) after the write`);
+  if (readAfter && getaffinity(tid, after.length, after) !== 0) fail(`sched_getaffinity(${tid}) after the write`);
 }

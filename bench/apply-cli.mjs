@@ -20,7 +20,8 @@
 // sched_setaffinity per thread (bench/affinity-floor.cjs); and the floor of
 // a root-safe applier, the same with the reads virt-pin does per thread to
 // stay safe and restorable (its name under /proc/PID/task, its affinity
-// before and after: affinity-floor.cjs --safe).
+// before, and after a write of apply: affinity-floor.cjs --safe and
+// --safe-back).
 //
 // One round runs the three pairs in rotating order; each run is checked
 // afterwards (vCPU 1's Cpus_allowed_list), outside the timing. CPU time is
@@ -136,12 +137,13 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
         // The floor of a root-safe applier: the same writes, and per thread the reads virt-pin does to stay safe and
-        // restorable (the thread's name under /proc/PID/task, its affinity before and after), without planning,
-        // thread discovery, lock or state file (bench/affinity-floor.cjs --safe).
+        // restorable (apply: the thread's name under /proc/PID/task, its affinity before and after; restore: the
+        // name and the affinity before), without planning, thread discovery, lock or state file
+        // (bench/affinity-floor.cjs --safe, --safe-back).
         safeMechanism: () => {
           const a = run(process.execPath, [affinityFloor, '--safe', String(qemu.pid), ...bound.targets.map((t) => `${t.cpus}:${t.tid}`)], 'affinity-floor.cjs --safe');
           expect('affinity-floor.cjs --safe', String(cpuB));
-          const b = run(process.execPath, [affinityFloor, '--safe', String(qemu.pid), ...bound.targets.map((t) => `${all}:${t.tid}`)], 'affinity-floor.cjs --safe back');
+          const b = run(process.execPath, [affinityFloor, '--safe-back', String(qemu.pid), ...bound.targets.map((t) => `${all}:${t.tid}`)], 'affinity-floor.cjs --safe-back');
           expect('affinity-floor.cjs --safe setting threads back', all);
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
