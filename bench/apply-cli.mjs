@@ -144,7 +144,7 @@ export async function applyCliRows(lib, { rounds = 11, counts = [64, 256] } = {}
           const a = run(process.execPath, [affinityFloor, '--safe', String(qemu.pid), ...bound.targets.map((t) => `${t.cpus}:${t.tid}`)], 'affinity-floor.cjs --safe');
           expect('affinity-floor.cjs --safe', String(cpuB));
           const b = run(process.execPath, [affinityFloor, '--safe-back', String(qemu.pid), ...bound.targets.map((t) => `${all}:${t.tid}`)], 'affinity-floor.cjs --safe-back');
-          expect('affinity-floor.cjs --safe setting threads back', all);
+          expect('affinity-floor.cjs --safe-back setting threads back', all);
           return { wall: a.wall + b.wall, cpu: a.cpu + b.cpu };
         },
         shell: () => {

@@ -226,18 +226,16 @@ export function readInterrupts(paths: HostPaths): Map<number, InterruptLine> {
   const numbered = new RegExp(`^\\s*(\\d+):(?:\\s*\\S+){0,${ncpu}}(.*)$`);
   for (let k = 1; k < lines.length; k++) {
     const line = lines[k]!;
-    if (LINE_BREAKING.test(line)) {
-      const slow = interruptLineBySplit(line, ncpu);
-      if (slow) out.set(slow.irq, slow);
-      continue;
-    }
-    const m = numbered.exec(line);
+    // A line with a CR or a Unicode line separator is split at every field: there the expression could fail after
+    // its counts and backtrack through all of them; without one, its `(.*)$` always matches.
+    const slow = LINE_BREAKING.test(line);
+    const m = slow ? /^\s*(\d+):(.*)$/.exec(line) : numbered.exec(line);
     if (!m?.[1] || m[2] === undefined) continue;
     const irq = parseIrqNumber(m[1]);
     if (irq === undefined) continue;
-    // The action names may contain ', ' between shared handlers.
     const tail = m[2].trim();
-    const rest = tail === '' ? [] : tail.split(/\s+/);
+    // chip, hwirq-type, then the action names (which may contain ', ' between shared handlers).
+    const rest = slow ? tail.split(/\s+/).slice(ncpu) : tail === '' ? [] : tail.split(/\s+/);
     out.set(irq, { irq, text: rest.join(' '), actions: rest.slice(2).join(' ') });
   }
   return out;
@@ -245,16 +243,6 @@ export function readInterrupts(paths: HostPaths): Map<number, InterruptLine> {
 
 /** What '.' does not match besides \n (which ends a line here). */
 const LINE_BREAKING = /[\r\u2028\u2029]/;
-
-/** One line split at every field, the reading the expression above keeps to (linear: nothing in it can backtrack far). */
-function interruptLineBySplit(line: string, ncpu: number): InterruptLine | undefined {
-  const m = /^\s*(\d+):(.*)$/.exec(line);
-  if (!m?.[1] || m[2] === undefined) return undefined;
-  const irq = parseIrqNumber(m[1]);
-  if (irq === undefined) return undefined;
-  const rest = m[2].trim().split(/\s+/).slice(ncpu);
-  return { irq, text: rest.join(' '), actions: rest.slice(2).join(' ') };
-}
 
 /** Whether `text` names the address as a token: `(0000:01:00.0)` in vfio names, `-0000:01:00.0` in PCI-MSI chip names. */
 function mentions(text: string, address: string): boolean {

@@ -145,7 +145,7 @@ export class DocumentImpl implements XmlDocument {
       this.#cursorLineStart = lineStart;
       return { line, column: offset - lineStart + 1, offset };
     }
-    const starts = this.#lineStarts ?? (this.#lineStarts = lineStartsOf(s));
+    const starts = this.#lineStarts ?? (this.#lineStarts = lineStartsOf(s, this.#hasCr));
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -162,9 +162,9 @@ export class DocumentImpl implements XmlDocument {
 }
 
 /** Where each line starts; a line ends at \n, \r\n or a lone \r (XML reads all three as one line end). */
-function lineStartsOf(s: string): number[] {
+function lineStartsOf(s: string, hasCr: boolean): number[] {
   const starts = [0];
-  if (s.indexOf('\r') === -1) {
+  if (!hasCr) {
     for (let k = s.indexOf('\n'); k !== -1; k = s.indexOf('\n', k + 1)) starts.push(k + 1);
     return starts;
   }

@@ -29,9 +29,7 @@ const MULTI_COUNT = Number(process.env.VIRT_PIN_ORACLE_MULTI_COUNT ?? 2000);
 const HOST = { onlineCpus: CpuSet.range(0, 7) };
 
 function judge(cases: readonly GeneratedDomain[]): Map<string, VirshResult> {
-  const out = new Map<string, VirshResult>();
-  for (let i = 0; i < cases.length; i += 400) for (const [k, v] of runVirshBatch(cases.slice(i, i + 400))) out.set(k, v);
-  return out;
+  return runVirshBatch(cases); // in batches of its own size (test/support/oracle-virsh.ts)
 }
 
 /** virt-pin's errors judged for the libvirt that judges here (virsh's version): no version differences to excuse. */

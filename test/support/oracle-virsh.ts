@@ -37,10 +37,10 @@ export function requireVirsh(): string {
 }
 
 /**
- * Cases per virsh process. One process for a whole suite (4,401 commands for
- * the test-driver suite) once died of SIGABRT in mid-batch under a loaded
- * full run and passed alone; a crash of the oracle itself then costs one
- * short batch, run once more, not the suite.
+ * Cases per virsh process: all of them would make a command line too long
+ * for exec, and a batch of 400 (4,401 commands) once died of SIGABRT in
+ * mid-batch under a loaded full run and passed alone; a crash of the oracle
+ * itself then costs one short batch, run once more, not the suite.
  */
 const CASES_PER_PROCESS = 100;
 
