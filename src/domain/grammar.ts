@@ -11,8 +11,17 @@ const INT_MAX = 2147483647;
 const U64_MAX = 18446744073709551615n;
 const I64_MAX = 9223372036854775807n;
 
+/** A field libvirt accepts: a class instance, not a literal (one or two per <vcpupin>; see Position in src/xml/tree.ts). */
+class ValueField<T> implements Field<T> {
+  constructor(
+    public raw: string,
+    public value: T | undefined,
+    public loc: Loc,
+  ) {}
+}
+
 function field<T>(raw: string, loc: Loc, value: T | undefined, error?: FieldError): Field<T> {
-  return error ? { raw, value: undefined, error, loc } : { raw, value, loc };
+  return error ? { raw, value: undefined, error, loc } : new ValueField(raw, value, loc);
 }
 
 const err = (code: string, message: string, position?: number): FieldError => ({ code, message, ...(position !== undefined ? { position } : {}) });
@@ -63,7 +72,7 @@ export function plainDecimal(raw: string): number | undefined {
 export function unsignedInt(raw: string, loc: Loc, max = UINT_MAX): Field<number> {
   // Plain digits without a leading zero, at most 9 of them (below 2^32): the common case, without the regular expressions below.
   const plain = plainDecimal(raw);
-  if (plain !== undefined && plain <= max) return { raw, value: plain, loc };
+  if (plain !== undefined && plain <= max) return new ValueField(raw, plain, loc);
   const e = unsignedError(raw, false);
   if (e) return field<number>(raw, loc, undefined, e);
   const digits = raw.trimStart().replace(/^\+/, '').replace(/^0+(?=\d)/, '');

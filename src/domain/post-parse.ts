@@ -33,6 +33,31 @@ export interface DefinitionOptions {
 const ok = <T>(f: Field<T> | undefined): T | undefined => (f && !f.error ? f.value : undefined);
 const refOf = (r: ElementRef): ElementRef => ({ loc: r.loc, path: r.path });
 
+// One per vCPU, so class instances rather than object literals: see PinnedVcpu in src/resolve/resolve.ts.
+class Vcpu implements VcpuState {
+  id: number;
+  online: boolean;
+  hotpluggable: boolean;
+  order: number;
+  pin: PinDef | undefined;
+  sched: ThreadSched | undefined;
+  constructor(id: number) {
+    this.id = id;
+    this.online = true;
+    this.hotpluggable = false;
+    this.order = 0;
+    this.pin = undefined;
+    this.sched = undefined;
+  }
+}
+
+class Pin implements PinDef {
+  constructor(
+    public cpus: CpuSet,
+    public from: ElementRef,
+  ) {}
+}
+
 /**
  * The definition libvirt stores after post-parse for `options.driver`:
  * defaults filled in, placement promoted, out-of-range pins dropped…, with
@@ -56,7 +81,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
   // pin and sched have their slots from the start: added later, each would give every vCPU a separate property store.
   // A loop, not Array.from({ length }, fn): that iterates an array-like through the generic protocol, per document.
   const vcpus: VcpuState[] = [];
-  for (let id = 0; id < maxVcpus; id++) vcpus.push({ id, online: true, hotpluggable: false, order: 0, pin: undefined, sched: undefined });
+  for (let id = 0; id < maxVcpus; id++) vcpus.push(new Vcpu(id));
   const entries = model.vcpus?.entries ?? [];
   const individualVcpus = entries.length > 0;
   if (individualVcpus) {
@@ -188,7 +213,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     // Offline pins are kept: QEMU and the test driver (our 'generic') both
     // support offline vcpupin; drivers that drop them (§7.2) are not modelled.
     // The pin's own record is its ElementRef (it has loc and path): no copy per vCPU.
-    vcpus[id]!.pin = { cpus: set, from: p };
+    vcpus[id]!.pin = new Pin(set, p);
   }
   let emulatorPin: PinDef | undefined;
   const ep = ct?.emulatorpins[0];
@@ -202,7 +227,7 @@ export function definitionOf(model: DomainModel, options: DefinitionOptions): Do
     const set = ok(p.cpuset);
     const t = id !== undefined ? ioById.get(id) : undefined;
     if (!t || !set || set.isEmpty() || t.pin) continue; // refusals (V18)
-    t.pin = { cpus: set, from: p };
+    t.pin = new Pin(set, p);
   }
 
   const schedOf = (s: SchedDef): ThreadSched | undefined => {

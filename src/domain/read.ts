@@ -26,6 +26,7 @@ import type {
   ElementRef,
   Field,
   HostdevDef,
+  IOThreadPinDef,
   IOThreadRef,
   Loc,
   MemoryTuneDef,
@@ -34,6 +35,8 @@ import type {
   ResctrlMonitorDef,
   SchedDef,
   Scheduler,
+  SetField,
+  VcpuPinDef,
 } from './types.js';
 
 const PLACEMENTS: readonly Placement[] = ['static', 'auto'];
@@ -423,6 +426,26 @@ const SCALARS = [
   ['iothread_quota', 'iothreadQuota', signed64],
 ] as const;
 
+// A <vcpupin> or <iothreadpin> with both attributes (the usual case, one per vCPU): a class instance, not an
+// object literal, so that V8 never pretenures it (see PinnedVcpu in src/resolve/resolve.ts).
+class VcpuPin implements VcpuPinDef {
+  constructor(
+    public loc: Loc,
+    public path: string,
+    public vcpu: Field<number>,
+    public cpuset: SetField,
+  ) {}
+}
+
+class IOThreadPin implements IOThreadPinDef {
+  constructor(
+    public loc: Loc,
+    public path: string,
+    public iothread: Field<number>,
+    public cpuset: SetField,
+  ) {}
+}
+
 function readCputune(blocks: XmlElement[]): CputuneDef {
   // Children of every block by name, in document order: one pass instead of one scan per element name (17 of them).
   const byName = new Map<string, XmlElement[]>();
@@ -462,7 +485,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const vcpu = attrField(p, 'vcpu', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (vcpu && cpuset) {
-      def.vcpupins.push({ loc, path: paths.path(p), vcpu, cpuset });
+      def.vcpupins.push(new VcpuPin(loc, paths.path(p), vcpu, cpuset));
       continue;
     }
     const pin: CputuneDef['vcpupins'][number] = ref(p);
@@ -481,7 +504,7 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const id = attrField(p, 'iothread', unsignedInt);
     const cpuset = attrField(p, 'cpuset', cpuList);
     if (id && cpuset) {
-      def.iothreadpins.push({ loc, path: paths.path(p), iothread: id, cpuset });
+      def.iothreadpins.push(new IOThreadPin(loc, paths.path(p), id, cpuset));
       continue;
     }
     const pin: CputuneDef['iothreadpins'][number] = ref(p);

@@ -14,6 +14,7 @@ import type {
   ElementPointer,
   HostFacts,
   NodeMask,
+  Provenance,
   ResolveNote,
   ResolvedBandwidth,
   ResolvedDomainBandwidth,
@@ -42,7 +43,53 @@ export interface ResolveContext {
 
 export function pointer(ref: ElementRef | undefined): ElementPointer | undefined {
   if (!ref) return undefined;
-  return { path: ref.path, line: ref.loc.line, column: ref.loc.column };
+  return new Pointer(ref.path, ref.loc.line, ref.loc.column);
+}
+
+// Records made once per vCPU are class instances, not object literals: V8 pretenures an object literal's
+// allocation site (allocates its objects straight in the old generation, for good) once a young-generation
+// collection finds nearly all of them alive, which happens as soon as one call allocates about as much as the
+// young generation holds (a 4,096-vCPU check + resolve does); from then on every such record of every later
+// call is old-generation garbage. A constructor has no allocation site (docs/performance.md, Scale).
+class Pointer implements ElementPointer {
+  constructor(
+    public path: string,
+    public line: number,
+    public column: number,
+  ) {}
+}
+
+// Fields are declared in the JSON output's key order and set in the constructor (a field initializer would run
+// before the parameters are assigned and move its key first).
+class PinProvenance implements Provenance<'vcpupin'> {
+  rule: 'vcpupin';
+  element: ElementPointer;
+  because: string;
+  constructor(element: ElementPointer, because: string) {
+    this.rule = 'vcpupin';
+    this.element = element;
+    this.because = because;
+  }
+}
+
+/** A vCPU its own <vcpupin> pins (the usual large domain). */
+class PinnedVcpu implements ResolvedVcpu {
+  id: number;
+  online: boolean;
+  hotpluggable: boolean;
+  cpus: CpuMask;
+  source: 'vcpupin';
+  provenance: Provenance<'vcpupin'>;
+  cgroupCpus: true;
+  constructor(id: number, online: boolean, hotpluggable: boolean, cpus: CpuMask, provenance: Provenance<'vcpupin'>) {
+    this.id = id;
+    this.online = online;
+    this.hotpluggable = hotpluggable;
+    this.cpus = cpus;
+    this.source = 'vcpupin';
+    this.provenance = provenance;
+    this.cgroupCpus = true;
+  }
 }
 
 /** What the host facts make of the symbolic masks. */
@@ -307,8 +354,7 @@ export function resolve(def: DomainDefinition, host?: HostFacts, context: Resolv
     let out: ResolvedVcpu;
     const pin = v.pin;
     if (pin && v.order === 0) {
-      const provenance = { rule: 'vcpupin' as const, element: pointer(pin.from)!, because: vcpuHasOwnPin(v.id) };
-      out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: pin.cpus, source: 'vcpupin', provenance, cgroupCpus: true };
+      out = new PinnedVcpu(v.id, v.online, v.hotpluggable, pin.cpus, new PinProvenance(pointer(pin.from)!, vcpuHasOwnPin(v.id)));
     } else {
       const t = evaluateCpuMask(def, view, who, { pin, rule: 'vcpupin', element: 'vcpupin' }, vcpuElement);
       if (v.order === 0) out = { id: v.id, online: v.online, hotpluggable: v.hotpluggable, cpus: t.cpus, source: t.source, provenance: t.provenance, cgroupCpus: t.cgroupCpus };

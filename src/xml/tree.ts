@@ -80,6 +80,19 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 /** The start tag of an element not read from source; shared (spans are replaced, never mutated). */
 const NO_START_TAG: Span = Object.freeze({ start: -1, end: -1 });
 
+/**
+ * What locate() returns: a class instance rather than an object literal, because the domain reader locates
+ * every field of every element it reads (three per <vcpupin>), and V8 pretenures a literal's allocation site for
+ * good once a collection finds most of its objects alive (see PinnedVcpu in src/resolve/resolve.ts).
+ */
+class Position implements SourceLocation {
+  constructor(
+    public line: number,
+    public column: number,
+    public offset: number,
+  ) {}
+}
+
 export class DocumentImpl implements XmlDocument {
   readonly source: string;
   readonly fileName: string | undefined;
@@ -143,7 +156,7 @@ export class DocumentImpl implements XmlDocument {
       this.#cursorOffset = offset;
       this.#cursorLine = line;
       this.#cursorLineStart = lineStart;
-      return { line, column: offset - lineStart + 1, offset };
+      return new Position(line, offset - lineStart + 1, offset);
     }
     const starts = this.#lineStarts ?? (this.#lineStarts = lineStartsOf(s, this.#hasCr));
     let lo = 0;
@@ -153,7 +166,7 @@ export class DocumentImpl implements XmlDocument {
       if (starts[mid]! <= offset) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo + 1, column: offset - starts[lo]! + 1, offset };
+    return new Position(lo + 1, offset - starts[lo]! + 1, offset);
   }
 
   byteOffset(offset: number): number {
