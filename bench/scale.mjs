@@ -81,6 +81,7 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
   const observer = new PerformanceObserver((list) => pauses.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
   const windows = [];
+  const floorWindows = [];
   const sample = (n, fn, name, measured, vcpus) => {
     const k = reps(n, vcpus);
     const c0 = process.cpuUsage();
@@ -88,8 +89,14 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     for (let i = 0; i < k; i++) fn();
     const p1 = performance.now();
     const c = process.cpuUsage(c0);
-    if (measured) windows.push({ name, from: p0, to: p1, k });
+    if (measured) (measured === 'floor' ? floorWindows : windows).push({ name, from: p0, to: p1, k });
     return { wall: (p1 - p0) / k, cpu: (c.user + c.system) / 1000 / k };
+  };
+  /** Main-thread GC pause time per call of each window (ms), by candidate name. */
+  const pausesPerCall = (list, keys) => {
+    const out = Object.fromEntries(keys.map((k) => [k, []]));
+    for (const w of list) out[w.name].push(pauses.filter((p) => p.startTime >= w.from && p.startTime < w.to).reduce((a, p) => a + p.duration, 0) / w.k);
+    return out;
   };
   const names = Object.keys(fns);
   const got = Object.fromEntries(names.map((k) => [k, { wall: [], cpu: [] }]));
@@ -103,14 +110,12 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
       }
     }
   }
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  observer.disconnect();
   const floorNames = Object.keys(floorFns);
   const floorGot = Object.fromEntries(floorNames.map((k) => [k, { wall: [], cpu: [] }]));
   const floorRounds = (from, to) => {
     for (let r = from; r < to; r++) {
       for (const k of floorNames.map((_, i) => floorNames[(i + Math.max(0, r)) % floorNames.length])) {
-        const x = sample(Number(/\d+$/.exec(k)[0]), floorFns[k], k, false, FACTOR_SAMPLE_VCPUS);
+        const x = sample(Number(/\d+$/.exec(k)[0]), floorFns[k], k, r >= 0 && 'floor', FACTOR_SAMPLE_VCPUS);
         if (r >= 0) {
           floorGot[k].wall.push(x.wall);
           floorGot[k].cpu.push(x.cpu);
@@ -126,9 +131,13 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
     if (verdict(f.check4096, f.check1024, SCALE_FACTOR_TARGET).state !== 'undecided' && verdict(f.both4096, f.both1024, SCALE_FACTOR_TARGET).state !== 'undecided') break;
     floorRounds(more * rounds, (more + 1) * rounds);
   }
+  // The 'gc' entries of the last samples arrive after the synchronous rounds.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
   const floorRuns = floorRunsNow();
-  const gcMs = Object.fromEntries(names.map((k) => [k, []]));
-  for (const w of windows) gcMs[w.name].push(pauses.filter((p) => p.startTime >= w.from && p.startTime < w.to).reduce((a, p) => a + p.duration, 0) / w.k);
+  const floorGc = pausesPerCall(floorWindows, floorNames);
+  for (const k of floorNames) floorRuns[k].gc = stats(floorGc[k]);
+  const gcMs = pausesPerCall(windows, names);
   const runs = Object.fromEntries(names.map((k) => [k, { wall: stats(got[k].wall), cpu: stats(got[k].cpu), gc: stats(gcMs[k]), samples: got[k] }]));
   // Heap: what one check + resolve leaves allocated before a collection (its garbage) and after one (what it keeps).
   const heap = (n) => {
@@ -158,7 +167,9 @@ export async function scaleRows(lib, { rounds = 9, sizes = SCALE_SIZES } = {}) {
       ...Object.fromEntries(
         ['check', 'both', 'parse', 'fxp'].map((b) => {
           const [x, y] = [floorRuns[`${b}1024`], floorRuns[`${b}4096`]];
-          return [b, { at1024: x, at4096: y, factor: verdict(y, x, SCALE_FACTOR_TARGET), factorWall: verdict(y, x, SCALE_FACTOR_TARGET, 'wall') }];
+          // Wall time less main-thread GC pauses, medians: what the factor is with the collector's share taken out.
+          const withoutGc = (z) => z.wall.median - z.gc.median;
+          return [b, { at1024: x, at4096: y, factor: verdict(y, x, SCALE_FACTOR_TARGET), factorWall: verdict(y, x, SCALE_FACTOR_TARGET, 'wall'), factorWithoutGc: withoutGc(y) / withoutGc(x), gcShare: { at1024: x.gc.median / x.wall.median, at4096: y.gc.median / y.wall.median } }];
         }),
       ),
     };
@@ -196,8 +207,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.arg
   const v = (x) => `${x.state} (per-round ${x.ratio.min.toFixed(2)}–${x.ratio.max.toFixed(2)}, median ${x.ratio.median.toFixed(2)})`;
   console.log(`4096/1024 check: ${v(r.factor.check)}; check+resolve: ${v(r.factor.both)}; check ≤ ${CHECK_US_TARGET} µs/vCPU at 4096: ${v(r.perVcpu.at4096)}; at 1024: ${v(r.perVcpu.at1024)}`);
   const fl = r.floor;
-  const g = (x) => `CPU ${f(x.at1024.cpu)} → ${f(x.at4096.cpu)} ms, factor ${v(x.factor)}; wall ${f(x.at1024.wall)} → ${f(x.at4096.wall)} ms, factor ${v(x.factorWall)}`;
-  console.log(`floor, 4096/1024 in rounds of their own (1,024 and 4,096 only): check ${g(fl.check)}; lossless parse alone ${g(fl.parse)}; bare fast-xml-parser ${g(fl.fxp)}`);
+  const g = (x) => `CPU ${f(x.at1024.cpu)} → ${f(x.at4096.cpu)} ms, factor ${v(x.factor)}; wall ${f(x.at1024.wall)} → ${f(x.at4096.wall)} ms, factor ${v(x.factorWall)}; GC pauses ${Math.round(100 * x.gcShare.at1024)} → ${Math.round(100 * x.gcShare.at4096)} % of wall, factor without them ${x.factorWithoutGc.toFixed(2)}`;
+  console.log(`floor, 4096/1024 in rounds of their own (1,024 and 4,096 only): check ${g(fl.check)}; check+resolve ${g(fl.both)}; lossless parse alone ${g(fl.parse)}; bare fast-xml-parser ${g(fl.fxp)}`);
   const o = (n) => r.sizes.find((x) => x.n === n);
   console.log(`check's output: ${o(1024).findings} findings (${o(1024).outputKb.toFixed(0)} KB JSON) at 1024, ${o(4096).findings} (${o(4096).outputKb.toFixed(0)} KB) at 4096: ${(o(4096).findings / o(1024).findings).toFixed(2)}× the findings for 4× the vCPUs`);
 }
