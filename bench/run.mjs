@@ -331,6 +331,7 @@ for (const s of scale.sizes) {
     `| ${s.n} (${Math.max(1, s.n / 16)}) | ${spread(s.check.cpu)} | ${((s.check.cpu.median / s.n) * 1000).toFixed(1)} | ${spread(s.both.cpu)} | ${((s.both.cpu.median / s.n) * 1000).toFixed(1)} | ${spread(s.check.wall)} | ${fmt(s.check.gc.median)} (${Math.round((100 * s.check.gc.median) / s.check.wall.median)} %) | ${s.grownMb.toFixed(1)} | ${s.retainedMb.toFixed(1)} |`,
   );
 }
+const gcPart = (x) => `${fmt(x.gc.median)} (${Math.round((100 * x.gc.median) / x.wall.median)} %)`;
 // The floor of the 4,096/1,024 factor (bench/scale.mjs, in interleaved rounds of their own over 1,024 and 4,096 only): the parse alone, which check cannot go below, next to check in those rounds.
 for (const [what, fl] of [
   ['check', scale.floor.check],
@@ -338,7 +339,6 @@ for (const [what, fl] of [
   ['floor: the lossless parse alone (parseDocument)', scale.floor.parse],
   ['floor: bare fast-xml-parser parse', scale.floor.fxp],
 ]) {
-  const gcPart = (x) => `${fmt(x.gc.median)} (${Math.round((100 * x.gc.median) / x.wall.median)} %)`;
   scaleLines.push(`| ${what}, 1,024 → 4,096 (factor per round, CPU: median ${fl.factor.ratio.median.toFixed(2)}, ${fl.factor.ratio.min.toFixed(2)}–${fl.factor.ratio.max.toFixed(2)}) | ${spread(fl.at1024.cpu)} → ${spread(fl.at4096.cpu)} | - | - | - | ${spread(fl.at1024.wall)} → ${spread(fl.at4096.wall)} | ${gcPart(fl.at1024)} → ${gcPart(fl.at4096)} | - | - |`);
 }
 const saidVerdict = (v, what = 'ratio') => `**${v.state}** (per-round ${what} ${v.ratio.min.toFixed(2)}–${v.ratio.max.toFixed(2)}, median ${v.ratio.median.toFixed(2)}${v.state === 'undecided' ? `, ${Math.round(v.meeting * 100)} % of rounds meet it` : ''})`;

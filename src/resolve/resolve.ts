@@ -50,7 +50,7 @@ export function pointer(ref: ElementRef | undefined): ElementPointer | undefined
 // allocation site (allocates its objects straight in the old generation, for good) once a young-generation
 // collection finds nearly all of them alive, which happens as soon as one call allocates about as much as the
 // young generation holds (a 4,096-vCPU check + resolve does); from then on every such record of every later
-// call is old-generation garbage. A constructor has no allocation site (docs/performance.md, Scale).
+// call is old-generation garbage (measured with --trace-pretenuring-statistics). A constructor has no allocation site.
 class Pointer implements ElementPointer {
   constructor(
     public path: string,
