@@ -4,6 +4,7 @@
  * stores, or the reason libvirt refuses it.
  */
 import { tryParseCpuSet, type CpuSet } from '../cpuset/index.js';
+import { SourceLines } from '../xml/tree.js';
 import type { Field, FieldError, Loc, SetField } from './types.js';
 
 const UINT_MAX = 4294967295;
@@ -11,13 +12,44 @@ const INT_MAX = 2147483647;
 const U64_MAX = 18446744073709551615n;
 const I64_MAX = 9223372036854775807n;
 
-/** A field libvirt accepts: a class instance, not a literal (one or two per <vcpupin>; see Position in src/xml/tree.ts). */
-class ValueField<T> implements Field<T> {
-  constructor(
-    public raw: string,
-    public value: T | undefined,
-    public loc: Loc,
-  ) {}
+/**
+ * A field libvirt accepts: a class instance, not a literal (one or two per <vcpupin>; see Position in
+ * src/xml/tree.ts). The domain reader makes an attribute's field locate itself on demand (locateLater): it keeps
+ * the attribute's source index and the document's line table instead of a location object, since only a
+ * diagnostic ever asks where an accepted value was written, and a 4,096-vCPU document has 8,192 of them per read.
+ * `loc` is then an accessor: JSON.stringify sees it through toJSON; a spread or structuredClone of the field
+ * does not copy it.
+ */
+export class ValueField<T> implements Field<T> {
+  raw: string;
+  value: T | undefined;
+  /** The location, or the line table to find it in at #offset. One slot for both: a field per attribute of every read. */
+  #where: Loc | SourceLines;
+  #offset = -1;
+
+  constructor(raw: string, value: T | undefined, loc: Loc) {
+    this.raw = raw;
+    this.value = value;
+    this.#where = loc;
+  }
+
+  get loc(): Loc {
+    const w = this.#where;
+    return w instanceof SourceLines ? w.locate(this.#offset) : w;
+  }
+  set loc(loc: Loc) {
+    this.#where = loc;
+  }
+
+  /** Answer `loc` from `lines` at source index `offset` from now on. */
+  locateLater(lines: SourceLines, offset: number): void {
+    this.#where = lines;
+    this.#offset = offset;
+  }
+
+  toJSON(): { raw: string; value: T | undefined; loc: Loc } {
+    return { raw: this.raw, value: this.value, loc: this.loc };
+  }
 }
 
 function field<T>(raw: string, loc: Loc, value: T | undefined, error?: FieldError): Field<T> {

@@ -15,6 +15,7 @@ import {
   signedInt,
   unsigned64,
   unsignedInt,
+  ValueField,
   wrappingUnsignedInt,
   yesNo,
 } from './grammar.js';
@@ -191,10 +192,20 @@ function ref(e: XmlElement): ElementRef {
   return { loc: locOf(e), path: paths.path(e) };
 }
 
+/**
+ * An attribute's field. An accepted value (a ValueField) locates its attribute only when asked, from the
+ * document's line table (the table, not the tree: the model outlives the tree); the element's location stands in
+ * while it is parsed. A refused or warned-about value, which a diagnostic will point at, is located now.
+ */
 function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
   const raw = e.attr(name);
   if (raw === undefined) return undefined;
-  return parse(raw, e.attrLocation(name) ?? locOf(e));
+  const offset = e instanceof ElementImpl ? e.attrOffset(name) : -1;
+  if (offset < 0) return parse(raw, e.attrLocation(name) ?? locOf(e));
+  const f = parse(raw, locOf(e));
+  if (f instanceof ValueField) f.locateLater((e as ElementImpl).docImpl.lines, offset);
+  else f.loc = e.attrLocation(name)!;
+  return f;
 }
 
 /** XPath string-value of an element: all descendant text and CDATA, in document order (comments excluded). */

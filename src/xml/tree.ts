@@ -93,6 +93,37 @@ class Position implements SourceLocation {
   ) {}
 }
 
+/**
+ * Line and column of any index of a text, by binary search in a table of line starts built on first use. It
+ * holds the text and that table and nothing of the tree, so a model that outlives its document can keep one to
+ * locate its fields when asked (see ValueField in src/domain/grammar.ts).
+ */
+export class SourceLines {
+  readonly source: string;
+  #starts: number[] | undefined;
+  #hasCr: boolean | undefined;
+
+  constructor(source: string) {
+    this.source = source;
+  }
+
+  get hasCr(): boolean {
+    return (this.#hasCr ??= this.source.indexOf('\r') !== -1);
+  }
+
+  locate(offset: number): SourceLocation {
+    const starts = (this.#starts ??= lineStartsOf(this.source, this.hasCr));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return new Position(lo + 1, offset - starts[lo]! + 1, offset);
+  }
+}
+
 export class DocumentImpl implements XmlDocument {
   readonly source: string;
   readonly fileName: string | undefined;
@@ -100,8 +131,8 @@ export class DocumentImpl implements XmlDocument {
   prologNodes: NodeImpl[] = [];
   epilogNodes: NodeImpl[] = [];
   modifiedFlag = false;
-  #lineStarts: number[] | undefined;
-  #hasCr: boolean | undefined;
+  /** The line table, for lookups behind locate()'s cursor and for locations asked for after the read. */
+  readonly lines: SourceLines;
   /** locate()'s cursor: the last index it answered for, that index's line and where that line starts. */
   #cursorOffset = 0;
   #cursorLine = 1;
@@ -111,6 +142,7 @@ export class DocumentImpl implements XmlDocument {
   constructor(source: string, fileName: string | undefined) {
     this.source = source;
     this.fileName = fileName;
+    this.lines = new SourceLines(source);
   }
 
   static textNode(raw: string, value: string, span: Span | undefined): TextImpl {
@@ -137,16 +169,15 @@ export class DocumentImpl implements XmlDocument {
 
   /**
    * Line and column of a source index. Readers ask in document order (the
-   * domain reader locates every field it reads), so a cursor walks forward
+   * domain reader locates every element it reads), so a cursor walks forward
    * from the last answer, counting line ends with indexOf: a monotone series
    * of lookups costs one pass over the text and allocates nothing. A lookup
-   * behind the cursor, or any lookup in a text with a carriage return,
-   * binary-searches a table of line starts built on first need.
+   * behind the cursor, or any lookup in a text with a carriage return, goes
+   * to the line table (SourceLines), built on first need.
    */
   locate(offset: number): SourceLocation {
     const s = this.source;
-    if (this.#hasCr === undefined) this.#hasCr = s.indexOf('\r') !== -1;
-    if (!this.#hasCr && offset >= this.#cursorOffset) {
+    if (!this.lines.hasCr && offset >= this.#cursorOffset) {
       let line = this.#cursorLine;
       let lineStart = this.#cursorLineStart;
       for (let k = s.indexOf('\n', this.#cursorOffset); k !== -1 && k < offset; k = s.indexOf('\n', k + 1)) {
@@ -158,15 +189,7 @@ export class DocumentImpl implements XmlDocument {
       this.#cursorLineStart = lineStart;
       return new Position(line, offset - lineStart + 1, offset);
     }
-    const starts = this.#lineStarts ?? (this.#lineStarts = lineStartsOf(s, this.#hasCr));
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return new Position(lo + 1, offset - starts[lo]! + 1, offset);
+    return this.lines.locate(offset);
   }
 
   byteOffset(offset: number): number {
@@ -331,6 +354,12 @@ export class ElementImpl implements XmlElement {
   attribute(name: string): XmlAttribute | undefined {
     return this.attrs.find((a) => a.name === name);
   }
+  /** Source index of a scanned attribute's name, or -1 (no such attribute, or one an edit added). */
+  attrOffset(name: string): number {
+    const a = this.#attrRecord(name);
+    return a instanceof ScannedAttr ? a.start : -1;
+  }
+
   attrLocation(name: string): SourceLocation | undefined {
     const a = this.#attrRecord(name);
     // A scanned attribute's start without building its span object; edited ones have no span.

@@ -349,3 +349,38 @@ describe('element paths', () => {
     expect(model.cputune!.vcpupins.map((p) => p.path)).toEqual(['/domain/cputune/vcpupin[1]', '/domain/cputune/vcpupin[2]', '/domain/cputune/vcpupin[3]']);
   });
 });
+
+describe('attribute field locations, asked for after the read', () => {
+  // Accepted values keep their attribute's source index and find line and column only when asked (ValueField);
+  // refused ones are located during the read. Either way the answer is the attribute name's position.
+  const where = (text: string, needle: string, from = 0): { line: number; column: number; offset: number } => {
+    const offset = text.indexOf(needle, from);
+    const before = text.slice(0, offset);
+    const lineStart = Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r')) + 1;
+    return { line: before.split(/\r\n|\r|\n/).length, column: offset - lineStart + 1, offset };
+  };
+
+  it.each([
+    ['LF', '\n'],
+    ['CRLF', '\r\n'],
+    ['CR', '\r'],
+  ])('every <vcpupin> attribute, in reverse order, with %s line ends', (_, nl) => {
+    const pins = Array.from({ length: 40 }, (_, i) => `    <vcpupin ${i % 3 ? '' : nl + '      '}vcpu='${i}' cpuset='${i === 7 ? 'x' : i % 4}'/>`);
+    const text = ['<domain type="kvm">', '  <name>t</name>', '  <vcpu>40</vcpu>', '  <cputune>', ...pins, '  </cputune>', '</domain>', ''].join(nl);
+    const m = readDomainText(text);
+    const found = m.cputune!.vcpupins;
+    expect(found).toHaveLength(40);
+    for (let i = found.length - 1; i >= 0; i--) {
+      const vcpuAt = where(text, `vcpu='${i}'`);
+      expect({ ...found[i]!.vcpu!.loc }).toEqual(vcpuAt);
+      expect({ ...found[i]!.cpuset!.loc }).toEqual(where(text, 'cpuset=', vcpuAt.offset));
+      expect(found[i]!.cpuset!.error?.code).toBe(i === 7 ? 'CPUSET_SYNTAX' : undefined);
+    }
+  });
+
+  it('JSON of a field carries its location, as it did when the location was a property', () => {
+    const text = dom(`  <vcpu>2</vcpu>\n  <cputune>\n    <vcpupin vcpu='1' cpuset='3'/>\n  </cputune>`);
+    const f = readDomainText(text).cputune!.vcpupins[0]!.cpuset!;
+    expect(JSON.parse(JSON.stringify(f, (_, v: unknown) => (typeof v === 'object' && v && 'ids' in v ? String(v) : v)))).toEqual({ raw: '3', value: '3', loc: where(text, 'cpuset=') });
+  });
+});
