@@ -57,7 +57,8 @@ export class ScannedAttr implements AttrRecord {
  * document is one of these).
  */
 export class ScannedText {
-  readonly kind = 'text' as const;
+  // On the prototype (below the class), as ElementImpl's: one field fewer per text node of every parse.
+  declare readonly kind: 'text';
   parent: ElementImpl | undefined = undefined;
   constructor(
     readonly raw: string,
@@ -70,6 +71,7 @@ export class ScannedText {
     return { start: this.start, end: this.end };
   }
 }
+Object.defineProperty(ScannedText.prototype, 'kind', { value: 'text' });
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type TextImpl = (Mutable<XmlText> & { parent: ElementImpl | undefined }) | ScannedText;
@@ -244,13 +246,16 @@ function indentBefore(s: string, offset: number): string | undefined {
   return undefined;
 }
 
+const SELF_CLOSING = 8;
+const NEW_ELEMENT_INDENT = new WeakMap<ElementImpl, string>();
+
 export class ElementImpl implements XmlElement {
-  readonly kind = 'element' as const;
+  // kind is on the prototype (below the class): one field fewer per element of every parse.
+  declare readonly kind: 'element';
   readonly name: string;
   parent: ElementImpl | undefined;
   attrs: AttrRecord[];
   kids: NodeImpl[];
-  selfClosingFlag: boolean;
   // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
   // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
   tagStart = -1;
@@ -261,10 +266,11 @@ export class ElementImpl implements XmlElement {
   tail = '';
   #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
-  /** tagDirty, kidsDirty and dirty as bits of one field (three fields per element of every parse, set only by edits). */
+  /**
+   * tagDirty, kidsDirty, dirty and selfClosingFlag as bits of one field (four fields per element of every parse
+   * otherwise; the first three are set only by edits).
+   */
   #edits = 0;
-  /** Indentation for a new element (no span). */
-  indent: string | undefined;
   /** Namespace URI of the name as the scanner resolved it; null when not scanned (new elements). */
   scannedNamespace: string | undefined | null = null;
   /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
@@ -278,7 +284,24 @@ export class ElementImpl implements XmlElement {
     this.kids = [];
     this.name = name;
     this.attrs = attrs;
-    this.selfClosingFlag = selfClosing;
+    if (selfClosing) this.#edits = SELF_CLOSING;
+  }
+
+  /** Written `<x/>` (or, for a new element, to be printed so while it has no children). */
+  get selfClosingFlag(): boolean {
+    return (this.#edits & SELF_CLOSING) !== 0;
+  }
+  set selfClosingFlag(v: boolean) {
+    this.#edits = v ? this.#edits | SELF_CLOSING : this.#edits & ~SELF_CLOSING;
+  }
+
+  /** Indentation for a new element (no span); kept beside the element, since only edits set it. */
+  get indent(): string | undefined {
+    return NEW_ELEMENT_INDENT.get(this);
+  }
+  set indent(v: string | undefined) {
+    if (v === undefined) NEW_ELEMENT_INDENT.delete(this);
+    else NEW_ELEMENT_INDENT.set(this, v);
   }
 
   /** From the name each time (two fields per element of every parse otherwise; unprefixed names allocate nothing). */
@@ -588,6 +611,7 @@ export class ElementImpl implements XmlElement {
     return buildElement(this.docImpl, child as ElementSpec);
   }
 }
+Object.defineProperty(ElementImpl.prototype, 'kind', { value: 'element' });
 
 function isElementLike(x: unknown): x is XmlElement {
   return typeof x === 'object' && x !== null && (x as { kind?: string }).kind === 'element';
