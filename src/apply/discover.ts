@@ -226,8 +226,6 @@ export function readInterrupts(paths: HostPaths): Map<number, InterruptLine> {
   const numbered = new RegExp(`^\\s*(\\d+):(?:\\s*\\S+){0,${ncpu}}(.*)$`);
   for (let k = 1; k < lines.length; k++) {
     const line = lines[k]!;
-    // A line with a CR or a Unicode line separator is split at every field: there the expression could fail after
-    // its counts and backtrack through all of them; without one, its `(.*)$` always matches.
     const slow = LINE_BREAKING.test(line);
     const m = slow ? /^\s*(\d+):(.*)$/.exec(line) : numbered.exec(line);
     if (!m?.[1] || m[2] === undefined) continue;

@@ -5,7 +5,7 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { XmlDocument, XmlElement } from '../xml/index.js';
-import { ElementImpl } from '../xml/tree.js';
+import { ElementImpl, ScannedAttr } from '../xml/tree.js';
 import {
   autoBaseUnsigned,
   cpuList,
@@ -198,13 +198,13 @@ function ref(e: XmlElement): ElementRef {
  * while it is parsed. A refused or warned-about value, which a diagnostic will point at, is located now.
  */
 function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
-  const raw = e.attr(name);
-  if (raw === undefined) return undefined;
-  const offset = e instanceof ElementImpl ? e.attrOffset(name) : -1;
-  if (offset < 0) return parse(raw, e.attrLocation(name) ?? locOf(e));
-  const f = parse(raw, locOf(e));
-  if (f instanceof ValueField) f.locateLater((e as ElementImpl).docImpl.lines, offset);
-  else f.loc = e.attrLocation(name)!;
+  const a = e.attribute(name);
+  if (a === undefined) return undefined;
+  // An attribute an edit added, or a caller's own XmlElement: located now, as every attribute was.
+  if (!(e instanceof ElementImpl && a instanceof ScannedAttr)) return parse(a.value, e.attrLocation(name) ?? locOf(e));
+  const f = parse(a.value, locOf(e));
+  if (f instanceof ValueField) f.locateLater(e.docImpl.lines, a.start);
+  else f.loc = e.docImpl.locate(a.start);
   return f;
 }
 
@@ -488,9 +488,9 @@ function readCputune(blocks: XmlElement[]): CputuneDef {
     const f = textField(first, parse as (raw: string, loc: Loc) => Field<bigint>);
     if (f) def[key] = f;
   }
-  // Pins are built as one literal when both attributes are there (the usual case), so that V8
-  // allocates no separate property store per pin; the key order is the same either way. The element is
-  // located before its attributes: document.locate walks forward (src/xml/tree.ts).
+  // Pins with both attributes (the usual case) are built in one constructor call (VcpuPin, IOThreadPin); the key
+  // order is the same either way. The element is located first: document.locate walks forward (src/xml/tree.ts),
+  // and attrField gives each accepted attribute the element's (cached) location until its own is asked for.
   for (const p of all('vcpupin')) {
     const loc = locOf(p);
     const vcpu = attrField(p, 'vcpu', unsignedInt);

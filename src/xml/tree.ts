@@ -84,8 +84,8 @@ const NO_START_TAG: Span = Object.freeze({ start: -1, end: -1 });
 
 /**
  * What locate() returns: a class instance rather than an object literal, because the domain reader locates
- * every field of every element it reads (three per <vcpupin>), and V8 pretenures a literal's allocation site for
- * good once a collection finds most of its objects alive (see PinnedVcpu in src/resolve/resolve.ts).
+ * every element it reads (one per <vcpupin>), and V8 pretenures a literal's allocation site for good once a
+ * collection finds most of its objects alive (see PinnedVcpu in src/resolve/resolve.ts).
  */
 class Position implements SourceLocation {
   constructor(
@@ -375,12 +375,7 @@ export class ElementImpl implements XmlElement {
     return undefined;
   }
   attribute(name: string): XmlAttribute | undefined {
-    return this.attrs.find((a) => a.name === name);
-  }
-  /** Source index of a scanned attribute's name, or -1 (no such attribute, or one an edit added). */
-  attrOffset(name: string): number {
-    const a = this.#attrRecord(name);
-    return a instanceof ScannedAttr ? a.start : -1;
+    return this.#attrRecord(name);
   }
 
   attrLocation(name: string): SourceLocation | undefined {

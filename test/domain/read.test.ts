@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from '../../src/xml/index.js';
 import { elementPath, formatPciAddress, readDomain, readDomainText, type DomainModel, type Field } from '../../src/domain/index.js';
+import { naiveLocation } from '../support/location.js';
 
 const dom = (body: string): string => `<domain type='kvm'>\n  <name>t</name>\n${body}\n</domain>\n`;
 const read = (body: string): DomainModel => readDomainText(dom(body));
@@ -353,12 +354,7 @@ describe('element paths', () => {
 describe('attribute field locations, asked for after the read', () => {
   // Accepted values keep their attribute's source index and find line and column only when asked (ValueField);
   // refused ones are located during the read. Either way the answer is the attribute name's position.
-  const where = (text: string, needle: string, from = 0): { line: number; column: number; offset: number } => {
-    const offset = text.indexOf(needle, from);
-    const before = text.slice(0, offset);
-    const lineStart = Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r')) + 1;
-    return { line: before.split(/\r\n|\r|\n/).length, column: offset - lineStart + 1, offset };
-  };
+  const where = (text: string, needle: string, from = 0): { line: number; column: number; offset: number } => naiveLocation(text, text.indexOf(needle, from));
 
   it.each([
     ['LF', '\n'],

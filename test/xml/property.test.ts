@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { parseDocument, serializeDocument } from '../../src/xml/index.js';
+import { naiveLocation } from '../support/location.js';
 
 // Well-formed documents with odd but legal spellings: both quote styles,
 // spaces around '=', references, comments, CDATA, CRLF, self-closing and
@@ -30,20 +31,6 @@ describe('parse ∘ serialize is the identity (property)', () => {
     );
   });
 });
-
-/** Line and column the slow way: count line ends (\n, \r\n, lone \r) before `offset`. */
-function naiveLocation(s: string, offset: number): { line: number; column: number; offset: number } {
-  let line = 1;
-  let start = 0;
-  for (let k = 0; k < offset; k++) {
-    const c = s[k];
-    if (c === '\n' || (c === '\r' && s[k + 1] !== '\n')) {
-      line++;
-      start = k + 1;
-    }
-  }
-  return { line, column: offset - start + 1, offset };
-}
 
 describe('document.locate (property)', () => {
   // locate() walks a cursor forward and binary-searches behind it: any order of lookups must give the same answers.
