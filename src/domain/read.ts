@@ -5,7 +5,7 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { XmlDocument, XmlElement } from '../xml/index.js';
-import { ElementImpl, ScannedAttr } from '../xml/tree.js';
+import { ElementImpl } from '../xml/tree.js';
 import {
   autoBaseUnsigned,
   cpuList,
@@ -198,13 +198,20 @@ function ref(e: XmlElement): ElementRef {
  * while it is parsed. A refused or warned-about value, which a diagnostic will point at, is located now.
  */
 function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc) => Field<T>): Field<T> | undefined {
-  const a = e.attribute(name);
-  if (a === undefined) return undefined;
-  // An attribute an edit added, or a caller's own XmlElement: located now, as every attribute was.
-  if (!(e instanceof ElementImpl && a instanceof ScannedAttr)) return parse(a.value, e.attrLocation(name) ?? locOf(e));
-  const f = parse(a.value, locOf(e));
-  if (f instanceof ValueField) f.locateLater(e.docImpl.lines, a.start);
-  else f.loc = e.docImpl.locate(a.start);
+  if (!(e instanceof ElementImpl)) {
+    // A caller's own XmlElement: located now.
+    const a = e.attribute(name);
+    return a === undefined ? undefined : parse(a.value, e.attrLocation(name) ?? locOf(e));
+  }
+  // By index: no attribute records are built for a read.
+  const k = e.attrIndex(name);
+  if (k === -1) return undefined;
+  const start = e.attrStartAt(k);
+  // An attribute an edit wrote has no place in the source: the element's.
+  if (start < 0) return parse(e.attrValueAt(k), locOf(e));
+  const f = parse(e.attrValueAt(k), locOf(e));
+  if (f instanceof ValueField) f.locateLater(e.docImpl.lines, start);
+  else f.loc = e.docImpl.locate(start);
   return f;
 }
 

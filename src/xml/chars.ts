@@ -24,4 +24,7 @@ export function illegalChar(value: string): { index: number; code: number } | un
   return m ? { index: m.index, code: m[0].charCodeAt(0) } : undefined;
 }
 
+/** XML's white space (S production): space, tab, LF, CR. */
+export const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
 export const describeChar = (code: number): string => `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;

@@ -15,8 +15,8 @@
  */
 import { VirtPinError } from '../errors.js';
 import type { ParseOptions, QuoteChar, XmlErrorCode } from './types.js';
-import { describeChar, ILLEGAL_CHAR, NAME_CHAR, NAME_START } from './chars.js';
-import { DocumentImpl, ElementImpl, ScannedAttr, ScannedText, type AttrRecord, type NodeImpl } from './tree.js';
+import { describeChar, ILLEGAL_CHAR, isWs, NAME_CHAR, NAME_START } from './chars.js';
+import { ATTR_STRIDE, DocumentImpl, ElementImpl, ScannedText, type NodeImpl, type PackedAttrs } from './tree.js';
 
 /** parseDocument's default limits: 4 MiB of UTF-8, 128 levels deep, 1,000,000 elements. */
 export const DEFAULT_LIMITS = { maxBytes: 4 * 1024 * 1024, maxDepth: 128, maxElements: 1_000_000 } as const;
@@ -27,7 +27,6 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "
 const isAsciiNameChar = (c: number): boolean =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x3a) || c === 0x2d || c === 0x2e || c === 0x5f;
 
-const isWs = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 const isXmlChar = (cp: number): boolean =>
   cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
@@ -120,11 +119,15 @@ class Scanner {
   readonly bindings: Binding[] = [];
   /** The strings reuse() hands out again, one per slot of a direct-mapped table (a newer string takes its slot). */
   readonly reused: (string | undefined)[] = new Array<string | undefined>(REUSE_SLOTS).fill(undefined);
-  /** attributes() collects here, then copies out at the exact length. */
-  readonly scratchAttrs: AttrRecord[] = new Array<AttrRecord>(ATTRS_SCANNED_LINEARLY).fill(undefined!);
-  /** Set by attributes(): the index of the start tag's `>` or `/>`, and whether it is `/>`. */
+  /** attributes() collects here (ATTR_STRIDE slots per attribute), then copies out at the exact length. */
+  readonly scratchAttrs: PackedAttrs = new Array<string | number>(ATTRS_SCANNED_LINEARLY * ATTR_STRIDE).fill('');
+  /**
+   * Set by attributes(): the index of the start tag's `>` or `/>`, whether it is `/>`, and where the white space
+   * before it starts (after the last attribute's closing quote, or after the name).
+   */
   attrsEnd = 0;
   attrsSelfClosing = false;
+  attrsTail = 0;
   readonly nextAmp: (from: number) => number;
   readonly nextLt: (from: number) => number;
   readonly nextCdataEnd: (from: number) => number;
@@ -358,11 +361,11 @@ class Scanner {
     const j = this.attrsEnd;
     const selfClosing = this.attrsSelfClosing;
     const tagEnd = selfClosing ? j + 2 : j + 1;
-    const el = new ElementImpl(this.doc, name, attrs, selfClosing);
+    const el = ElementImpl.scanned(this.doc, name, attrs, selfClosing);
     el.tagStart = i;
     el.tagEnd = tagEnd;
-    el.tail = text.slice(attrs.length ? (attrs[attrs.length - 1] as ScannedAttr).end : nameEnd, j);
-    this.namespaceOf(el, i);
+    el.tail = text.slice(this.attrsTail, j);
+    this.namespaceOf(el, attrs, i);
 
     if (this.stack.length === 0) {
       this.root = el;
@@ -381,11 +384,12 @@ class Scanner {
   }
 
   /**
-   * The attributes of the start tag whose name ends at `from`, in an array of their exact length (a pushed-to
-   * array reserves 16 slots: 128 bytes per element for its usual one or two attributes); the index of its `>` or
-   * `/>` is left in attrsEnd, and which of the two in attrsSelfClosing.
+   * The attributes of the start tag whose name ends at `from`, packed (name, value, offset of the name) in an
+   * array of their exact length, or undefined when there are none (a pushed-to array reserves 16 slots); the
+   * index of its `>` or `/>` is left in attrsEnd, which of the two in attrsSelfClosing, and where the white space
+   * before it starts in attrsTail.
    */
-  attributes(name: string, from: number): AttrRecord[] {
+  attributes(name: string, from: number): PackedAttrs | undefined {
     const { text, n } = this;
     // Filled by index, never truncated: setting length to 0 would give up the scratch array's own store.
     const attrs = this.scratchAttrs;
@@ -401,12 +405,14 @@ class Scanner {
         if (c === '/' && text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
         this.attrsEnd = j;
         this.attrsSelfClosing = c === '/';
-        // Array literals for the common small counts: allocated inline, where slice() and fill() are two
-        // builtin calls per element (most elements have 0-2 attributes).
-        if (count === 0) return [];
-        const out = count === 1 ? [attrs[0]!] : count === 2 ? [attrs[0]!, attrs[1]!] : attrs.slice(0, count);
-        for (let k = 0; k < count; k++) attrs[k] = undefined!;
-        return out;
+        this.attrsTail = wsStart;
+        // Array literals for the common small counts: allocated inline, where slice() is a builtin call per
+        // element (most elements have 0-2 attributes). The scratch slots keep their strings until overwritten:
+        // they are names and values of this document, which the tree keeps anyway.
+        if (count === 0) return undefined;
+        if (count === 1) return [attrs[0]!, attrs[1]!, attrs[2]!];
+        if (count === 2) return [attrs[0]!, attrs[1]!, attrs[2]!, attrs[3]!, attrs[4]!, attrs[5]!];
+        return attrs.slice(0, count * ATTR_STRIDE);
       }
       if (j === wsStart) this.fail('XML_BAD_ATTRIBUTE', `attributes of <${name}> must be separated by whitespace`, j);
       const aStart = j;
@@ -426,14 +432,19 @@ class Scanner {
       if (vEnd === -1) this.fail('XML_UNCLOSED', `the value of '${aName}' is not closed`, j);
       const ltAt = this.nextLt(vStart);
       if (ltAt !== -1 && ltAt < vEnd) this.fail('XML_BAD_ATTRIBUTE', `'<' is not allowed in the value of '${aName}'`, ltAt, "write '&lt;'");
-      if (count === ATTRS_SCANNED_LINEARLY) attrNames = new Set(attrs.slice(0, count).map((a) => a.name));
+      if (count === ATTRS_SCANNED_LINEARLY) {
+        attrNames = new Set();
+        for (let k = 0; k < count * ATTR_STRIDE; k += ATTR_STRIDE) attrNames.add(attrs[k] as string);
+      }
       if (attrNames ? attrNames.has(aName) : hasName(attrs, count, aName)) this.fail('XML_DUPLICATE_ATTRIBUTE', `attribute '${aName}' appears twice in <${name}>`, aStart, 'keep one of them');
       // Attribute-value normalization: references decoded, each whitespace char → space.
-      const raw = smallNumber(text, vStart, vEnd) ?? text.slice(vStart, vEnd);
       const amp = this.nextAmp(vStart);
-      const value = amp === -1 || amp >= vEnd ? normalizeAttr(raw) : this.decode(vStart, vEnd, true);
+      const value = amp === -1 || amp >= vEnd ? normalizeAttr(smallNumber(text, vStart, vEnd) ?? text.slice(vStart, vEnd)) : this.decode(vStart, vEnd, true);
       attrNames?.add(aName);
-      attrs[count++] = new ScannedAttr(aName, value, raw, quote as QuoteChar, text.slice(wsStart, aStart), aStart, vEnd + 1);
+      const k = count++ * ATTR_STRIDE;
+      attrs[k] = aName;
+      attrs[k + 1] = value;
+      attrs[k + 2] = aStart;
       j = vEnd + 1;
     }
   }
@@ -443,37 +454,40 @@ class Scanner {
    * prefix it uses, and record the namespace of its own name. Elements that
    * declare nothing allocate nothing.
    */
-  namespaceOf(el: ElementImpl, at: number): void {
+  namespaceOf(el: ElementImpl, attrs: PackedAttrs | undefined, at: number): void {
     const depth = this.stack.length;
     // One pass over the attributes for declarations; prefixed attributes (rare) are checked after it, once this
     // element's own declarations are in scope.
     let prefixedAttr = false;
-    for (const a of el.attrs) {
-      const colon = a.name.indexOf(':');
+    const slots = attrs?.length ?? 0;
+    for (let k = 0; k < slots; k += ATTR_STRIDE) {
+      const aName = attrs![k] as string;
+      const colon = aName.indexOf(':');
       let prefix: string;
       if (colon === -1) {
-        if (a.name !== 'xmlns') continue;
+        if (aName !== 'xmlns') continue;
         prefix = '';
-      } else if (colon === 5 && a.name.startsWith('xmlns')) {
-        prefix = a.name.slice(6);
-        if (a.value === '') this.fail('XML_UNBOUND_PREFIX', `prefix '${prefix}' cannot be bound to an empty namespace`, a.span!.start);
+      } else if (colon === 5 && aName.startsWith('xmlns')) {
+        prefix = aName.slice(6);
+        if (attrs![k + 1] === '') this.fail('XML_UNBOUND_PREFIX', `prefix '${prefix}' cannot be bound to an empty namespace`, attrs![k + 2] as number);
       } else {
         prefixedAttr = true;
         continue;
       }
       this.bindings.push({ depth, prefix, previous: this.namespaces.get(prefix) });
-      this.namespaces.set(prefix, a.value);
+      this.namespaces.set(prefix, attrs![k + 1] as string);
     }
     const elPrefix = el.prefix;
     if (elPrefix !== undefined && !this.bound(elPrefix)) {
       this.fail('XML_UNBOUND_PREFIX', `prefix '${elPrefix}' of <${el.name}> is not bound to a namespace`, at + 1, `add xmlns:${elPrefix}='…' to this element or an ancestor`);
     }
     if (prefixedAttr) {
-      for (const a of el.attrs) {
-        const colon = a.name.indexOf(':');
+      for (let k = 0; k < slots; k += ATTR_STRIDE) {
+        const aName = attrs![k] as string;
+        const colon = aName.indexOf(':');
         if (colon === -1) continue;
-        const ap = a.name.slice(0, colon);
-        if (ap !== 'xmlns' && !this.bound(ap)) this.fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${a.name}' is not bound to a namespace`, a.span!.start);
+        const ap = aName.slice(0, colon);
+        if (ap !== 'xmlns' && !this.bound(ap)) this.fail('XML_UNBOUND_PREFIX', `prefix '${ap}' of attribute '${aName}' is not bound to a namespace`, attrs![k + 2] as number);
       }
     }
     // No binding in scope (most documents declare none): no lookup.
@@ -594,7 +608,7 @@ export function scanDocument(text: string, options: ParseOptions = {}): Document
 }
 
 /** Whether one of the first `count` attributes is named `name`. */
-function hasName(attrs: readonly AttrRecord[], count: number, name: string): boolean {
-  for (let k = 0; k < count; k++) if (attrs[k]!.name === name) return true;
+function hasName(attrs: PackedAttrs, count: number, name: string): boolean {
+  for (let k = 0; k < count * ATTR_STRIDE; k += ATTR_STRIDE) if (attrs[k] === name) return true;
   return false;
 }

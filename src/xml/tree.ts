@@ -23,7 +23,7 @@ import type {
 } from './types.js';
 import { childRank } from './order.js';
 import { attrsOf, checkSpec } from './build.js';
-import { describeChar, illegalChar, isQName } from './chars.js';
+import { describeChar, illegalChar, isQName, isWs } from './chars.js';
 
 export interface AttrRecord extends XmlAttribute {
   /** Whitespace written before the attribute (reused when the tag is reprinted). */
@@ -49,6 +49,38 @@ export class ScannedAttr implements AttrRecord {
   get span(): Span {
     return { start: this.start, end: this.end };
   }
+}
+
+/**
+ * A scanned element's attributes as the scanner leaves them: name, value and the source offset of the name,
+ * ATTR_STRIDE slots per attribute in one array. The records (ScannedAttr) are built from these and the source
+ * only when something asks for attribute objects (`attributes`, `attribute()`, an edit, printing an edited
+ * tag). A read asks for values and offsets only, so a parse keeps one small array per element instead of an
+ * array and an object per attribute: for a large <cputune>, a quarter of the tree that every young-generation
+ * collection during the read has to copy.
+ */
+export type PackedAttrs = (string | number)[];
+export const ATTR_STRIDE = 3;
+
+/** The scanned attribute whose name starts at `start`: raw value, quote, end and leading white space from the source. */
+function scannedAttr(src: string, name: string, value: string, start: number): ScannedAttr {
+  let j = start + name.length;
+  while (isWs(src.charCodeAt(j))) j++; // to '='
+  j++;
+  while (isWs(src.charCodeAt(j))) j++; // to the quote
+  const quote = src[j] as QuoteChar;
+  const end = src.indexOf(quote, j + 1) + 1;
+  // The scanner refuses attributes that no white space separates, so the run before the name is all of its lead.
+  let k = start;
+  while (k > 0 && isWs(src.charCodeAt(k - 1))) k--;
+  return new ScannedAttr(name, value, src.slice(j + 1, end - 1), quote, src.slice(k, start), start, end);
+}
+
+/** The quote of the scanned attribute whose name starts at `start`. */
+function scannedQuote(src: string, name: string, start: number): QuoteChar {
+  let j = start + name.length;
+  while (src[j] !== "'" && src[j] !== '"') j++;
+  return src[j] as QuoteChar;
 }
 
 /**
@@ -224,7 +256,7 @@ function detectStyle(doc: DocumentImpl): XmlStyle {
   // Iterative: with maxDepth Infinity a document may nest 1e5 deep.
   const todo: ElementImpl[] = [doc.rootElement];
   for (let e = todo.pop(); e; e = todo.pop()) {
-    for (const a of e.attrs) a.quote === "'" ? single++ : double++;
+    for (let k = 0, n = e.attrCount; k < n; k++) e.attrQuoteAt(k) === "'" ? single++ : double++;
     for (const k of e.kids) if (k.kind === 'element') todo.push(k);
   }
   const quote: QuoteChar = double > single ? '"' : "'";
@@ -247,6 +279,11 @@ function indentBefore(s: string, offset: number): string | undefined {
 }
 
 const SELF_CLOSING = 8;
+/** The attributes are still PackedAttrs. */
+const PACKED = 16;
+/** The packed list of every scanned element without attributes: never written to (records replace it first). */
+const NO_ATTRS: PackedAttrs = [''];
+NO_ATTRS.length = 0; // made from a string literal so that it has the elements kind of every other packed list
 const NEW_ELEMENT_INDENT = new WeakMap<ElementImpl, string>();
 
 export class ElementImpl implements XmlElement {
@@ -254,7 +291,8 @@ export class ElementImpl implements XmlElement {
   declare readonly kind: 'element';
   readonly name: string;
   parent: ElementImpl | undefined;
-  attrs: AttrRecord[];
+  /** PackedAttrs while the PACKED bit of #edits is set, records after that. */
+  #attrList: PackedAttrs | AttrRecord[];
   kids: NodeImpl[];
   // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
   // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
@@ -283,8 +321,56 @@ export class ElementImpl implements XmlElement {
     this.docImpl = doc;
     this.kids = [];
     this.name = name;
-    this.attrs = attrs;
+    this.#attrList = attrs;
     if (selfClosing) this.#edits = SELF_CLOSING;
+  }
+
+  /** An element as the scanner read it, with its attributes packed (an empty list when there are none). */
+  static scanned(doc: DocumentImpl, name: string, packed: PackedAttrs | undefined, selfClosing: boolean): ElementImpl {
+    const e = new ElementImpl(doc, name, (packed ?? NO_ATTRS) as never, selfClosing);
+    e.#edits |= PACKED;
+    return e;
+  }
+
+  /** The attribute records, built from the packed list on first use; edits change this array. */
+  get attrs(): AttrRecord[] {
+    if ((this.#edits & PACKED) === 0) return this.#attrList as AttrRecord[];
+    const packed = this.#attrList as PackedAttrs;
+    const src = this.docImpl.source;
+    const out: AttrRecord[] = [];
+    for (let k = 0; k < packed.length; k += ATTR_STRIDE) out.push(scannedAttr(src, packed[k] as string, packed[k + 1] as string, packed[k + 2] as number));
+    this.#attrList = out;
+    this.#edits &= ~PACKED;
+    return out;
+  }
+
+  get attrCount(): number {
+    return (this.#edits & PACKED) === 0 ? this.#attrList.length : this.#attrList.length / ATTR_STRIDE;
+  }
+
+  /** The index of attribute `name` (for attrValueAt, attrStartAt), or -1; builds no records. */
+  attrIndex(name: string): number {
+    const list = this.#attrList;
+    if ((this.#edits & PACKED) !== 0) {
+      for (let k = 0; k < list.length; k += ATTR_STRIDE) if (list[k] === name) return k / ATTR_STRIDE;
+      return -1;
+    }
+    for (let k = 0; k < list.length; k++) if ((list[k] as AttrRecord).name === name) return k;
+    return -1;
+  }
+  attrValueAt(index: number): string {
+    return (this.#edits & PACKED) !== 0 ? (this.#attrList[index * ATTR_STRIDE + 1] as string) : (this.#attrList[index] as AttrRecord).value;
+  }
+  /** Source offset of the index-th attribute's name; -1 when an edit wrote it. */
+  attrStartAt(index: number): number {
+    if ((this.#edits & PACKED) !== 0) return this.#attrList[index * ATTR_STRIDE + 2] as number;
+    const a = this.#attrList[index];
+    return a instanceof ScannedAttr ? a.start : -1;
+  }
+  attrQuoteAt(index: number): QuoteChar {
+    if ((this.#edits & PACKED) === 0) return (this.#attrList[index] as AttrRecord).quote;
+    const k = index * ATTR_STRIDE;
+    return scannedQuote(this.docImpl.source, this.#attrList[k] as string, this.#attrList[k + 2] as number);
   }
 
   /** Written `<x/>` (or, for a new element, to be printed so while it has no children). */
@@ -367,22 +453,19 @@ export class ElementImpl implements XmlElement {
   }
 
   attr(name: string): string | undefined {
-    return this.#attrRecord(name)?.value;
-  }
-  /** A loop, not find(): read once or twice per attribute of every element a read looks at. */
-  #attrRecord(name: string): AttrRecord | undefined {
-    for (const a of this.attrs) if (a.name === name) return a;
-    return undefined;
+    const k = this.attrIndex(name);
+    return k === -1 ? undefined : this.attrValueAt(k);
   }
   attribute(name: string): XmlAttribute | undefined {
-    return this.#attrRecord(name);
+    const k = this.attrIndex(name);
+    return k === -1 ? undefined : this.attrs[k];
   }
 
   attrLocation(name: string): SourceLocation | undefined {
-    const a = this.#attrRecord(name);
-    // A scanned attribute's start without building its span object; edited ones have no span.
-    if (a instanceof ScannedAttr) return this.docImpl.locate(a.start);
-    return a?.span ? this.docImpl.locate(a.span.start) : this.location;
+    const k = this.attrIndex(name);
+    // Where a scanned attribute starts, without building its record; an edited one has no place in the source.
+    const start = k === -1 ? -1 : this.attrStartAt(k);
+    return start >= 0 ? this.docImpl.locate(start) : this.location;
   }
   elements(name?: string): XmlElement[] {
     const out: ElementImpl[] = [];
