@@ -121,13 +121,9 @@ class Scanner {
   readonly reused: (string | undefined)[] = new Array<string | undefined>(REUSE_SLOTS).fill(undefined);
   /** attributes() collects here (ATTR_STRIDE slots per attribute), then copies out at the exact length. */
   readonly scratchAttrs: PackedAttrs = new Array<string | number>(ATTRS_SCANNED_LINEARLY * ATTR_STRIDE).fill('');
-  /**
-   * Set by attributes(): the index of the start tag's `>` or `/>`, whether it is `/>`, and where the white space
-   * before it starts (after the last attribute's closing quote, or after the name).
-   */
+  /** Set by attributes(): the index of the start tag's `>` or `/>`, and whether it is `/>`. */
   attrsEnd = 0;
   attrsSelfClosing = false;
-  attrsTail = 0;
   readonly nextAmp: (from: number) => number;
   readonly nextLt: (from: number) => number;
   readonly nextCdataEnd: (from: number) => number;
@@ -341,7 +337,6 @@ class Scanner {
       this.fail('XML_MISMATCHED_TAG', `</${name}> closes <${open.name}>, opened at line ${at.line} column ${at.column}`, i, `close <${open.name}> before </${name}>`);
     }
     this.closeScope();
-    open.endStart = i;
     open.spanEnd = j + 1;
     if (this.stack.length === 0) this.rootClosed = true;
     this.i = j + 1;
@@ -364,7 +359,6 @@ class Scanner {
     const el = ElementImpl.scanned(this.doc, name, attrs, selfClosing);
     el.tagStart = i;
     el.tagEnd = tagEnd;
-    el.tail = text.slice(this.attrsTail, j);
     this.namespaceOf(el, attrs, i);
 
     if (this.stack.length === 0) {
@@ -386,8 +380,7 @@ class Scanner {
   /**
    * The attributes of the start tag whose name ends at `from`, packed (name, value, offset of the name) in an
    * array of their exact length, or undefined when there are none (a pushed-to array reserves 16 slots); the
-   * index of its `>` or `/>` is left in attrsEnd, which of the two in attrsSelfClosing, and where the white space
-   * before it starts in attrsTail.
+   * index of its `>` or `/>` is left in attrsEnd, and which of the two in attrsSelfClosing.
    */
   attributes(name: string, from: number): PackedAttrs | undefined {
     const { text, n } = this;
@@ -405,7 +398,6 @@ class Scanner {
         if (c === '/' && text[j + 1] !== '>') this.fail('XML_MALFORMED', `'/' in <${name}> must be followed by '>'`, j);
         this.attrsEnd = j;
         this.attrsSelfClosing = c === '/';
-        this.attrsTail = wsStart;
         // Array literals for the common small counts: allocated inline, where slice() is a builtin call per
         // element (most elements have 0-2 attributes). The scratch slots keep their strings until overwritten:
         // they are names and values of this document, which the tree keeps anyway.

@@ -281,6 +281,8 @@ function indentBefore(s: string, offset: number): string | undefined {
 const SELF_CLOSING = 8;
 /** The attributes are still PackedAttrs. */
 const PACKED = 16;
+/** The child list of every scanned `<x/>`: never written to (see ElementImpl.scanned). */
+const NO_KIDS: NodeImpl[] = [];
 /** The packed list of every scanned element without attributes: never written to (records replace it first). */
 const NO_ATTRS: PackedAttrs = [''];
 NO_ATTRS.length = 0; // made from a string literal so that it has the elements kind of every other packed list
@@ -295,13 +297,11 @@ export class ElementImpl implements XmlElement {
   #attrList: PackedAttrs | AttrRecord[];
   kids: NodeImpl[];
   // Source offsets as numbers, not span objects (one to three fewer objects per element of every parse);
-  // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd).
+  // -1 when absent. The span is [tagStart, spanEnd), the start tag [tagStart, tagEnd), the end tag [endStart, spanEnd);
+  // endStart and the start tag's tail are found from the source when printing asks.
   tagStart = -1;
   tagEnd = -1;
-  endStart = -1;
   spanEnd = -1;
-  /** Whitespace between the last attribute (or the name) and `>`/`/>`. */
-  tail = '';
   #location: SourceLocation | undefined;
   readonly docImpl: DocumentImpl;
   /**
@@ -314,22 +314,45 @@ export class ElementImpl implements XmlElement {
   /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
   siblingPosition = 0;
 
-  // Every element gets an array of its own, empty ones too: one shared frozen empty list saved memory on
-  // huge documents, but a frozen array has another elements kind, which made every loop over `kids`
-  // polymorphic and the corpus one pass ~15 % slower.
-  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean) {
+  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean, kids: NodeImpl[] = []) {
     this.docImpl = doc;
-    this.kids = [];
+    this.kids = kids;
     this.name = name;
     this.#attrList = attrs;
     if (selfClosing) this.#edits = SELF_CLOSING;
   }
 
-  /** An element as the scanner read it, with its attributes packed (an empty list when there are none). */
+  /**
+   * An element as the scanner read it, with its attributes packed (an empty list when there are none). A `<x/>`
+   * shares one empty child list: every edit that gives an element without children its first child assigns it
+   * a new list (setText, insert), and nothing else writes to an empty one. The shared list is a plain `[]`, not
+   * a frozen one: a frozen array has another elements kind, which made every loop over `kids` polymorphic and
+   * the corpus one pass ~15 % slower.
+   */
   static scanned(doc: DocumentImpl, name: string, packed: PackedAttrs | undefined, selfClosing: boolean): ElementImpl {
-    const e = new ElementImpl(doc, name, (packed ?? NO_ATTRS) as never, selfClosing);
+    const e = new ElementImpl(doc, name, (packed ?? NO_ATTRS) as never, selfClosing, selfClosing ? NO_KIDS : []);
     e.#edits |= PACKED;
     return e;
+  }
+
+  /** Where the end tag starts: `</`, then the name, then white space up to the `>` at spanEnd - 1; -1 without one. */
+  get endStart(): number {
+    if (this.spanEnd <= this.tagEnd) return -1;
+    const src = this.docImpl.source;
+    let k = this.spanEnd - 1;
+    while (isWs(src.charCodeAt(k - 1))) k--;
+    return k - this.name.length - 2;
+  }
+
+  /** The white space between the last attribute (or the name) and `>` or `/>` of a scanned start tag. */
+  get tail(): string {
+    if (this.tagStart < 0) return '';
+    const src = this.docImpl.source;
+    // `/>` or `>`: nothing else in a start tag puts '/' right before its end.
+    const end = src.charCodeAt(this.tagEnd - 2) === 0x2f ? this.tagEnd - 2 : this.tagEnd - 1;
+    let k = end;
+    while (isWs(src.charCodeAt(k - 1))) k--;
+    return src.slice(k, end);
   }
 
   /** The attribute records, built from the packed list on first use; edits change this array. */

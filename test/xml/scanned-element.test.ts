@@ -4,10 +4,11 @@ import { ElementImpl } from '../../src/xml/tree.js';
 import { naiveLocation } from '../support/location.js';
 
 // The scanner keeps an element's attributes packed (name, value, offset) and builds the attribute records from the
-// source only when asked; these tests pin what the records say, whichever way they are reached first.
+// source only when asked, finds an end tag's start and a start tag's closing white space from the source, and gives
+// every <x/> one shared empty child list; these tests pin what each says, whichever way it is reached first.
 const SOURCE = `<root>\n  <a  x = "1"\ty='&lt;2'\r\n   z="a&#10;b\tc"/>\n  <b/>\n  <c k='v' ></c>\n</root>\n`;
 
-describe('attributes of a scanned element', () => {
+describe('a scanned element', () => {
   it('records give the name, decoded value, raw text, quote, leading white space and span from the source', () => {
     const a = parseDocument(SOURCE).root.element('a')!;
     const recs = a.attributes.map((r) => ({ name: r.name, value: r.value, raw: (r as { raw: string }).raw, quote: r.quote, lead: (r as { lead: string }).lead, text: SOURCE.slice(r.span!.start, r.span!.end) }));
@@ -42,11 +43,25 @@ describe('attributes of a scanned element', () => {
     expect(serializeDocument(doc)).toBe(`<root>\n  <a  x = "1"\ty='3'\r\n   z="a&#10;b\tc"/>\n  <b n="4"/>\n  <c ></c>\n</root>\n`);
   });
 
-  it('the shared empty list of attribute-less elements is never written to', () => {
-    const doc = parseDocument('<r><e/><f/></r>');
+  it('the shared empty lists (attributes of an element without any, children of an <x/>) are never written to', () => {
+    const doc = parseDocument('<r><e/><f/><t/></r>');
     doc.root.element('e')!.setAttr('k', '1');
-    expect(doc.root.element('f')!.attributes).toEqual([]);
-    expect(parseDocument('<r><g/></r>').root.element('g')!.attributes).toEqual([]);
-    expect(serializeDocument(doc)).toBe(`<r><e k='1'/><f/></r>`);
+    doc.root.element('e')!.insert({ name: 'child' });
+    doc.root.element('t')!.setText('x');
+    const f = doc.root.element('f')!;
+    expect([f.attributes, f.children]).toEqual([[], []]);
+    const g = parseDocument('<r><g/></r>').root.element('g')!;
+    expect([g.attributes, g.children]).toEqual([[], []]);
+    expect(serializeDocument(doc)).toBe(`<r><e k='1'>\n    <child/>\n  </e><f/><t>x</t></r>`);
+  });
+
+  it('end tags and the white space closing a start tag come from the source', () => {
+    const src = `<r>\n<a x='1' />\n<b  ></b\t\n>\n<c k="v"\n></c><d/></r>`;
+    const doc = parseDocument(src);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => doc.root.element(n)!);
+    expect([a, b, c, d].map((e) => e.endTag && src.slice(e.endTag.start, e.endTag.end))).toEqual([undefined, '</b\t\n>', '</c>', undefined]);
+    expect(src.slice(doc.root.endTag!.start, doc.root.endTag!.end)).toBe('</r>');
+    for (const e of [a, b, c, d]) e.setAttr('n', '2');
+    expect(serializeDocument(doc)).toBe(`<r>\n<a x='1' n='2' />\n<b n='2'  ></b\t\n>\n<c k="v" n='2'\n></c><d n='2'/></r>`);
   });
 });
