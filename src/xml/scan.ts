@@ -176,7 +176,7 @@ class Scanner {
     }
     if (text.charCodeAt(0) === 0xfeff) {
       // A byte-order mark stays part of the prolog so it round-trips.
-      this.add(new ScannedText('\uFEFF', '\uFEFF', 0, 1));
+      this.add(new ScannedText('\uFEFF', '\uFEFF', 0));
       this.i = 1;
     }
   }
@@ -225,7 +225,7 @@ class Scanner {
     const amp = this.nextAmp(i);
     // Without a reference or a '\r' the value is the raw text itself: one string, not two copies.
     const value = !this.stack.length || ((amp === -1 || amp >= textEnd) && raw.indexOf('\r') === -1) ? raw : this.decode(i, textEnd, false);
-    this.add(new ScannedText(raw, value, i, textEnd));
+    this.add(new ScannedText(raw, value, i));
     this.i = textEnd;
   }
 

@@ -96,9 +96,12 @@ export class ScannedText {
     readonly raw: string,
     readonly value: string,
     readonly start: number,
-    readonly end: number,
   ) {}
 
+  /** raw is the source text itself, so it ends where its length says (a field fewer per text node of every parse). */
+  get end(): number {
+    return this.start + this.raw.length;
+  }
   get span(): Span {
     return { start: this.start, end: this.end };
   }
