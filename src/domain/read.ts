@@ -206,10 +206,10 @@ function attrField<T>(e: XmlElement, name: string, parse: (raw: string, loc: Loc
   // By index: no attribute records are built for a read.
   const k = e.attrIndex(name);
   if (k === -1) return undefined;
-  const start = e.attrStartAt(k);
-  // An attribute an edit wrote has no place in the source: the element's.
-  if (start < 0) return parse(e.attrValueAt(k), locOf(e));
   const f = parse(e.attrValueAt(k), locOf(e));
+  const start = e.attrStartAt(k);
+  // An attribute an edit wrote has no place in the source: it keeps the element's location.
+  if (start < 0) return f;
   if (f instanceof ValueField) f.locateLater(e.docImpl.lines, start);
   else f.loc = e.docImpl.locate(start);
   return f;

@@ -62,25 +62,22 @@ export class ScannedAttr implements AttrRecord {
 export type PackedAttrs = (string | number)[];
 export const ATTR_STRIDE = 3;
 
+/** Where the opening quote of the scanned attribute whose name starts at `start` is (past `=` and white space). */
+function openingQuoteAt(src: string, name: string, start: number): number {
+  let j = start + name.length;
+  while (src[j] !== "'" && src[j] !== '"') j++;
+  return j;
+}
+
 /** The scanned attribute whose name starts at `start`: raw value, quote, end and leading white space from the source. */
 function scannedAttr(src: string, name: string, value: string, start: number): ScannedAttr {
-  let j = start + name.length;
-  while (isWs(src.charCodeAt(j))) j++; // to '='
-  j++;
-  while (isWs(src.charCodeAt(j))) j++; // to the quote
-  const quote = src[j] as QuoteChar;
-  const end = src.indexOf(quote, j + 1) + 1;
+  const q = openingQuoteAt(src, name, start);
+  const quote = src[q] as QuoteChar;
+  const end = src.indexOf(quote, q + 1) + 1;
   // The scanner refuses attributes that no white space separates, so the run before the name is all of its lead.
   let k = start;
   while (k > 0 && isWs(src.charCodeAt(k - 1))) k--;
-  return new ScannedAttr(name, value, src.slice(j + 1, end - 1), quote, src.slice(k, start), start, end);
-}
-
-/** The quote of the scanned attribute whose name starts at `start`. */
-function scannedQuote(src: string, name: string, start: number): QuoteChar {
-  let j = start + name.length;
-  while (src[j] !== "'" && src[j] !== '"') j++;
-  return src[j] as QuoteChar;
+  return new ScannedAttr(name, value, src.slice(q + 1, end - 1), quote, src.slice(k, start), start, end);
 }
 
 /**
@@ -317,7 +314,8 @@ export class ElementImpl implements XmlElement {
   /** 1-based position among same-name siblings, written by the domain reader's path index when it indexes the parent. */
   siblingPosition = 0;
 
-  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[], selfClosing: boolean, kids: NodeImpl[] = []) {
+  /** `attrs` is packed only when `scanned` builds the element (and sets the PACKED bit). */
+  constructor(doc: DocumentImpl, name: string, attrs: AttrRecord[] | PackedAttrs, selfClosing: boolean, kids: NodeImpl[] = []) {
     this.docImpl = doc;
     this.kids = kids;
     this.name = name;
@@ -333,7 +331,7 @@ export class ElementImpl implements XmlElement {
    * the corpus one pass ~15 % slower.
    */
   static scanned(doc: DocumentImpl, name: string, packed: PackedAttrs | undefined, selfClosing: boolean): ElementImpl {
-    const e = new ElementImpl(doc, name, (packed ?? NO_ATTRS) as never, selfClosing, selfClosing ? NO_KIDS : []);
+    const e = new ElementImpl(doc, name, packed ?? NO_ATTRS, selfClosing, selfClosing ? NO_KIDS : []);
     e.#edits |= PACKED;
     return e;
   }
@@ -396,7 +394,8 @@ export class ElementImpl implements XmlElement {
   attrQuoteAt(index: number): QuoteChar {
     if ((this.#edits & PACKED) === 0) return (this.#attrList[index] as AttrRecord).quote;
     const k = index * ATTR_STRIDE;
-    return scannedQuote(this.docImpl.source, this.#attrList[k] as string, this.#attrList[k + 2] as number);
+    const src = this.docImpl.source;
+    return src[openingQuoteAt(src, this.#attrList[k] as string, this.#attrList[k + 2] as number)] as QuoteChar;
   }
 
   /** Written `<x/>` (or, for a new element, to be printed so while it has no children). */
